@@ -1,0 +1,102 @@
+# clickview.runbook — set-up, lab and test entry points.
+# The two front-door commands are `make demo` and `make test` (see README.md).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON      ?= python3
+VENV        := .venv
+VPY         := $(VENV)/bin/python
+TOOLS       := .tools
+COLL_ROOT   := .collections
+COLL_LINK   := $(COLL_ROOT)/ansible_collections/clickview/runbook
+INVENTORY   ?= inventory/local
+SUDO        := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+APT_PACKAGES := postgresql-15 postgresql-client-15 pgbouncer redis-server prometheus \
+                prometheus-alertmanager shellcheck rsync curl
+export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/$(TOOLS)/bin:$(PATH)
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+
+.PHONY: help deps apt venv kubectl collection lab-up lab-down lab-status demo test \
+        sanity unit integration lint build-smoke lock clean
+
+help:
+	@echo "make demo        install, start the lab, run the daily health check on inventory/local"
+	@echo "make test        install, start the lab, run every check and test, stop the lab"
+	@echo "make lab-up | lab-down | lab-status"
+	@echo "make sanity | unit | integration | lint | build-smoke   (single gates; lab must be up for integration)"
+
+## ---- installation -------------------------------------------------------
+deps: apt venv kubectl collection
+
+apt: $(TOOLS)/apt.stamp
+$(TOOLS)/apt.stamp: Makefile
+	@mkdir -p $(TOOLS)
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo ">> apt-get install $$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+	@# the Debian packages start their own daemons on the standard ports; the lab uses its own
+	@for s in redis-server prometheus prometheus-alertmanager pgbouncer; do \
+	  $(SUDO) systemctl disable --now $$s >/dev/null 2>&1 || $(SUDO) service $$s stop >/dev/null 2>&1 || true; done
+	@touch $@
+
+venv: $(VENV)/.stamp
+$(VENV)/.stamp: constraints.txt requirements.txt requirements-dev.txt
+	@test -x $(VPY) || $(PYTHON) -m venv $(VENV)
+	@# the system pip backtracks for minutes on this dependency set: upgrade it first
+	$(VPY) -m pip install -q --upgrade 'pip>=25'
+	$(VPY) -m pip install -q -c constraints.txt -r requirements-dev.txt
+	@touch $@
+
+kubectl: $(TOOLS)/bin/kubectl
+$(TOOLS)/bin/kubectl: lab/bin/fetch-kubectl.sh | venv
+	lab/bin/fetch-kubectl.sh $(TOOLS)/bin
+
+collection: $(COLL_LINK)
+$(COLL_LINK):
+	@mkdir -p $(dir $@)
+	ln -sfn ../../.. $@
+
+lock:
+	rm -rf /tmp/clickview-lock && $(PYTHON) -m venv /tmp/clickview-lock
+	/tmp/clickview-lock/bin/pip install -q --upgrade pip
+	/tmp/clickview-lock/bin/pip install -q -r requirements-dev.txt
+	{ echo "# Pinned resolution of requirements-dev.txt (Python 3.11). Regenerate: make lock"; \
+	  /tmp/clickview-lock/bin/pip freeze; } > constraints.txt
+
+## ---- the lab -------------------------------------------------------------
+lab-up: deps
+	$(VPY) lab/labctl.py up
+
+lab-down:
+	@if [ -x $(VPY) ]; then $(VPY) lab/labctl.py down; else $(PYTHON) lab/labctl.py down; fi
+
+lab-status:
+	@$(VPY) lab/labctl.py status
+
+## ---- the front door ------------------------------------------------------
+demo: lab-up
+	ansible-playbook -i $(INVENTORY) playbooks/health_check.yml
+
+test: deps
+	tests/run-all.sh
+
+## ---- single gates ---------------------------------------------------------
+sanity: deps
+	tests/sanity.sh
+
+unit: deps
+	$(VPY) -m pytest -q tests/unit
+
+integration: deps
+	$(VPY) -m pytest -q tests/integration
+
+lint: deps
+	ansible-lint --profile production
+
+build-smoke: deps
+	tests/build-smoke.sh
+
+clean: lab-down
+	rm -rf $(COLL_ROOT) tests/output reports clickview-runbook-*.tar.gz

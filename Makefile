@@ -45,7 +45,7 @@ venv: $(VENV)/.stamp
 $(VENV)/.stamp: constraints.txt requirements.txt requirements-dev.txt
 	@test -x $(VPY) || $(PYTHON) -m venv $(VENV)
 	@# the system pip backtracks for minutes on this dependency set: upgrade it first
-	$(VPY) -m pip install -q --upgrade 'pip>=25'
+	$(VPY) -m pip install -q --upgrade 'pip==26.3'
 	$(VPY) -m pip install -q -c constraints.txt -r requirements-dev.txt
 	@touch $@
 

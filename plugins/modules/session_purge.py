@@ -83,6 +83,17 @@ options:
       - Upper limit of deleted keys per second, to cap the extra load on a busy primary and its replicas.
       - No limit when omitted.
     type: int
+  use_script:
+    description:
+      - Run each batch (one C(SCAN) and the C(UNLINK) of what it found) as one small Lua script on the server,
+        so key names never travel to the module. This is the fastest way, and each call still blocks the server
+        only for one batch.
+      - Used for a real purge by O(pattern). Check mode, O(user_ids), and servers that refuse the script
+        (for example an ACL user without C(+evalsha) and C(+eval), or Redis Cluster older than 7) use C(SCAN)
+        and C(UNLINK) commands sent from the module, pipelined.
+      - The script needs the C(SCAN) and C(UNLINK) permissions as well; see RV(method) for the way used.
+    type: bool
+    default: true
 seealso:
   - name: SCAN
     description: How SCAN walks the keyspace and what it guarantees.
@@ -146,7 +157,9 @@ matched:
   type: int
   sample: 1000000
 deleted:
-  description: Number of keys deleted (as counted by the server). Always V(0) in check mode.
+  description:
+    - Number of keys deleted (as counted by the server). Always V(0) in check mode.
+    - When the task fails part-way, the keys the server had confirmed deleted; the batch in flight may be gone too.
   returned: always
   type: int
   sample: 1000000
@@ -192,6 +205,13 @@ command:
   returned: always
   type: str
   sample: UNLINK
+method:
+  description:
+    - How the keys were found and deleted, V(script) (one server-side script per batch) or V(pipeline)
+      (C(SCAN) and C(UNLINK) commands from the module). See O(use_script).
+  returned: always
+  type: str
+  sample: script
 pattern:
   description: The pattern purged.
   returned: always
@@ -239,6 +259,7 @@ def main():
         user_index=dict(type='str'),
         batch_size=dict(type='int', default=1000),
         max_rate=dict(type='int'),
+        use_script=dict(type='bool', default=True),
     )
     module = AnsibleModule(
         argument_spec=argument_spec,
@@ -248,7 +269,7 @@ def main():
     )
     params = module.params
     result = dict(changed=False, pattern=params['pattern'], matched=0, deleted=0, elapsed=0.0,
-                  keys_per_second=0, servers=[], samples=[], command='UNLINK')
+                  keys_per_second=0, servers=[], samples=[], command='UNLINK', method='pipeline')
 
     spec = PurgeSpec(
         pattern=params['pattern'],
@@ -258,6 +279,7 @@ def main():
         batch_size=params['batch_size'],
         max_rate=params['max_rate'],
         allow_all=params['allow_all'],
+        use_script=params['use_script'],
     )
     # every input is checked before anything is contacted
     try:

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Start, stop and inspect the local lab: real services on 127.0.0.1 standing for ClickView.
 
     labctl.py up                 start every service that is not running (idempotent)
@@ -148,9 +147,8 @@ class Service:
             kwargs = {}
             if self.user is not None:
                 kwargs.update(user=self.user.pw_uid, group=self.user.pw_gid, extra_groups=[])
-            self.proc = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT,
-                                    stdin=subprocess.DEVNULL, cwd=self.dir,
-                                    start_new_session=True, **kwargs)
+            self.proc = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT,  # pylint: disable=consider-using-with
+                                         stdin=subprocess.DEVNULL, cwd=self.dir, start_new_session=True, **kwargs)
         self.pidfile.write_text(str(self.proc.pid))
 
     def seed(self):
@@ -181,7 +179,8 @@ class Service:
             os.killpg(pid, signal.SIGTERM)
         except ProcessLookupError:
             return False
-        for _ in range(100):
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
             if not pid_alive(pid, self.expect):
                 break
             time.sleep(0.1)

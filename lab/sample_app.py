@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """A small sample backend for the lab: /health, Prometheus /metrics, and run-time faults.
 
 It stands for the ClickView backend so that Prometheus has real series to scrape and the
@@ -14,7 +13,6 @@ import argparse
 import json
 import random
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 BUCKETS = (0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0)
@@ -45,7 +43,7 @@ class State:
             with self.lock:
                 faults = dict(self.faults)
             n = max(0, int(faults["rps"]))
-            for _ in range(n):
+            for _request in range(n):
                 status = 500 if random.random() < faults["error_rate"] else 200
                 latency = max(0.001, random.gauss(faults["latency_ms"], faults["latency_ms"] * 0.15) / 1000.0)
                 self.observe(status, latency)

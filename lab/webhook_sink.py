@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Webhook sink for the lab: records every POST (chat channel, pager, status page stand-ins).
 
     POST /<anything>          recorded with its path, headers and JSON (or text) body

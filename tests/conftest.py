@@ -2,6 +2,7 @@
 import json
 import os
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -10,6 +11,11 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = ROOT / ".venv" / "bin"
+
+# make `ansible_collections.clickview.runbook.plugins...` importable for unit tests
+# (.collections/ansible_collections/clickview/runbook is a link to this checkout: make collection)
+if str(ROOT / ".collections") not in sys.path:
+    sys.path.insert(0, str(ROOT / ".collections"))
 
 
 def lab_config():
@@ -60,11 +66,11 @@ def run_module(module, args, check=False, diff=False, env=None):
         "hosts": "localhost", "gather_facts": False, "connection": "local",
         "tasks": [{"name": "module under test", module: args, "ignore_errors": True}],
     }]
-    with tempfile.NamedTemporaryFile("w", suffix=".yml", dir=ROOT / "tests", delete=False) as handle:
+    with tempfile.NamedTemporaryFile("w", prefix="clickview-test-", suffix=".yml", delete=False) as handle:
         yaml.safe_dump(play, handle)
         path = handle.name
     try:
-        _, out = run_playbook(path, inventory="localhost,", check=check, diff=diff, env=env)
+        _rc, out = run_playbook(path, inventory="localhost,", check=check, diff=diff, env=env)
     finally:
         os.unlink(path)
     return out["plays"][0]["tasks"][0]["hosts"]["localhost"]

@@ -22,8 +22,10 @@ options:
     type: float
     required: true
   warn:
-    description: Threshold at which the figure becomes C(WARN); V(None) for none.
-    type: float
+    description:
+      - Threshold at which the figure becomes C(WARN); V(None) for none.
+      - May also be a dictionary with keys C(warn) and C(fail), as in the roles' threshold settings.
+    type: raw
   fail:
     description: Threshold at which the figure becomes C(FAIL); V(None) for none.
     type: float
@@ -37,6 +39,10 @@ EXAMPLES = r"""
 - name: Grade the connection usage
   ansible.builtin.debug:
     msg: "{{ 82 | clickview.runbook.health_status(warn=75, fail=90) }}"   # WARN
+
+- name: Grade against a thresholds dictionary
+  ansible.builtin.debug:
+    msg: "{{ 82 | clickview.runbook.health_status({'warn': 75, 'fail': 90}) }}"   # WARN
 
 - name: Grade a cache hit rate (lower is worse)
   ansible.builtin.debug:
@@ -52,7 +58,9 @@ _value:
 
 def health_status(value, warn=None, fail=None, higher_is_worse=True):
     """Grade value against thresholds; None (not measured) is FAIL."""
-    if value is None:
+    if isinstance(warn, dict):
+        warn, fail = warn.get("warn"), warn.get("fail", fail)
+    if value is None or value in ("", "None"):
         return "FAIL"
     value = float(value)
 
@@ -70,8 +78,9 @@ def health_status(value, warn=None, fail=None, higher_is_worse=True):
 
 def worst_status(statuses):
     """The worst of a list of OK/WARN/FAIL (OK for an empty list)."""
-    order = {"OK": 0, "WARN": 1, "FAIL": 2}
-    return max(statuses or ["OK"], key=lambda status: order.get(status, 2))
+    order = ["OK", "WARN", "FAIL"]
+    ranks = [order.index(status) if status in order else 2 for status in statuses or ["OK"]]
+    return order[max(ranks)]
 
 
 class FilterModule:

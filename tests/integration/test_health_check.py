@@ -1,0 +1,107 @@
+"""The daily health check against the lab: healthy, then with faults injected.
+
+Each fault is real: the replica's postmaster is stopped, Redis is stopped, the sample
+backend's error rate is raised until Prometheus fires HighErrorRate through Alertmanager.
+"""
+import json
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+from conftest import ROOT, run_playbook
+
+PLAYBOOK = "playbooks/health_check.yml"
+
+
+def labctl(*args):
+    subprocess.run([sys.executable, str(ROOT / "lab" / "labctl.py"), *args], check=True, capture_output=True)
+
+
+def http_json(url, data=None):
+    req = urllib.request.Request(url, data=json.dumps(data).encode() if data is not None else None,
+                                 method="POST" if data is not None else "GET")
+    with urllib.request.urlopen(req, timeout=5) as resp:
+        return json.load(resp)
+
+
+def run_health_check(tmp_path, **extra):
+    rc, output = run_playbook(PLAYBOOK, extra_vars={"on_call_report_dir": str(tmp_path), **extra}, json_output=False)
+    report = json.loads((tmp_path / "health-check-local-latest.json").read_text())
+    markdown = (tmp_path / "health-check-local-latest.md").read_text()
+    return rc, output, report, markdown
+
+
+def by_check(report):
+    checks = {}
+    for check in report["checks"]:
+        checks.setdefault(check["check"], []).append(check)
+    return checks
+
+
+def wait_for(predicate, timeout, what):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(1)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def test_healthy_lab_reports_every_check_ok(tmp_path):
+    rc, output, report, markdown = run_health_check(tmp_path)
+    assert rc == 0, output
+    not_ok = [c for c in report["checks"] if c["status"] != "OK"]
+    assert not not_ok, not_ok
+    assert report["overall"] == "OK"
+    checks = by_check(report)
+    for name in ("api.health", "postgres.primary", "postgres.connections", "postgres.replication",
+                 "postgres.replica_lag", "pgbouncer.pools", "redis.ping", "redis.memory", "redis.cache_hit_rate",
+                 "prometheus.targets", "app.error_ratio", "app.latency_p95", "alerts.firing", "alerts.overnight"):
+        assert name in checks, f"{name} missing from the report"
+    assert checks["postgres.replication"][0]["figure"] == "1 of 1 replicas streaming"
+    assert "replica-1" in checks["postgres.replica_lag"][0]["target"]
+    assert "Daily health check: OK" in markdown
+    assert "local: OK" in output    # the summary is printed in the log
+
+
+@pytest.fixture
+def faults(lab):
+    """Stop the replica and Redis, raise the error rate; restore everything afterwards."""
+    app = f"http://127.0.0.1:{lab['services']['sample_app']['port']}/admin/faults"
+    alertmanager = f"http://127.0.0.1:{lab['services']['alertmanager']['port']}/api/v2/alerts?active=true"
+    labctl("stop", "postgres-replica", "redis")
+    http_json(app, {"error_rate": 0.6})
+    try:
+        wait_for(lambda: any(a["labels"]["alertname"] == "HighErrorRate" for a in http_json(alertmanager)),
+                 90, "HighErrorRate to fire")
+        yield
+    finally:
+        http_json(app, {})
+        labctl("start", "postgres-replica", "redis")
+
+
+def test_faults_are_each_named_and_fail_the_play(tmp_path, faults):
+    rc, output, report, markdown = run_health_check(tmp_path, on_call_rate_window="1m")
+    assert rc != 0, "a FAIL check must fail the play"
+    checks = by_check(report)
+    assert report["overall"] == "FAIL"
+    assert checks["postgres.replication"][0]["status"] == "FAIL"
+    assert checks["postgres.replication"][0]["figure"] == "0 of 1 replicas streaming"
+    assert checks["postgres.replica_lag"][0]["status"] == "FAIL"
+    assert checks["postgres.replica_lag"][0]["figure"] == "unreachable"
+    assert checks["redis.ping"][0]["status"] == "FAIL"
+    assert "redis.memory" not in checks            # one FAIL for an unreachable Redis, not three
+    assert checks["app.error_ratio"][0]["status"] == "FAIL"
+    assert float(checks["app.error_ratio"][0]["figure"].rstrip(" %")) > 5
+    assert checks["alerts.firing"][0]["status"] == "WARN"
+    assert "HighErrorRate" in checks["alerts.firing"][0]["figure"]
+    # what still works is still reported as working
+    assert checks["postgres.primary"][0]["status"] == "OK"
+    assert checks["pgbouncer.pools"][0]["status"] == "OK"
+    # the report is written before the play fails, and the failure message names the FAIL checks
+    for name in ("postgres.replication", "postgres.replica_lag", "redis.ping", "app.error_ratio"):
+        assert f"FAIL: {name}" in markdown
+    assert "check(s) FAIL: postgres.replication, postgres.replica_lag, redis.ping" in output

@@ -21,6 +21,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import ipaddress
+import math
 import re
 import time
 
@@ -96,7 +97,7 @@ def parse_duration(value, param='min_duration'):
             seconds = sum(float(number) * _UNIT_SECONDS[unit.lower()] for number, unit in parts)
     else:
         raise ParameterError(param, 'expected a duration such as 300, 300s, 5m or 1h30m, got a %s' % type(value).__name__)
-    if seconds != seconds or seconds in (float('inf'), float('-inf')):
+    if math.isnan(seconds) or math.isinf(seconds):
         raise ParameterError(param, 'must be a finite duration, got %r' % (value,))
     if seconds < 0:
         raise ParameterError(param, 'must not be negative, got %r' % (value,))

@@ -285,7 +285,7 @@ def test_cancel_keeps_the_session(pg):
 
 
 def test_max_backends_guard_then_force(pg):
-    backends = [pg.running('g') for _ in range(3)]
+    backends = [pg.running('g') for _index in range(3)]
     wait_old_enough()
     args = login(include_applications=[pg.app('g')], min_duration='1s', action='terminate', max_backends=2)
     result = run_module(MODULE, args)
@@ -362,7 +362,7 @@ def test_clears_exhausted_connections_as_superuser(pg):
         "SELECT setting FROM pg_settings WHERE name IN ('max_connections', 'superuser_reserved_connections') ORDER BY name")]
     opened = []
     try:
-        for _ in range(max_connections):
+        for _attempt in range(max_connections):
             try:
                 opened.append(pg.idle('x'))
             except psycopg2.OperationalError as exc:
@@ -389,7 +389,7 @@ def run_tasks(tasks):
         yaml.safe_dump(play, handle)
         path = handle.name
     try:
-        _rc, out = run_playbook(path, inventory='localhost,')
+        _returncode, out = run_playbook(path, inventory='localhost,')
     finally:
         os.unlink(path)
     return [task['hosts']['localhost'] for task in out['plays'][0]['tasks']]

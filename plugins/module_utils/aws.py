@@ -26,7 +26,7 @@ def aws_retry_argument_spec():
 
 def botocore_config(params):
     """The ``config`` for AnsibleAWSModule.client(); a user's aws_config still overrides it."""
-    return {"retries": {"mode": params["retry_mode"], "max_attempts": params["max_attempts"]}}
+    return {"retries": {"mode": params["retry_mode"], "total_max_attempts": params["max_attempts"]}}
 
 
 def client(module, service, region=None):

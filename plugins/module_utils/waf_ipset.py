@@ -283,8 +283,22 @@ def utcnow():
 # --------------------------------------------------------------------------- AWS calls
 
 def error_code(exc):
+    """The AWS error code of a botocore error; some endpoints answer a JSON API in XML (403 + <Code>)."""
     response = getattr(exc, "response", None) or {}
-    return response.get("Error", {}).get("Code")
+    error = response.get("Error", {})
+    code = error.get("Code")
+    if code and code.isdigit():
+        match = re.search(r"<Code>(\w+)</Code>", error.get("Message") or "")
+        code = match.group(1) if match else "HTTP%s" % code
+    return code
+
+
+def error_message(exc):
+    """A one-line message for a botocore error."""
+    response = getattr(exc, "response", None) or {}
+    message = response.get("Error", {}).get("Message") or str(exc)
+    match = re.search(r"<Message>(.*?)</Message>", message)
+    return match.group(1) if match else message
 
 
 def backoff(attempt, rng=random.random, base=0.1, cap=3.0):
@@ -516,7 +530,7 @@ def run(client, params, check_mode=False, now=None, sleep=time.sleep, rng=random
             if undone:
                 exc.msg += "; rolled back the change to %s" % ", ".join(undone)
             raise exc
-        raise WafIpSetError("%s: %s%s" % (error_code(exc) or type(exc).__name__, exc,
+        raise WafIpSetError("%s: %s%s" % (error_code(exc) or type(exc).__name__, error_message(exc),
                                           "; rolled back the change to %s" % ", ".join(undone) if undone else ""),
                             code=error_code(exc))
     return result

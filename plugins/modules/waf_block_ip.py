@@ -271,6 +271,7 @@ from ansible_collections.clickview.runbook.plugins.module_utils.aws import aws_r
 from ansible_collections.clickview.runbook.plugins.module_utils.aws import client as aws_client
 from ansible_collections.clickview.runbook.plugins.module_utils.waf_ipset import WafIpSetError
 from ansible_collections.clickview.runbook.plugins.module_utils.waf_ipset import error_code
+from ansible_collections.clickview.runbook.plugins.module_utils.waf_ipset import error_message
 from ansible_collections.clickview.runbook.plugins.module_utils.waf_ipset import run
 
 
@@ -308,7 +309,7 @@ def main():
         module.fail_json(**failure)
     except (ClientError, BotoCoreError) as exc:
         code = error_code(exc)
-        module.fail_json(msg="%s%s; nothing changed" % ("%s: " % code if code else "", exc),
+        module.fail_json(msg="%s%s; nothing changed" % ("%s: " % code if code else "", error_message(exc)),
                          error_code=code or type(exc).__name__, api_calls=len(calls))
 
     diff = result.pop("diff")

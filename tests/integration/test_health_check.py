@@ -59,10 +59,13 @@ def test_healthy_lab_reports_every_check_ok(tmp_path):
     checks = by_check(report)
     for name in ("api.health", "postgres.primary", "postgres.connections", "postgres.replication",
                  "postgres.replica_lag", "pgbouncer.pools", "redis.ping", "redis.memory", "redis.cache_hit_rate",
-                 "prometheus.targets", "app.error_ratio", "app.latency_p95", "alerts.firing", "alerts.overnight"):
+                 "prometheus.targets", "app.error_ratio", "app.latency_p95", "alerts.firing", "alerts.overnight",
+                 "kubernetes.pods_ready"):
         assert name in checks, f"{name} missing from the report"
     assert checks["postgres.replication"][0]["figure"] == "1 of 1 replicas streaming"
     assert "replica-1" in checks["postgres.replica_lag"][0]["target"]
+    assert sorted(c["target"] for c in checks["kubernetes.pods_ready"]) == ["clickview/clickview-backend",
+                                                                           "clickview/clickview-frontend"]
     assert "Daily health check: OK" in markdown
     assert "local: OK" in output    # the summary is printed in the log
 

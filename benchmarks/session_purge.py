@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # Copyright: (c) 2025, ClickView Platform Team
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
@@ -26,7 +25,6 @@ Run from the repository (after ``make venv collection``):
 import argparse
 import json
 import os
-import resource
 import shutil
 import socket
 import subprocess
@@ -118,8 +116,8 @@ def run_measured(cmd, env, shell=False):
         if line.startswith('PEAK_RSS_KIB='):
             peak = int(line.split('=', 1)[1])
     if proc.returncode != 0:
-        sys.stderr.write('command failed (rc=%d): %s\n%s\n%s\n' % (proc.returncode, cmd, proc.stdout[-3000:],
-                                                                    proc.stderr[-3000:]))
+        sys.stderr.write('command failed (rc=%d): %s\n%s\n%s\n'
+                         % (proc.returncode, cmd, proc.stdout[-3000:], proc.stderr[-3000:]))
     return wall, peak, proc
 
 

@@ -30,9 +30,11 @@ extends_documentation_fragment:
   - clickview.runbook.redis
 attributes:
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details: Counts the matching keys and returns a few sample names; deletes nothing.
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
     details: Shows the number of matching keys before and after.
 options:
@@ -255,7 +257,7 @@ def main():
         pattern=dict(type='str', default=DEFAULT_PATTERN),
         allow_all=dict(type='bool', default=False),
         user_ids=dict(type='list', elements='str'),
-        user_key_pattern=dict(type='str', default=DEFAULT_USER_KEY_PATTERN),
+        user_key_pattern=dict(type='str', default=DEFAULT_USER_KEY_PATTERN, no_log=False),
         user_index=dict(type='str'),
         batch_size=dict(type='int', default=1000),
         max_rate=dict(type='int'),

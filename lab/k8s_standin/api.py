@@ -46,6 +46,11 @@ class Request:
 
     def parse_body(self, allow_list=False):
         raw = self.body or b""
+        ctype = (self.headers.get("Content-Type") or "application/json").split(";")[0].strip()
+        if "protobuf" in ctype or "cbor" in ctype:
+            raise ApiError(415, "UnsupportedMediaType", "the body of the request was in an unknown format - accepted "
+                           "media types include: application/json, application/yaml (the Kubernetes API stand-in "
+                           "does not decode %s)" % ctype, {})
         if not raw.strip():
             raise bad_request("Object 'Kind' is missing in '%s'" % raw.decode(errors="replace"))
         ctype = (self.headers.get("Content-Type") or "application/json").split(";")[0].strip()
@@ -81,6 +86,16 @@ class Api:
                 gv = {"groupVersion": "%s/%s" % (g, v), "version": v}
                 gs.append({"name": g, "versions": [gv], "preferredVersion": gv})
             return {"kind": "APIGroupList", "apiVersion": "v1", "groups": gs}
+        if path == "/openapi/v3":
+            return {"paths": {("apis/%s/%s" % gv if gv[0] else "api/v1"): {
+                "serverRelativeURL": "/openapi/v3/%s?hash=%s" % ("apis/%s/%s" % gv if gv[0] else "api/v1", "0" * 16)}
+                for gv in R.BY_GV}}
+        if path.startswith("/openapi/v3/"):
+            gvp = path[len("/openapi/v3/"):].split("/")
+            gv = ("", "v1") if gvp == ["api", "v1"] else (tuple(gvp[1:3]) if len(gvp) == 3 and gvp[0] == "apis" else None)
+            if gv in R.BY_GV:
+                return self._openapi_v3(gv)
+            return None
         parts = [p for p in path.split("/") if p]
         if parts == ["api", "v1"]:
             return self._resource_list("", "v1")
@@ -92,6 +107,23 @@ class Api:
         if len(parts) == 3 and parts[0] == "apis" and (parts[1], parts[2]) in R.BY_GV:
             return self._resource_list(parts[1], parts[2])
         return None
+
+    def _openapi_v3(self, gv):
+        """A minimal OpenAPI v3 document: enough for kubectl to see that the server validates fields itself
+        (the fieldValidation parameter on PATCH). It carries no schemas."""
+        paths = {}
+        params = [{"name": n, "in": "query", "schema": {"type": "string", "uniqueItems": True}}
+                  for n in ("dryRun", "fieldManager", "fieldValidation", "force")]
+        for t in R.BY_GV[gv].values():
+            if t.virtual or "patch" not in t.verbs:
+                continue
+            prefix = "/apis/%s/%s" % gv if gv[0] else "/api/v1"
+            p = prefix + ("/namespaces/{namespace}/" if t.namespaced else "/") + t.plural + "/{name}"
+            gvk = {"group": t.group, "version": t.version, "kind": t.kind}
+            paths[p] = {"patch": {"operationId": "patch" + t.kind, "parameters": params, "responses": {},
+                                  "x-kubernetes-action": "patch", "x-kubernetes-group-version-kind": gvk}}
+        return {"openapi": "3.0.0", "info": {"title": "Kubernetes API stand-in", "version": VERSION["gitVersion"]},
+                "paths": paths, "components": {"schemas": {}}}
 
     def _resource_list(self, g, v):
         res = []

@@ -198,9 +198,6 @@ def apply_defaults(rt, obj):
         obj.setdefault("spec", {"finalizers": ["kubernetes"]})
         obj.setdefault("status", {"phase": "Active"})
         obj["metadata"].setdefault("labels", {})["kubernetes.io/metadata.name"] = obj["metadata"]["name"]
-    elif k == "Certificate" and spec is not None:
-        spec.setdefault("duration", "2160h0m0s")
-        spec.setdefault("renewBefore", "720h0m0s")
 
 
 # ---------------------------------------------------------------- validation
@@ -335,7 +332,14 @@ def validate(rt, obj, old=None):
     elif rt.kind == "Certificate":
         if not spec.get("secretName"):
             causes.append(("spec.secretName", "FieldValueRequired", "Required value"))
-        if not spec.get("issuerRef", {}).get("name"):
+        from controllers import Sim
+        dur = Sim._go_duration(spec.get("duration"), 90 * 86400)
+        rb = Sim._go_duration(spec.get("renewBefore"), dur / 3)
+        if rb >= dur:
+            causes.append(("spec.renewBefore", "FieldValueInvalid", "Invalid value: %s: certificate duration %s must be "
+                           "greater than renewBefore %s" % (go_value(spec.get("renewBefore")), spec.get("duration") or "2160h0m0s",
+                                                            spec.get("renewBefore"))))
+        if not (spec.get("issuerRef") or {}).get("name"):
             causes.append(("spec.issuerRef.name", "FieldValueRequired", "Required value"))
     if causes:
         raise invalid(rt, name, causes)

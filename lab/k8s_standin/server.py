@@ -113,7 +113,7 @@ class Handler(BaseHTTPRequestHandler):
                 d = srv.api.discovery(path)
                 if d is not None:
                     return self.send_bytes(200, dumps(d))
-                if path.startswith("/openapi/"):
+                if path.startswith("/openapi/") or path == "/openapi":
                     raise ApiError(404, "NotFound", "the server could not find the requested resource", {})
             req = Request(self.command, path, query, self.headers, body, user)
             code, out = srv.api.handle(req)

@@ -18,6 +18,9 @@ VERSION = {"major": "1", "minor": "33", "emulationMajor": "1", "emulationMinor":
            "gitTreeState": "clean", "buildDate": "2025-04-23T00:00:00Z", "goVersion": "go1.24.2", "compiler": "gc",
            "platform": "linux/amd64"}
 
+EMPTY_STATUS = {"ReplicaSet": {"replicas": 0}, "StatefulSet": {"replicas": 0, "availableReplicas": 0},
+                "DaemonSet": {"currentNumberScheduled": 0, "numberMisscheduled": 0, "desiredNumberScheduled": 0,
+                              "numberReady": 0}, "HorizontalPodAutoscaler": {"desiredReplicas": 0}}
 WRITE_VERBS = {"POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}
 
 
@@ -289,8 +292,8 @@ class Api:
             else:
                 raise R.invalid(rt, "", [("metadata.name", "FieldValueRequired", "name or generateName is required")])
         md.pop("resourceVersion", None)
-        if rt.status_sub:
-            obj["status"] = {}
+        if rt.status_sub:   # status starts empty, with the fields the Go types always serialise
+            obj["status"] = dict(EMPTY_STATUS.get(rt.kind, {}))
         if rt.kind == "Event":
             obj.setdefault("count", 1)
         R.apply_defaults(rt, obj)
@@ -321,7 +324,11 @@ class Api:
         if sub != "status":
             R.validate(rt, new, old)
         self.sim.admit(rt, new, old)
-        return self.store.update(rt, new, check_rv=check_rv, dry_run=req.dry_run)
+        spec_changed = None
+        if rt.kind == "Deployment" and sub != "status" and \
+                (new["metadata"].get("annotations") or {}) != (old["metadata"].get("annotations") or {}):
+            spec_changed = True  # as the apiserver: annotation updates bump a Deployment's generation
+        return self.store.update(rt, new, check_rv=check_rv, dry_run=req.dry_run, spec_changed=spec_changed)
 
     def put(self, req, rt, ns, name, sub):
         obj = req.parse_body()

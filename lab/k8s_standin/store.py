@@ -136,8 +136,6 @@ class Store:
         md["creationTimestamp"] = cmd["creationTimestamp"]
         if rt.generation:
             changed = spec_changed if spec_changed is not None else (obj.get("spec") != cur.obj.get("spec"))
-            if rt.kind == "Deployment" and md.get("annotations") != cmd.get("annotations"):
-                changed = True  # as the apiserver: annotation changes bump a Deployment's generation
             md["generation"] = cmd.get("generation", 1) + (1 if changed else 0)
         if "deletionTimestamp" in cmd:
             md["deletionTimestamp"] = cmd["deletionTimestamp"]

@@ -1,0 +1,112 @@
+# -*- coding: utf-8 -*-
+
+# Copyright: (c) 2025, ClickView Platform Team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Kubernetes API access for the collection's Kubernetes modules.
+
+The connection options, their environment variables (K8S_AUTH_*) and the client creation are
+kubernetes.core's (doc fragment kubernetes.core.k8s_auth_options, AUTH_ARG_SPEC, get_api_client),
+so they behave exactly as in the kubernetes.core modules. On top of that, KubeApi is a small
+adapter that speaks plain REST paths and returns plain dicts, which keeps the rollout logic in
+k8s_rollout.py free of client objects and testable with a fake.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import traceback
+
+from ansible_collections.clickview.runbook.plugins.module_utils.k8s_rollout import K8sApiError
+
+K8S_IMP_ERR = None
+try:
+    from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
+    from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import get_api_client
+    HAS_K8S_CORE = True
+except ImportError:
+    AUTH_ARG_SPEC = {}
+    HAS_K8S_CORE = False
+    K8S_IMP_ERR = traceback.format_exc()
+
+try:
+    from kubernetes.dynamic.exceptions import DynamicApiError
+    HAS_KUBERNETES = True
+except ImportError:
+    HAS_KUBERNETES = False
+    K8S_IMP_ERR = K8S_IMP_ERR or traceback.format_exc()
+
+try:
+    from urllib3.exceptions import HTTPError as Urllib3Error
+except ImportError:  # urllib3 comes with kubernetes; without it HAS_KUBERNETES is False anyway
+    Urllib3Error = OSError
+
+
+def k8s_auth_argument_spec():
+    """A copy of kubernetes.core's connection options (documented by kubernetes.core.k8s_auth_options)."""
+    return dict((k, dict(v)) for k, v in AUTH_ARG_SPEC.items())
+
+
+def missing_requirements():
+    """None when the kubernetes client and kubernetes.core are importable, else (library, traceback)."""
+    if not HAS_K8S_CORE:
+        return "the kubernetes.core collection", K8S_IMP_ERR
+    if not HAS_KUBERNETES:
+        return "kubernetes", K8S_IMP_ERR
+    return None
+
+
+def _status_message(body, fallback):
+    try:
+        status = json.loads(body)
+        return status.get("message") or fallback
+    except (TypeError, ValueError, AttributeError):
+        return fallback
+
+
+class KubeApi(object):
+    """get/list/patch on REST paths; answers are dicts, failures K8sApiError."""
+
+    def __init__(self, dynamic_client):
+        self._client = dynamic_client
+
+    def request(self, method, path, body=None, content_type=None, label_selector=None, field_selector=None):
+        params = {}
+        if content_type:
+            params["content_type"] = content_type
+        if label_selector:
+            params["label_selector"] = label_selector
+        if field_selector:
+            params["field_selector"] = field_selector
+        try:
+            resp = self._client.request(method, path, body=body, serialize=False, **params)
+        except DynamicApiError as e:
+            raise K8sApiError(e.status, e.reason, _status_message(e.body, e.reason), method, path)
+        except (Urllib3Error, OSError) as e:
+            raise K8sApiError(None, "ConnectionError", "cannot reach the Kubernetes API: %s" % e, method, path)
+        data = resp.data
+        if isinstance(data, bytes):
+            data = data.decode("utf-8")
+        return json.loads(data) if data else {}
+
+    def get(self, path):
+        return self.request("GET", path)
+
+    def list(self, path, label_selector=None, field_selector=None):
+        return self.request("GET", path, label_selector=label_selector, field_selector=field_selector).get("items") or []
+
+    def json_patch(self, path, ops):
+        return self.request("PATCH", path, body=ops, content_type="application/json-patch+json")
+
+
+def connect(params):
+    """A KubeApi for the module's connection options (kubernetes.core semantics, K8S_AUTH_* honoured)."""
+    auth = dict((k, params.get(k)) for k in AUTH_ARG_SPEC if params.get(k) is not None)
+    try:
+        client = get_api_client(**auth)
+    except Exception as e:  # kubeconfig missing or invalid, unreadable certificate files, ...
+        raise K8sApiError(None, "ConfigError", "could not create the Kubernetes client: %s" % e, None, None)
+    return KubeApi(client.client)

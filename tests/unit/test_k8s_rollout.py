@@ -1,0 +1,319 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2025, ClickView Platform Team
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Unit tests for plugins/module_utils/k8s_rollout.py (no API server, no AnsibleModule)."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import copy
+import os
+import sys
+
+import pytest
+
+_COLLECTIONS = os.path.join(os.path.dirname(__file__), '..', '..', '.collections')
+if os.path.isdir(_COLLECTIONS) and _COLLECTIONS not in sys.path:
+    sys.path.insert(0, _COLLECTIONS)
+
+from ansible_collections.clickview.runbook.plugins.module_utils import k8s_rollout as kr  # noqa: E402
+
+UID = 'uid-web'
+OWNER = {'uid': UID, 'controller': True, 'kind': 'Deployment', 'name': 'web'}
+
+
+def template(image, env=None, hash_label=None):
+    labels = {'app': 'web'}
+    if hash_label:
+        labels['pod-template-hash'] = hash_label
+    c = {'name': 'web', 'image': image}
+    if env:
+        c['env'] = env
+    return {'metadata': {'labels': labels}, 'spec': {'containers': [c]}}
+
+
+def rs(revision, image, history=None, cause=None, owner=OWNER, name=None):
+    ann = {kr.REVISION: str(revision)}
+    if history:
+        ann[kr.REVISION_HISTORY] = history
+    if cause:
+        ann[kr.CHANGE_CAUSE] = cause
+    h = name or 'h%s' % image.rsplit(':', 1)[-1].replace('.', '')
+    return {'metadata': {'name': 'web-' + h, 'annotations': ann, 'ownerReferences': [owner],
+                         'creationTimestamp': '2025-01-0%dT00:00:00Z' % min(revision, 9)},
+            'spec': {'template': template(image, hash_label=h)}}
+
+
+def cr(revision, image, owner_uid='uid-db'):
+    t = template(image)
+    t['$patch'] = 'replace'
+    return {'metadata': {'name': 'db-%d' % revision, 'ownerReferences': [{'uid': owner_uid, 'controller': True}]},
+            'revision': revision, 'data': {'spec': {'template': t}}}
+
+
+def deployment(image, annotations=None, rv='100', **spec):
+    d = {'metadata': {'name': 'web', 'namespace': 'prod', 'uid': UID, 'resourceVersion': rv, 'generation': 7,
+                      'annotations': dict(annotations or {kr.REVISION: '4', 'team': 'platform'})},
+         'spec': dict({'replicas': 3, 'selector': {'matchLabels': {'app': 'web'}}, 'template': template(image)}, **spec),
+         'status': {'observedGeneration': 7, 'replicas': 3, 'updatedReplicas': 3, 'availableReplicas': 3}}
+    return d
+
+
+# ---- history and revision selection -----------------------------------------------------------
+
+def entries(*objs, **kw):
+    owner = kw.get('owner') or deployment('x')
+    return kr.history_entries(kw.get('kind', 'Deployment'), owner, list(objs))
+
+
+def test_history_sorted_by_revision_and_hash_label_stripped():
+    es = entries(rs(3, 'app:3'), rs(1, 'app:1'), rs(2, 'app:2'))
+    assert [e['revision'] for e in es] == [1, 2, 3]
+    assert es[0]['template'] == template('app:1')  # no pod-template-hash
+    assert es[2]['images'] == ['app:3']
+
+
+def test_history_ignores_replicasets_of_other_owners_and_without_revision():
+    other = dict(OWNER, uid='someone-else')
+    es = entries(rs(1, 'app:1'), rs(2, 'app:2', owner=other), rs(0, 'app:0'))
+    assert [e['revision'] for e in es] == [1]
+
+
+def test_default_target_is_highest_revision_below_current_on_non_contiguous_history():
+    # 1..4 released, then two rollbacks: 3 became 5, later 2 became 6, then 4 re-deployed became 7
+    es = entries(rs(1, 'app:1'), rs(5, 'app:3', history='3'), rs(6, 'app:2', history='2'),
+                 rs(7, 'app:4', history='4'))
+    assert kr.select_target(es, 7)['revision'] == 6
+    assert kr.select_target(es, 6)['revision'] == 5
+    assert kr.select_target(es, 5)['revision'] == 1
+
+
+def test_default_target_without_known_current_is_the_highest():
+    es = entries(rs(1, 'app:1'), rs(2, 'app:2'))
+    assert kr.select_target(es, None)['revision'] == 2
+
+
+def test_to_revision_found_by_number_or_by_the_number_it_had_before_a_rollback():
+    es = entries(rs(1, 'app:1'), rs(4, 'app:4'), rs(5, 'app:3', history='2,3'))
+    assert kr.select_target(es, 5, 4)['images'] == ['app:4']
+    assert kr.select_target(es, 5, 3)['revision'] == 5
+    assert kr.select_target(es, 5, 2)['revision'] == 5
+
+
+def test_missing_revision_names_it_and_the_available_ones():
+    es = entries(rs(2, 'app:2'), rs(3, 'app:3'), rs(5, 'app:5'))
+    with pytest.raises(kr.RolloutError) as e:
+        kr.select_target(es, 5, 4)
+    assert 'revision 4 not found' in e.value.message
+    assert '2, 3, 5' in e.value.message
+    assert e.value.details['available_revisions'] == [2, 3, 5]
+
+
+def test_no_history_and_nothing_below_current():
+    with pytest.raises(kr.RolloutError, match='no rollout history'):
+        kr.select_target([], None)
+    es = entries(rs(1, 'app:1'))
+    with pytest.raises(kr.RolloutError, match='no revision before the current revision 1'):
+        kr.select_target(es, 1)
+
+
+def test_controller_revisions_ordered_by_revision_field_and_patch_marker_dropped():
+    sts = {'metadata': {'name': 'db', 'uid': 'uid-db'}}
+    es = kr.history_entries('StatefulSet', sts, [cr(4, 'pg:15.6'), cr(2, 'pg:15.5'), cr(3, 'pg:15.4'),
+                                                  cr(9, 'other', owner_uid='x')])
+    assert [e['revision'] for e in es] == [2, 3, 4]
+    assert '$patch' not in es[0]['template']
+    assert kr.current_entry(es, template('pg:15.6'))['revision'] == 4
+    assert kr.select_target(es, 4)['images'] == ['pg:15.4']
+
+
+def test_current_entry_matches_template_ignoring_hash_and_null_metadata():
+    es = entries(rs(1, 'app:1'), rs(2, 'app:2'))
+    live = template('app:1')
+    live['metadata']['creationTimestamp'] = None
+    assert kr.current_entry(es, live)['revision'] == 1
+    assert kr.current_entry(es, template('app:9')) is None
+
+
+# ---- diff ---------------------------------------------------------------------------------------
+
+def test_template_changes_lists_image_env_resources_and_pod_fields():
+    before = template('app:2', env=[{'name': 'A', 'value': '1'}])
+    before['spec']['containers'][0]['resources'] = {'limits': {'cpu': '1'}}
+    before['spec']['serviceAccountName'] = 'web'
+    after = template('app:1')
+    changes = kr.template_changes(before, after)
+    fields = {(c['container'], c['field']) for c in changes}
+    assert fields == {('web', 'image'), ('web', 'env'), ('web', 'resources'), (None, 'spec.serviceAccountName')}
+    img = [c for c in changes if c['field'] == 'image'][0]
+    assert (img['before'], img['after']) == ('app:2', 'app:1')
+    assert kr.template_changes(after, copy.deepcopy(after)) == []
+
+
+def test_selector_string():
+    sel = {'matchLabels': {'b': '2', 'a': '1'},
+           'matchExpressions': [{'key': 'tier', 'operator': 'In', 'values': ['web', 'api']},
+                                {'key': 'legacy', 'operator': 'DoesNotExist'}]}
+    assert kr.selector_string(sel) == 'a=1,b=2,tier in (web,api),!legacy'
+
+
+# ---- patch ----------------------------------------------------------------------------------------
+
+def test_patch_writes_only_template_and_change_cause_with_resource_version_precondition():
+    ops = kr.rollback_patch(deployment('app:4'), template('app:3'), 'because')
+    assert ops[0] == {'op': 'test', 'path': '/metadata/resourceVersion', 'value': '100'}
+    assert ops[1] == {'op': 'replace', 'path': '/spec/template', 'value': template('app:3')}
+    assert ops[2] == {'op': 'add', 'path': '/metadata/annotations/kubernetes.io~1change-cause', 'value': 'because'}
+    assert len(ops) == 3
+
+
+def test_patch_creates_annotations_when_there_are_none_and_skips_empty_cause():
+    d = deployment('app:4')
+    d['metadata'].pop('annotations')
+    assert kr.rollback_patch(d, template('a'), 'x')[-1] == {'op': 'add', 'path': '/metadata/annotations',
+                                                            'value': {kr.CHANGE_CAUSE: 'x'}}
+    assert len(kr.rollback_patch(d, template('a'), '')) == 2
+
+
+# ---- rollout status -----------------------------------------------------------------------------
+
+def test_deployment_status():
+    d = deployment('a')
+    assert kr.rollout_state('Deployment', d)[0] == 'done'
+    d['metadata']['generation'] = 8
+    assert kr.rollout_state('Deployment', d)[0] == 'waiting'
+    d['status'].update(observedGeneration=8, updatedReplicas=1, replicas=4)
+    assert kr.rollout_state('Deployment', d) == ('waiting', '1 out of 3 new replicas have been updated')
+    d['status'].update(updatedReplicas=3, availableReplicas=2)
+    assert kr.rollout_state('Deployment', d)[1] == '1 old replicas are pending termination'
+
+
+def test_deployment_deadline_counts_only_for_the_target_replicaset():
+    d = deployment('a')
+    d['status']['updatedReplicas'] = 0
+    d['status']['conditions'] = [{'type': 'Progressing', 'status': 'False', 'reason': 'ProgressDeadlineExceeded',
+                                  'message': 'ReplicaSet "web-broken" has timed out progressing.'}]
+    assert kr.rollout_state('Deployment', d, 'web-good')[0] == 'waiting'
+    assert kr.rollout_state('Deployment', d, 'web-broken')[0] == 'failed'
+
+
+def test_statefulset_and_daemonset_status():
+    sts = {'metadata': {'name': 'db', 'generation': 2},
+           'spec': {'replicas': 2, 'updateStrategy': {'type': 'RollingUpdate'}},
+           'status': {'observedGeneration': 2, 'readyReplicas': 2, 'updateRevision': 'db-2', 'currentRevision': 'db-1'}}
+    assert kr.rollout_state('StatefulSet', sts)[0] == 'waiting'
+    sts['status']['currentRevision'] = 'db-2'
+    assert kr.rollout_state('StatefulSet', sts)[0] == 'done'
+    ds = {'metadata': {'name': 'ship', 'generation': 3},
+          'status': {'observedGeneration': 3, 'desiredNumberScheduled': 3, 'updatedNumberScheduled': 3, 'numberAvailable': 2}}
+    assert kr.rollout_state('DaemonSet', ds)[0] == 'waiting'
+    ds['status']['numberAvailable'] = 3
+    assert kr.rollout_state('DaemonSet', ds)[0] == 'done'
+
+
+# ---- the rollback flow against a fake API --------------------------------------------------------
+
+class FakeApi(object):
+    """Holds one Deployment and its ReplicaSets; JSON patches are applied to the Deployment."""
+
+    def __init__(self, dep, replicasets, fail_patch=None):
+        self.dep, self.rss, self.patches, self.fail_patch = dep, replicasets, [], list(fail_patch or [])
+
+    def get(self, path):
+        if path.endswith('/deployments/web'):
+            return copy.deepcopy(self.dep)
+        raise kr.K8sApiError(404, 'NotFound', 'not found', 'GET', path)
+
+    def list(self, path, label_selector=None, field_selector=None):
+        if path.endswith('/replicasets'):
+            assert label_selector == 'app=web'
+            return copy.deepcopy(self.rss)
+        if path.endswith('/deployments'):
+            return [copy.deepcopy(self.dep)]
+        return []
+
+    def json_patch(self, path, ops):
+        self.patches.append(ops)
+        if self.fail_patch:
+            raise self.fail_patch.pop(0)
+        for op in ops:
+            if op['op'] == 'test':
+                assert self.dep['metadata']['resourceVersion'] == op['value']
+            elif op['path'] == '/spec/template':
+                self.dep['spec']['template'] = op['value']
+            else:
+                self.dep['metadata']['annotations'][kr.CHANGE_CAUSE] = op['value']
+        self.dep['metadata']['generation'] += 1
+        return copy.deepcopy(self.dep)
+
+
+def history():
+    return [rs(1, 'app:1', cause='release 1'), rs(2, 'app:2', cause='release 2'), rs(3, 'app:3', cause='release 3'),
+            rs(4, 'app:4', cause='release 4')]
+
+
+def test_plan_rolls_back_to_previous_and_keeps_other_annotations():
+    api = FakeApi(deployment('app:4'), history())
+    rb = kr.Rollback(api, 'Deployment', 'prod')
+    result, patched = rb.apply(api.get('/apis/apps/v1/namespaces/prod/deployments/web'), reason='INC-1')
+    assert result['changed'] and (result['from_revision'], result['to_revision']) == (4, 3)
+    assert api.dep['spec']['template'] == template('app:3')
+    assert api.dep['metadata']['annotations']['team'] == 'platform'
+    assert api.dep['metadata']['annotations'][kr.CHANGE_CAUSE] == 'rollback to revision 3 (app:3) from revision 4: INC-1'
+    assert [h['current'] for h in result['history']] == [False, False, False, True]
+    assert result['images_before'] == ['app:4'] and result['images_after'] == ['app:3']
+
+
+def test_plan_already_at_target_changes_nothing():
+    api = FakeApi(deployment('app:3'), history())
+    result, ops = kr.Rollback(api, 'Deployment', 'prod').plan(api.dep, to_revision=3)
+    assert ops is None and result['changed'] is False and 'already runs revision 3' in result['msg']
+
+
+def test_plan_refuses_bad_revision_and_paused_deployment_without_patching():
+    api = FakeApi(deployment('app:4'), history())
+    rb = kr.Rollback(api, 'Deployment', 'prod')
+    with pytest.raises(kr.RolloutError) as e:
+        rb.plan(api.dep, to_revision=9)
+    assert 'deployment/web: revision 9 not found (available revisions: 1, 2, 3, 4)' == e.value.message
+    with pytest.raises(kr.RolloutError, match='positive'):
+        rb.plan(api.dep, to_revision=0)
+    api.dep['spec']['paused'] = True
+    with pytest.raises(kr.RolloutError, match='paused'):
+        rb.plan(api.dep)
+    assert api.patches == []
+
+
+def test_apply_retries_when_the_object_changed_in_between():
+    api = FakeApi(deployment('app:4'), history(),
+                  fail_patch=[kr.K8sApiError(422, 'Invalid', 'testing value /metadata/resourceVersion failed')])
+    result, _ = kr.Rollback(api, 'Deployment', 'prod').apply(copy.deepcopy(api.dep), to_revision=2)
+    assert len(api.patches) == 2 and api.dep['spec']['template'] == template('app:2')
+
+
+def test_apply_does_not_retry_forbidden():
+    api = FakeApi(deployment('app:4'), history(), fail_patch=[kr.K8sApiError(403, 'Forbidden', 'nope')])
+    with pytest.raises(kr.K8sApiError):
+        kr.Rollback(api, 'Deployment', 'prod').apply(copy.deepcopy(api.dep))
+    assert len(api.patches) == 1
+
+
+def test_missing_object_and_empty_selector():
+    api = FakeApi(deployment('app:4'), history())
+    rb = kr.Rollback(api, 'Deployment', 'prod')
+    with pytest.raises(kr.RolloutError, match='Deployment "nope" not found in namespace "prod"'):
+        rb.objects(name='nope')
+    api.list = lambda path, label_selector=None, field_selector=None: []
+    with pytest.raises(kr.RolloutError, match='matches the label selector "app=x"'):
+        rb.objects(label_selector='app=x')
+
+
+def test_wait_times_out_with_explanation():
+    api = FakeApi(deployment('app:4'), history())
+    api.dep['metadata']['generation'] = 9
+    now = [0.0]
+    rb = kr.Rollback(api, 'Deployment', 'prod', sleep=lambda s: now.__setitem__(0, now[0] + s), clock=lambda: now[0])
+    failed = rb.wait([({'target_name': 'web-h3'}, api.dep)], timeout=5)
+    assert len(failed) == 1 and failed[0]['rollout'].startswith('timed out after 5s')
+    assert failed[0]['events'] == [] and failed[0]['pods'] == []

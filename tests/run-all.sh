@@ -34,6 +34,9 @@ if [ -d tests/standin ]; then
   gate "Kubernetes API stand-in fidelity tests (kubectl $(kubectl version --client -o json 2>/dev/null | python -c 'import json,sys; print(json.load(sys.stdin)["clientVersion"]["gitVersion"])'))" \
     python -m pytest -q -p no:cacheprovider --junitxml="$junit/standin.xml" tests/standin
 fi
+gate "Prometheus alert rules (promtool check + test)" bash -c \
+  'promtool check rules extensions/prometheus/clickview-runbook-rules.yml lab/config/rules.yml &&
+   promtool test rules extensions/prometheus/tests/clickview-runbook-rules.test.yml'
 gate "ansible-lint (production profile)" ansible-lint --nocolor -q
 gate "ansible-test sanity" tests/sanity.sh
 gate "build + install + ansible-doc" tests/build-smoke.sh

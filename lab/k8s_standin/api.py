@@ -377,6 +377,8 @@ class Api:
         if sub == "scale":
             scale = self.scale_of(rt, e.obj)
             new_scale, _ = self.apply_patch(req, rt, scale)
+            if isinstance(new_scale, dict):
+                new_scale["kind"] = "Scale"   # the patched document is decoded as a Scale whatever it says
             return self.put_scale(req, rt, ns, name, new_scale)
         doc = self.typed(rt, json.loads(e.raw()))
         new, body = self.apply_patch(req, rt, doc)

@@ -216,6 +216,11 @@ class Postgres(Service):
             "shared_preload_libraries": "'pg_stat_statements'",
             "log_line_prefix": "'%m [%p] %u@%d '", "fsync": "off",
         }
+        if self.name == "postgres-primary":
+            # WAL archiving needs a restart to switch on; the backups Configure playbook only
+            # sets archive_command (pgBackRest) and reloads. Until then, archive to nowhere
+            # rather than keep every WAL segment waiting for a command.
+            settings.update({"archive_mode": "on", "archive_command": "'/bin/true'"})
         with open(self.data / "postgresql.conf", "a", encoding="utf-8") as conf:
             conf.write("\n# lab settings\n")
             conf.writelines(f"{key} = {value}\n" for key, value in settings.items())
@@ -417,6 +422,107 @@ class Moto(Service):
             logs.create_log_group(logGroupName=aws["waf_log_group"])
 
 
+class MotoTLS(Service):
+    """nginx terminating TLS (lab CA, certificate for DNS:localhost) in front of moto's plain HTTP.
+
+    pgBackRest's S3 client speaks TLS only, moto's own TLS mode breaks its uploads, and
+    pgBackRest 2.45 ignores IP subjectAltNames: clients use https://localhost:<port> and trust
+    lab/.state/tls/ca.crt.
+    """
+
+    name = "moto-tls"
+    expect = "nginx"
+
+    def __init__(self):
+        super().__init__()
+        self.user = service_user()
+
+    def certificates(self):
+        """Lab CA and server certificate (subjectAltName DNS:localhost, IP:127.0.0.1), made once."""
+        # pylint: disable=import-outside-toplevel
+        import datetime
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.x509.oid import NameOID
+        import ipaddress
+        tls = STATE / "tls"
+        if (tls / "ca.crt").exists() and (self.dir / "server.crt").exists():
+            return
+        tls.mkdir(parents=True, exist_ok=True)
+        now = datetime.datetime.now(datetime.timezone.utc)
+        ca_key = ec.generate_private_key(ec.SECP256R1())
+        ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "clickview lab CA")])
+        ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name)
+              .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
+              .not_valid_before(now - datetime.timedelta(hours=1)).not_valid_after(now + datetime.timedelta(days=825))
+              .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+              .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
+                                           content_commitment=False, key_encipherment=False, data_encipherment=False,
+                                           key_agreement=False, encipher_only=False, decipher_only=False), critical=True)
+              .sign(ca_key, hashes.SHA256()))
+        key = ec.generate_private_key(ec.SECP256R1())
+        cert = (x509.CertificateBuilder()
+                .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
+                .issuer_name(ca_name).public_key(key.public_key()).serial_number(x509.random_serial_number())
+                .not_valid_before(now - datetime.timedelta(hours=1)).not_valid_after(now + datetime.timedelta(days=825))
+                .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost"),
+                                                            x509.IPAddress(ipaddress.ip_address(HOST))]), critical=False)
+                .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+                .sign(ca_key, hashes.SHA256()))
+        pem = serialization.Encoding.PEM
+        (tls / "ca.crt").write_bytes(ca.public_bytes(pem))
+        os.chmod(tls / "ca.crt", 0o644)
+        (self.dir / "server.crt").write_bytes(cert.public_bytes(pem) + ca.public_bytes(pem))
+        (self.dir / "server.key").write_bytes(key.private_bytes(pem, serialization.PrivateFormat.PKCS8,
+                                                                serialization.NoEncryption()))
+        os.chmod(self.dir / "server.key", 0o600)
+
+    def prepare(self):
+        super().prepare()
+        self.certificates()
+        for sub in ("tmp",):
+            (self.dir / sub).mkdir(exist_ok=True)
+        tmp = self.dir / "tmp"
+        (self.dir / "nginx.conf").write_text(f"""worker_processes 1;
+pid {self.dir / 'nginx.pid'};
+error_log {self.dir / 'error.log'} warn;
+events {{ worker_connections 256; }}
+http {{
+    access_log off;
+    client_body_temp_path {tmp}/body;
+    proxy_temp_path {tmp}/proxy;
+    fastcgi_temp_path {tmp}/fastcgi;
+    uwsgi_temp_path {tmp}/uwsgi;
+    scgi_temp_path {tmp}/scgi;
+    server {{
+        listen {HOST}:{self.port} ssl;
+        server_name localhost;
+        ssl_certificate {self.dir / 'server.crt'};
+        ssl_certificate_key {self.dir / 'server.key'};
+        client_max_body_size 0;
+        location / {{
+            proxy_pass http://{addr('moto')};
+            proxy_http_version 1.1;
+            proxy_set_header Host $http_host;
+            proxy_set_header Connection "";
+            proxy_request_buffering off;
+            proxy_buffering off;
+            proxy_read_timeout 300s;
+        }}
+    }}
+}}
+""", encoding="utf-8")
+        chown_tree(self.dir, self.user)
+
+    def command(self):
+        return ["/usr/sbin/nginx", "-e", str(self.dir / "error.log"), "-p", str(self.dir),
+                "-c", str(self.dir / "nginx.conf"), "-g", "daemon off;"]
+
+    def healthy(self):
+        return http_ok(f"https://{addr('moto_tls')}/moto-api/")
+
+
 class Prometheus(Service):
     name = "prometheus"
     expect = "prometheus"
@@ -472,8 +578,8 @@ class K8sStandin(Service):
 
 
 def services():
-    found = [PostgresPrimary(), PostgresReplica(), PgBouncer(), Redis(), Moto(), SampleApp(), WebhookSink(),
-             Alertmanager(), Prometheus()]
+    found = [PostgresPrimary(), PostgresReplica(), PgBouncer(), Redis(), Moto(), MotoTLS(), SampleApp(),
+             WebhookSink(), Alertmanager(), Prometheus()]
     if (LAB / "k8s_standin" / "server.py").exists():
         found.append(K8sStandin())
     return found

@@ -146,7 +146,7 @@ def ours_args(endpoint, name, addresses):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
     parser.add_argument("--addresses", type=int, default=1000)
     parser.add_argument("--parallel", type=int, default=10)
     opts = parser.parse_args()
@@ -166,7 +166,7 @@ def main():
             failed = func(endpoint, name, set_id)
             outcome[endpoint] = (time.perf_counter() - start, proxy.count, count(name, set_id), failed)
             delete(name, set_id)
-        seconds, _, landed, failed = outcome[direct]
+        seconds, landed, failed = outcome[direct][0], outcome[direct][2], outcome[direct][3]
         calls = outcome[proxy.url][1]
         rows.append((label, "%d" % opts.addresses, "%.2f" % seconds, "%d" % calls,
                      "%d/%d landed%s" % (landed, opts.addresses, " FAILED" if failed else "")))

@@ -16,7 +16,6 @@ import sys
 import threading
 import time
 import uuid
-from pathlib import Path
 
 import boto3
 import pytest
@@ -30,6 +29,7 @@ sys.path.insert(0, str(ROOT / ".collections"))
 from ansible_collections.clickview.runbook.plugins.module_utils import waf_ipset  # noqa: E402
 
 MODULE = "clickview.runbook.waf_block_ip"
+CREATED = []
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +43,10 @@ def aws(lab):  # pylint: disable=redefined-outer-name
         client.list_ip_sets(Scope="REGIONAL", Limit=1)
     except EndpointConnectionError:
         pytest.skip("the lab's moto server is not running (make lab-up)")
-    return dict(conn=conn, client=client, endpoint=endpoint, cfg=cfg)
+    yield dict(conn=conn, client=client, endpoint=endpoint, cfg=cfg)
+    for ip_set in CREATED:  # leave the lab as it was: only the seeded sets
+        got = client.get_ip_set(Name=ip_set["name"], Scope=ip_set["scope"], Id=ip_set["id"])
+        client.delete_ip_set(Name=ip_set["name"], Scope=ip_set["scope"], Id=ip_set["id"], LockToken=got["LockToken"])
 
 
 def new_set(aws, version="IPV4", addresses=(), scope="REGIONAL"):  # pylint: disable=redefined-outer-name
@@ -54,7 +57,8 @@ def new_set(aws, version="IPV4", addresses=(), scope="REGIONAL"):  # pylint: dis
                               aws_access_key_id="testing", aws_secret_access_key="testing")
     summary = client.create_ip_set(Name=name, Scope=scope, IPAddressVersion=version, Addresses=list(addresses),
                                    Description="integration test set")["Summary"]
-    return dict(name=name, id=summary["Id"], arn=summary["ARN"], scope=scope)
+    CREATED.append(dict(name=name, id=summary["Id"], arn=summary["ARN"], scope=scope))
+    return CREATED[-1]
 
 
 def blocked(aws, ip_set):  # pylint: disable=redefined-outer-name
@@ -223,7 +227,7 @@ def test_credentials_refused(tmp_path):
         server = subprocess.Popen([str(VENV_BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],  # pylint: disable=consider-using-with
                                   env=env, stdout=log, stderr=log)
     try:
-        for _ in range(100):
+        for _attempt in range(100):
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
                 break

@@ -246,7 +246,11 @@ def test_lost_race_where_the_other_writer_did_our_work_writes_nothing(waf):
 def test_lock_retries_are_bounded(waf):
     target = next(s for s in waf.sets.values() if s["Name"] == "v4")
     ip_set = dict(Name="v4", Id=target["Id"], ARN=target["ARN"], Addresses=[], LockToken="stale")
-    waf.update_ip_set = lambda **kw: (_ for _ in ()).throw(client_error("WAFOptimisticLockException"))
+
+    def always_lost(**kwargs):
+        raise client_error("WAFOptimisticLockException")
+
+    waf.update_ip_set = always_lost
     sleeps = []
     with pytest.raises(w.WafIpSetError) as err:
         w.update_with_lock_retry(waf, ip_set, "REGIONAL", lambda a: (a + ["192.0.2.5/32"], None), 3, sleeps.append)

@@ -1,0 +1,161 @@
+#!/usr/bin/env python3
+"""Cost of the Kubernetes API stand-in: start time, latency of listing 2,000 pods, resident memory.
+
+Starts a private stand-in (free port, temporary state), loads 200 Deployments x 10 replicas through the
+REST API, waits until the 2,000 pods are ready, then measures. Prints a table.
+
+    .venv/bin/python benchmarks/k8s_standin.py [--deployments 200] [--replicas 10] [--runs 20]
+"""
+import argparse
+import http.client
+import json
+import os
+import socket
+import ssl
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import yaml
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
+SERVER = os.path.join(REPO, "lab", "k8s_standin", "server.py")
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def rss_mb(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024.0
+    return float("nan")
+
+
+class Conn:
+    def __init__(self, port, ca, token):
+        self.ctx = ssl.create_default_context(cafile=ca)
+        self.port, self.token = port, token
+        self.c = http.client.HTTPSConnection("127.0.0.1", port, context=self.ctx, timeout=60)
+
+    def req(self, method, path, body=None):
+        headers = {"Authorization": "Bearer " + self.token}
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode()
+            headers["Content-Type"] = "application/json"
+        self.c.request(method, path, body=data, headers=headers)
+        r = self.c.getresponse()
+        return r.status, r.read()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--deployments", type=int, default=200)
+    ap.add_argument("--replicas", type=int, default=10)
+    ap.add_argument("--runs", type=int, default=20)
+    a = ap.parse_args()
+    tmp = tempfile.mkdtemp(prefix="k8s-standin-bench-")
+    port = free_port()
+    kc = os.path.join(tmp, "kubeconfig")
+    state = os.path.join(tmp, "state")
+    t0 = time.time()
+    proc = subprocess.Popen([sys.executable, SERVER, "--port", str(port), "--state-dir", state, "--kubeconfig", kc,
+                             "--time-scale", "50", "--no-persist"], stderr=subprocess.DEVNULL)
+    ctx_ok = False
+    while time.time() - t0 < 20:
+        if os.path.exists(kc):
+            try:
+                c = http.client.HTTPSConnection("127.0.0.1", port, timeout=1,
+                                                context=ssl.create_default_context(cafile=os.path.join(state, "ca.crt")))
+                c.request("GET", "/readyz")
+                if c.getresponse().status == 200:
+                    ctx_ok = True
+                    break
+            except OSError:
+                pass
+        time.sleep(0.01)
+    start_s = time.time() - t0
+    if not ctx_ok:
+        proc.kill()
+        sys.exit("stand-in did not start")
+    t1 = time.time()
+    p2 = subprocess.Popen([sys.executable, SERVER, "--port", str(free_port()), "--state-dir", os.path.join(tmp, "s2"),
+                           "--kubeconfig", os.path.join(tmp, "kc2"), "--seed", "--no-persist"], stderr=subprocess.DEVNULL)
+    while not os.path.exists(os.path.join(tmp, "kc2")) and time.time() - t1 < 20:
+        time.sleep(0.01)
+    seeded_s = time.time() - t1
+    p2.terminate()
+    p2.wait()
+    token = yaml.safe_load(open(kc))["users"][0]["user"]["token"]
+    conn = Conn(port, os.path.join(state, "ca.crt"), token)
+    rss_empty = rss_mb(proc.pid)
+    conn.req("POST", "/api/v1/namespaces", {"metadata": {"name": "bench"}})
+    t2 = time.time()
+    for i in range(a.deployments):
+        name = "svc-%03d" % i
+        st, body = conn.req("POST", "/apis/apps/v1/namespaces/bench/deployments", {
+            "metadata": {"name": name},
+            "spec": {"replicas": a.replicas, "selector": {"matchLabels": {"app": name}},
+                     "template": {"metadata": {"labels": {"app": name, "tier": "bench"}},
+                                  "spec": {"containers": [{"name": "app", "image": "registry.clickview.lab/%s:1.0" % name,
+                                                           "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}}}]}}}})
+        assert st == 201, body
+    want = a.deployments * a.replicas
+    ready = 0
+    while time.time() - t2 < 300:
+        st, body = conn.req("GET", "/apis/apps/v1/namespaces/bench/deployments")
+        ready = sum((d.get("status") or {}).get("readyReplicas", 0) for d in json.loads(body)["items"])
+        if ready >= want:
+            break
+        time.sleep(0.5)
+    load_s = time.time() - t2
+    lat = []
+    size = 0
+    for _ in range(a.runs):
+        t = time.perf_counter()
+        st, body = conn.req("GET", "/api/v1/namespaces/bench/pods")
+        lat.append((time.perf_counter() - t) * 1000)
+        size = len(body)
+        assert st == 200
+    n_pods = len(json.loads(body)["items"])
+    lat_sel = []
+    for _ in range(a.runs):
+        t = time.perf_counter()
+        conn.req("GET", "/api/v1/namespaces/bench/pods?labelSelector=app%3Dsvc-007")
+        lat_sel.append((time.perf_counter() - t) * 1000)
+    time.sleep(1)
+    rss_full = rss_mb(proc.pid)
+    proc.terminate()
+    t3 = time.time()
+    rc = proc.wait(10)
+    stop_s = time.time() - t3
+    rows = [
+        ("start (empty) to /readyz", "%.2f s" % start_s, "< 2 s"),
+        ("start with --seed (clickview namespace)", "%.2f s" % seeded_s, "< 2 s"),
+        ("create %d deployments, all %d pods ready" % (a.deployments, want), "%.1f s (%d ready)" % (load_s, ready), ""),
+        ("list %d pods, median of %d (%.1f MB JSON)" % (n_pods, a.runs, size / 1e6),
+         "%.1f ms (p90 %.1f ms)" % (statistics.median(lat), sorted(lat)[int(0.9 * len(lat)) - 1]), "< 100 ms"),
+        ("list pods by label selector (10 of %d)" % n_pods, "%.1f ms" % statistics.median(lat_sel), ""),
+        ("resident memory, empty", "%.0f MB" % rss_empty, ""),
+        ("resident memory, %d deployments / %d pods" % (a.deployments, n_pods), "%.0f MB" % rss_full, "< 150 MB"),
+        ("SIGTERM to exit (exit code %s)" % rc, "%.2f s" % stop_s, "clean"),
+    ]
+    w = max(len(r[0]) for r in rows)
+    print("Kubernetes API stand-in (HTTPS, one client connection, %d CPUs)" % os.cpu_count())
+    print("%-*s  %-24s %s" % (w, "measure", "result", "target"))
+    print("-" * (w + 40))
+    for r in rows:
+        print("%-*s  %-24s %s" % (w, r[0], r[1], r[2]))
+
+
+if __name__ == "__main__":
+    main()

@@ -79,3 +79,15 @@ def run_module(module, args, check=False, diff=False, env=None):
 @pytest.fixture(scope="session")
 def lab():
     return lab_config()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):  # pylint: disable=unused-argument
+    """In `make test` (CLICKVIEW_STRICT_SKIPS=1) a skipped test is a failure: a test that did
+    not run must not be counted as passing (for example because a lab service was down)."""
+    outcome = yield
+    report = outcome.get_result()
+    if os.environ.get("CLICKVIEW_STRICT_SKIPS") == "1" and report.skipped and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        report.longrepr = f"skipped during make test, which must run every test: {reason}"

@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.." || exit 1
 root=$PWD
 export PATH=$root/.venv/bin:$root/.tools/bin:$PATH
 export ANSIBLE_CONFIG=$root/ansible.cfg
+export CLICKVIEW_STRICT_SKIPS=1   # a skipped test fails the run (tests/conftest.py)
 junit=$root/tests/output/junit
 mkdir -p "$junit"
 

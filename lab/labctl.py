@@ -574,7 +574,7 @@ class K8sStandin(Service):
                 "--state-dir", str(self.dir), "--kubeconfig", str(STATE / "kubeconfig"), "--seed"]
 
     def healthy(self):
-        return port_open(self.port) and (STATE / "kubeconfig").exists()
+        return http_ok(f"https://{addr('k8s_standin')}/readyz") and (STATE / "kubeconfig").exists()
 
 
 def services():

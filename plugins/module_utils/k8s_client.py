@@ -6,9 +6,11 @@
 
 """Kubernetes API access for the collection's Kubernetes modules.
 
-The connection options, their environment variables (K8S_AUTH_*) and the client creation are
-kubernetes.core's (doc fragment kubernetes.core.k8s_auth_options, AUTH_ARG_SPEC, get_api_client),
-so they behave exactly as in the kubernetes.core modules. On top of that, KubeApi is a small
+The connection options (doc fragment clickview.runbook.kubernetes) carry kubernetes.core's names, and
+the client is created by kubernetes.core's get_api_client, so they and their K8S_AUTH_* environment
+variables behave exactly as in the kubernetes.core modules. The options are declared here rather than
+imported so that the module's documentation and argument spec do not depend on kubernetes.core being
+installed where the documentation is built or checked. On top of that, KubeApi is a small
 adapter that speaks plain REST paths and returns plain dicts, which keeps the rollout logic in
 k8s_rollout.py free of client objects and testable with a fake.
 """
@@ -24,11 +26,9 @@ from ansible_collections.clickview.runbook.plugins.module_utils.k8s_rollout impo
 
 K8S_IMP_ERR = None
 try:
-    from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
     from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import get_api_client
     HAS_K8S_CORE = True
 except ImportError:
-    AUTH_ARG_SPEC = {}
     HAS_K8S_CORE = False
     K8S_IMP_ERR = traceback.format_exc()
 
@@ -45,9 +45,28 @@ except ImportError:  # urllib3 comes with kubernetes; without it HAS_KUBERNETES 
     Urllib3Error = OSError
 
 
-def k8s_auth_argument_spec():
-    """A copy of kubernetes.core's connection options (documented by kubernetes.core.k8s_auth_options)."""
-    return dict((k, dict(v)) for k, v in AUTH_ARG_SPEC.items())
+def kubernetes_argument_spec():
+    """The connection options documented by the clickview.runbook.kubernetes doc fragment.
+
+    Same names, types and aliases as kubernetes.core's AUTH_ARG_SPEC (its proxy_headers and persist_config
+    are left out), so kubernetes.core's get_api_client reads them, and their K8S_AUTH_* variables, as its own
+    modules do."""
+    return dict(
+        kubeconfig=dict(type="raw", no_log=True),
+        context=dict(type="str"),
+        host=dict(type="str"),
+        api_key=dict(type="str", no_log=True),
+        username=dict(type="str"),
+        password=dict(type="str", no_log=True),
+        validate_certs=dict(type="bool", aliases=["verify_ssl"]),
+        ca_cert=dict(type="path", aliases=["ssl_ca_cert"]),
+        client_cert=dict(type="path", aliases=["cert_file"]),
+        client_key=dict(type="path", aliases=["key_file"]),
+        proxy=dict(type="str"),
+        no_proxy=dict(type="str"),
+        impersonate_user=dict(type="str"),
+        impersonate_groups=dict(type="list", elements="str"),
+    )
 
 
 def missing_requirements():
@@ -104,7 +123,7 @@ class KubeApi(object):
 
 def connect(params):
     """A KubeApi for the module's connection options (kubernetes.core semantics, K8S_AUTH_* honoured)."""
-    auth = dict((k, params.get(k)) for k in AUTH_ARG_SPEC if params.get(k) is not None)
+    auth = dict((k, params.get(k)) for k in kubernetes_argument_spec() if params.get(k) is not None)
     try:
         client = get_api_client(**auth)
     except Exception as e:  # kubeconfig missing or invalid, unreadable certificate files, ...

@@ -225,7 +225,7 @@ def select_target(entries, current_revision, to_revision=None):
         if e["revision"] == to_revision:
             return e
     for e in reversed(entries):
-        if to_revision in e.get("previous_revisions") or []:
+        if to_revision in (e.get("previous_revisions") or []):
             return e
     raise RolloutError("revision %s not found (available revisions: %s)" % (to_revision, _fmt(available)),
                        available_revisions=available)

@@ -33,7 +33,7 @@ description:
 author:
   - ClickView Platform Team (@clickview)
 extends_documentation_fragment:
-  - kubernetes.core.k8s_auth_options
+  - clickview.runbook.kubernetes
 attributes:
   check_mode:
     support: full
@@ -41,9 +41,6 @@ attributes:
   diff_mode:
     support: full
     details: Shows the running pod template and the target revision's pod template.
-requirements:
-  - kubernetes >= 24.2.0
-  - the kubernetes.core collection
 notes:
   - A paused Deployment is refused (resume it first), as C(kubectl rollout undo) does; nothing is written.
   - Without O(to_revision) every run rolls back one more revision, as C(kubectl rollout undo) does; give
@@ -297,7 +294,7 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.clickview.runbook.plugins.module_utils.k8s_client import (
     connect,
-    k8s_auth_argument_spec,
+    kubernetes_argument_spec,
     missing_requirements,
 )
 from ansible_collections.clickview.runbook.plugins.module_utils.k8s_rollout import (
@@ -309,7 +306,7 @@ from ansible_collections.clickview.runbook.plugins.module_utils.k8s_rollout impo
 
 
 def argument_spec():
-    spec = k8s_auth_argument_spec()
+    spec = kubernetes_argument_spec()
     spec.update(
         kind=dict(type="str", choices=sorted(KINDS), default="Deployment"),
         name=dict(type="str"),

@@ -317,3 +317,15 @@ def test_wait_times_out_with_explanation():
     failed = rb.wait([({'target_name': 'web-h3'}, api.dep)], timeout=5)
     assert len(failed) == 1 and failed[0]['rollout'].startswith('timed out after 5s')
     assert failed[0]['events'] == [] and failed[0]['pods'] == []
+
+
+def test_connection_options_match_kubernetes_core():
+    """The doc fragment's options are kubernetes.core's, so its get_api_client reads them as its own modules do."""
+    args_common = pytest.importorskip('ansible_collections.kubernetes.core.plugins.module_utils.args_common')
+    from ansible_collections.clickview.runbook.plugins.module_utils.k8s_client import kubernetes_argument_spec
+    ours = kubernetes_argument_spec()
+    for name, spec in ours.items():
+        theirs = dict(args_common.AUTH_ARG_SPEC[name])
+        theirs.setdefault('type', 'str')
+        assert spec == theirs, name
+    assert set(args_common.AUTH_ARG_SPEC) - set(ours) == {'proxy_headers', 'persist_config'}

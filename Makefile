@@ -12,7 +12,8 @@ COLL_LINK   := $(COLL_ROOT)/ansible_collections/clickview/runbook
 INVENTORY   ?= inventory/local
 SUDO        := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := postgresql-15 postgresql-client-15 pgbouncer redis-server prometheus \
-                prometheus-alertmanager shellcheck rsync curl nginx pgbackrest
+                prometheus-alertmanager shellcheck rsync curl nginx pgbackrest \
+                default-jre-headless
 export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/$(TOOLS)/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 

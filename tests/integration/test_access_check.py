@@ -91,3 +91,11 @@ def test_wrong_password_and_missing_ip_set_give_the_exact_error(tmp_path):
     assert "postgres.signal_backend" not in {c["check"] for c in report["checks"]}   # one FAIL, not three
     assert checks[("aws.waf_ip_set_read", "no-such-ip-set")]["status"] == "FAIL"
     assert checks[("aws.waf_ip_set_read", "clickview-blocklist-v6")]["status"] == "OK"
+
+
+def test_wrong_variable_fails_at_argument_validation_naming_it(tmp_path):
+    rc, output = run_playbook(PLAYBOOK, extra_vars={"on_call_report_dir": str(tmp_path), "clickview_waf_scope": "regional"},
+                              json_output=False)
+    assert rc != 0
+    assert "clickview_waf_scope must be one of: REGIONAL, CLOUDFRONT, got: regional" in output
+    assert not list(tmp_path.iterdir()), "nothing runs (no report) when the arguments are wrong"

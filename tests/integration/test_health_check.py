@@ -108,3 +108,11 @@ def test_faults_are_each_named_and_fail_the_play(tmp_path, faults):
     for name in ("postgres.replication", "postgres.replica_lag", "redis.ping", "app.error_ratio"):
         assert f"FAIL: {name}" in markdown
     assert "check(s) FAIL: postgres.replication, postgres.replica_lag, redis.ping" in output
+
+
+def test_missing_inventory_variable_fails_before_any_check(tmp_path):
+    rc, output = run_playbook(PLAYBOOK, extra_vars={"on_call_report_dir": str(tmp_path), "clickview_postgres_ssl_mode": "sometimes"},
+                              json_output=False)
+    assert rc != 0
+    assert "clickview_postgres_ssl_mode must be one of" in output
+    assert not list(tmp_path.iterdir())

@@ -1,0 +1,429 @@
+# -*- coding: utf-8 -*-
+
+# Copyright (c) 2025, ClickView Platform Team
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Incident records: one JSON file per incident, with its whole timeline.
+
+Plain functions, testable without AnsibleModule:
+
+* ``declare`` / ``update`` / ``resolve`` / ``append_event`` take the current record (or None)
+  and return the new one; they never touch the disk and raise ``IncidentError`` naming the
+  parameter at fault;
+* ``transact`` loads a record under a lock file, applies one of them and, unless in check
+  mode, writes the result atomically (temporary file in the same folder + ``os.replace``),
+  so that concurrent writers (several playbooks appending to one incident) never lose an
+  event or leave a half-written file.
+
+Record layout (schema_version 1)::
+
+    {id, title, severity (P1-P4), status, impact, alert, declared_at, updated_at,
+     resolved_at, duration_seconds, next_update_at, root_cause, follow_up,
+     action_items: [str], timeline: [{at, kind, source, event, details}]}
+
+Timestamps are UTC, ISO 8601 with a ``Z`` suffix, to the second.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import contextlib
+import copy
+import datetime
+import errno
+import fcntl
+import json
+import os
+import re
+import tempfile
+import time
+
+SCHEMA_VERSION = 1
+SEVERITIES = ('P1', 'P2', 'P3', 'P4')
+# the runbook's update template: Investigating/Mitigating/Monitoring (+ Identified)
+OPEN_STATUSES = ('investigating', 'identified', 'mitigating', 'monitoring')
+STATUSES = OPEN_STATUSES + ('resolved',)
+KINDS = ('action', 'finding', 'notification', 'status')
+DEFAULT_SOURCE = 'clickview.runbook'
+ID_PATTERN = re.compile(r'^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$')
+TS_FORMAT = '%Y-%m-%dT%H:%M:%SZ'
+# fields that make up "the same declaration": declaring again with these equal is a no-op
+DECLARED_FIELDS = ('title', 'severity', 'impact', 'alert')
+
+
+class IncidentError(Exception):
+    """Bad input or a state that does not allow the operation; names the parameter."""
+
+    def __init__(self, param, message):
+        self.param = param
+        super(IncidentError, self).__init__('%s: %s' % (param, message))
+
+
+class IncidentNotFound(IncidentError):
+    """No record exists for the incident id."""
+
+
+# ---- time ----------------------------------------------------------------------------
+
+def utc_now():
+    return datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+
+
+def format_ts(value):
+    return value.astimezone(datetime.timezone.utc).strftime(TS_FORMAT)
+
+
+def parse_ts(value, param):
+    """Parse an ISO 8601 timestamp (``Z`` or an offset; naive means UTC)."""
+    if isinstance(value, datetime.datetime):
+        parsed = value
+    else:
+        text = str(value or '').strip()
+        if text.endswith(('Z', 'z')):
+            text = text[:-1] + '+00:00'
+        try:
+            parsed = datetime.datetime.fromisoformat(text)
+        except ValueError:
+            raise IncidentError(param, 'not an ISO 8601 timestamp such as 2025-01-31T14:05:00Z, got %r' % (value,))
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=datetime.timezone.utc)
+    return parsed.astimezone(datetime.timezone.utc).replace(microsecond=0)
+
+
+def format_duration(seconds):
+    """1h 23m, 45m 10s, 2d 3h 5m: the runbook's "Duration" line."""
+    seconds = int(round(max(seconds or 0, 0)))
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    parts = []
+    if days:
+        parts.append('%dd' % days)
+    if hours:
+        parts.append('%dh' % hours)
+    if minutes:
+        parts.append('%dm' % minutes)
+    if secs and not days and not hours:
+        parts.append('%ds' % secs)
+    return ' '.join(parts) or '0s'
+
+
+def age_seconds(record, now=None):
+    """Seconds since the declaration (until the resolution once resolved)."""
+    if not record:
+        return None
+    end = parse_ts(record['resolved_at'], 'resolved_at') if record.get('resolved_at') else (now or utc_now())
+    return int((end - parse_ts(record['declared_at'], 'declared_at')).total_seconds())
+
+
+# ---- validation ----------------------------------------------------------------------
+
+def validate_id(incident_id):
+    if not isinstance(incident_id, str) or not ID_PATTERN.match(incident_id):
+        raise IncidentError('incident_id', 'must be 1-128 characters of letters, digits, ".", "_" or "-", starting '
+                                           'with a letter or digit (it names the record file), got %r' % (incident_id,))
+    return incident_id
+
+
+def _text(value, param, required=False):
+    if value is None:
+        if required:
+            raise IncidentError(param, 'is required')
+        return None
+    text = str(value).strip()
+    if required and not text:
+        raise IncidentError(param, 'must not be empty')
+    return text
+
+
+def _severity(value, param='severity'):
+    if value is None:
+        return None
+    text = str(value).strip().upper()
+    if text not in SEVERITIES:
+        raise IncidentError(param, 'must be one of %s (the runbook\'s severity table), got %r' % (', '.join(SEVERITIES), value))
+    return text
+
+
+def make_event(at, event, kind='action', source=DEFAULT_SOURCE, details=None):
+    """One timeline entry, validated."""
+    if kind not in KINDS:
+        raise IncidentError('kind', 'must be one of %s, got %r' % (', '.join(KINDS), kind))
+    event = _text(event, 'event', required=True)
+    source = _text(source, 'source') or DEFAULT_SOURCE
+    if details is None:
+        details = {}
+    if not isinstance(details, dict):
+        raise IncidentError('details', 'must be a dictionary, got %s' % type(details).__name__)
+    try:
+        json.dumps(details)
+    except (TypeError, ValueError) as exc:
+        raise IncidentError('details', 'must be JSON-serialisable: %s' % exc)
+    return {'at': format_ts(at), 'kind': kind, 'source': source, 'event': event, 'details': copy.deepcopy(details)}
+
+
+# ---- operations on records (pure) ----------------------------------------------------
+
+def _require(current, incident_id):
+    if current is None:
+        raise IncidentNotFound('incident_id', 'no incident record for %r; declare it first (clickview.runbook.incident '
+                                              'action=declare) or check incident_dir' % (incident_id,))
+
+
+def declare(current, incident_id, title, severity, impact=None, alert=None, source=DEFAULT_SOURCE,
+            declared_at=None, details=None, now=None):
+    """A new record, or the current one unchanged when declared again with the same content."""
+    validate_id(incident_id)
+    now = now or utc_now()
+    wanted = {
+        'title': _text(title, 'title', required=True),
+        'severity': _severity(severity),
+        'impact': _text(impact, 'impact') or '',
+        'alert': _text(alert, 'alert') or '',
+    }
+    if wanted['severity'] is None:
+        raise IncidentError('severity', 'is required to declare an incident (one of %s)' % ', '.join(SEVERITIES))
+    if current is not None:
+        for field in DECLARED_FIELDS:
+            if current.get(field, '') != wanted[field]:
+                raise IncidentError(field, 'incident %s is already declared with %s %r (asked %r); use action=update to '
+                                           'change it, or choose another incident_id'
+                                    % (incident_id, field, current.get(field, ''), wanted[field]))
+        return current
+    start = parse_ts(declared_at, 'declared_at') if declared_at else now
+    if start > now + datetime.timedelta(minutes=5):
+        raise IncidentError('declared_at', 'is in the future (%s)' % format_ts(start))
+    record = {
+        'schema_version': SCHEMA_VERSION,
+        'id': incident_id,
+        'title': wanted['title'],
+        'severity': wanted['severity'],
+        'status': 'investigating',
+        'impact': wanted['impact'],
+        'alert': wanted['alert'],
+        'declared_at': format_ts(start),
+        'updated_at': format_ts(now),
+        'resolved_at': None,
+        'duration_seconds': None,
+        'next_update_at': None,
+        'root_cause': None,
+        'follow_up': None,
+        'action_items': [],
+        'timeline': [],
+    }
+    event_details = {'severity': wanted['severity'], 'impact': wanted['impact']}
+    if wanted['alert']:
+        event_details['alert'] = wanted['alert']
+    event_details.update(details or {})
+    record['timeline'].append(make_event(start, 'Incident declared: %s (%s)' % (wanted['title'], wanted['severity']),
+                                         kind='status', source=source, details=event_details))
+    return record
+
+
+def update(current, incident_id, status=None, severity=None, impact=None, progress=None, next_update_at=None,
+           source=DEFAULT_SOURCE, details=None, now=None):
+    """Change status/severity/impact and/or add a progress note; unchanged when nothing is new."""
+    validate_id(incident_id)
+    _require(current, incident_id)
+    now = now or utc_now()
+    if status is not None and status not in OPEN_STATUSES:
+        raise IncidentError('status', 'must be one of %s (resolve with action=resolve), got %r'
+                            % (', '.join(OPEN_STATUSES), status))
+    if current['status'] == 'resolved':
+        raise IncidentError('incident_id', 'incident %s was resolved at %s; declare a new incident (or append events '
+                                           'with incident_event)' % (incident_id, current['resolved_at']))
+    severity = _severity(severity)
+    impact = _text(impact, 'impact')
+    progress = _text(progress, 'progress')
+    record = copy.deepcopy(current)
+    events = []
+    for field, value in (('status', status), ('severity', severity), ('impact', impact)):
+        if value is not None and value != record.get(field):
+            events.append(make_event(now, '%s changed from %s to %s' % (field.capitalize(), record.get(field) or '-', value),
+                                     kind='status', source=source, details={field: value, 'previous': record.get(field)}))
+            record[field] = value
+    if progress:
+        last = [e for e in record['timeline'] if e['kind'] == 'action' and e['event'].startswith('Progress: ')]
+        if not last or last[-1]['event'] != 'Progress: ' + progress or events:
+            events.append(make_event(now, 'Progress: ' + progress, kind='action', source=source,
+                                     details=dict(details or {}, status=record['status'])))
+    if next_update_at is not None:
+        record['next_update_at'] = format_ts(parse_ts(next_update_at, 'next_update_at'))
+    if not events and record == current:
+        return current
+    record['timeline'].extend(events)
+    record['updated_at'] = format_ts(now)
+    return record
+
+
+def resolve(current, incident_id, root_cause=None, follow_up=None, action_items=None, source=DEFAULT_SOURCE,
+            resolved_at=None, details=None, now=None):
+    """Mark resolved with the duration; resolving again changes nothing unless new facts are given."""
+    validate_id(incident_id)
+    _require(current, incident_id)
+    now = now or utc_now()
+    root_cause = _text(root_cause, 'root_cause')
+    follow_up = _text(follow_up, 'follow_up')
+    items = [_text(item, 'action_items', required=True) for item in (action_items or [])]
+    record = copy.deepcopy(current)
+    for item in items:
+        if item not in record['action_items']:
+            record['action_items'].append(item)
+    if root_cause is not None:
+        record['root_cause'] = root_cause
+    if follow_up is not None:
+        record['follow_up'] = follow_up
+    if current['status'] != 'resolved':
+        end = parse_ts(resolved_at, 'resolved_at') if resolved_at else now
+        start = parse_ts(record['declared_at'], 'declared_at')
+        if end < start:
+            raise IncidentError('resolved_at', 'is before the declaration (%s)' % record['declared_at'])
+        record['status'] = 'resolved'
+        record['resolved_at'] = format_ts(end)
+        record['duration_seconds'] = int((end - start).total_seconds())
+        record['next_update_at'] = None
+        event_details = {'duration_seconds': record['duration_seconds'], 'root_cause': record['root_cause'],
+                         'follow_up': record['follow_up']}
+        event_details.update(details or {})
+        record['timeline'].append(make_event(end, 'Incident resolved after %s' % format_duration(record['duration_seconds']),
+                                             kind='status', source=source, details=event_details))
+    elif record != current:
+        record['timeline'].append(make_event(now, 'Resolution details updated', kind='action', source=source,
+                                             details={'root_cause': record['root_cause'], 'follow_up': record['follow_up'],
+                                                      'action_items': record['action_items']}))
+    if record == current:
+        return current
+    record['updated_at'] = format_ts(now)
+    return record
+
+
+def append_event(current, incident_id, event, kind='action', source=DEFAULT_SOURCE, details=None, now=None):
+    """The record with one more timeline entry, and that entry."""
+    validate_id(incident_id)
+    _require(current, incident_id)
+    now = now or utc_now()
+    entry = make_event(now, event, kind=kind, source=source, details=details)
+    record = copy.deepcopy(current)
+    record['timeline'].append(entry)
+    record['updated_at'] = format_ts(now)
+    return record, entry
+
+
+# ---- storage -------------------------------------------------------------------------
+
+def record_path(incident_dir, incident_id):
+    return os.path.join(incident_dir, validate_id(incident_id) + '.json')
+
+
+def load(incident_dir, incident_id):
+    """The stored record, or None when there is none."""
+    path = record_path(incident_dir, incident_id)
+    try:
+        with open(path, 'r', encoding='utf-8') as handle:
+            record = json.load(handle)
+    except IOError as exc:
+        if exc.errno == errno.ENOENT:
+            return None
+        raise IncidentError('incident_dir', 'cannot read %s: %s' % (path, exc.strerror))
+    except ValueError as exc:
+        raise IncidentError('incident_dir', '%s is not a valid incident record (JSON: %s)' % (path, exc))
+    if not isinstance(record, dict) or record.get('id') != incident_id or not isinstance(record.get('timeline'), list):
+        raise IncidentError('incident_dir', '%s is not an incident record for %s' % (path, incident_id))
+    return record
+
+
+def write(incident_dir, incident_id, record):
+    """Write atomically: a temporary file in the same folder, fsync, then rename over the record."""
+    path = record_path(incident_dir, incident_id)
+    fd, tmp = tempfile.mkstemp(prefix='.%s.' % incident_id, suffix='.tmp', dir=incident_dir)
+    try:
+        with os.fdopen(fd, 'w', encoding='utf-8') as handle:
+            json.dump(record, handle, indent=2, sort_keys=True)
+            handle.write('\n')
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o640)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+@contextlib.contextmanager
+def locked(incident_dir, incident_id, timeout=30.0):
+    """Exclusive lock on ``<incident_dir>/.<id>.lock`` (flock), waiting up to ``timeout`` seconds."""
+    lock_path = os.path.join(incident_dir, '.%s.lock' % validate_id(incident_id))
+    handle = open(lock_path, 'a')
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except (IOError, OSError) as exc:
+                if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                    raise
+                if time.monotonic() >= deadline:
+                    raise IncidentError('incident_id', 'another run holds the lock %s for more than %ds' % (lock_path, timeout))
+                time.sleep(0.05)
+        yield
+    finally:
+        handle.close()
+
+
+def transact(incident_dir, incident_id, operation, check_mode=False, create_dir=False, lock_timeout=30.0):
+    """Load, apply ``operation(current) -> new`` and write when changed.
+
+    Returns ``(before, after, changed)``. In check mode nothing is created, locked or written.
+    """
+    validate_id(incident_id)
+    if not incident_dir:
+        raise IncidentError('incident_dir', 'must not be empty')
+    if not os.path.isdir(incident_dir):
+        if os.path.exists(incident_dir):
+            raise IncidentError('incident_dir', '%s exists and is not a folder' % incident_dir)
+        if not create_dir or check_mode:
+            if check_mode and create_dir:
+                before = None
+                after = operation(before)
+                return before, after, after is not None
+            raise IncidentNotFound('incident_id', 'no incident record for %r: folder %s does not exist (declare the '
+                                                  'incident first, or check incident_dir)' % (incident_id, incident_dir))
+        try:
+            os.makedirs(incident_dir, 0o750)
+        except OSError as exc:
+            if exc.errno != errno.EEXIST:
+                raise IncidentError('incident_dir', 'cannot create %s: %s' % (incident_dir, exc.strerror))
+    if not os.access(incident_dir, os.W_OK if not check_mode else os.R_OK):
+        raise IncidentError('incident_dir', '%s is not %s' % (incident_dir, 'readable' if check_mode else 'writable'))
+    if not create_dir and not os.path.exists(record_path(incident_dir, incident_id)):
+        _require(None, incident_id)   # fail before creating a lock file
+    if check_mode:
+        before = load(incident_dir, incident_id)
+        after = operation(before)
+        return before, after, after != before
+    with locked(incident_dir, incident_id, lock_timeout):
+        before = load(incident_dir, incident_id)
+        after = operation(before)
+        changed = after != before
+        if changed:
+            write(incident_dir, incident_id, after)
+    return before, after, changed
+
+
+def summary(record, now=None):
+    """Derived figures the roles use in messages: age, human duration, open or not."""
+    if not record:
+        return {}
+    age = age_seconds(record, now)
+    return {
+        'age_seconds': age,
+        'age_human': format_duration(age),
+        'open': record['status'] != 'resolved',
+        'duration_human': format_duration(record['duration_seconds']) if record.get('duration_seconds') is not None else None,
+        'events': len(record['timeline']),
+    }

@@ -1,0 +1,449 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+
+# Copyright (c) 2025, ClickView Platform Team
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: incident
+short_description: Declare, update, resolve or read an incident record that persists between runs
+version_added: 0.1.0
+description:
+  - The record behind the runbook's "Incident Response" - one JSON file per incident, C(<incident_dir>/<incident_id>.json),
+    holding the declaration (title, severity P1-P4, impact, alert), the current status, the resolution (time, duration,
+    root cause, follow-up, action items) and a timeline of every event.
+  - Separate runs (separate AWX jobs, separate CI stages, separate playbooks) work on the same record; the alert playbooks
+    append their findings and actions with M(clickview.runbook.incident_event).
+  - Every write happens under an exclusive lock file (C(<incident_dir>/.<incident_id>.lock)) and goes to a temporary file
+    that is renamed over the record, so concurrent writers never lose an event and readers never see a half-written file.
+  - O(action=declare) with the same title, severity, impact and alert as the existing record changes nothing; with
+    different ones it fails (use O(action=update)).
+  - O(action=update) records each changed field and the progress note as timeline events; repeating the last progress note
+    with nothing else changed is a no-op.
+  - O(action=resolve) sets the status to V(resolved), the resolution time and the duration; resolving again changes nothing
+    unless a new root cause, follow-up or action item is given.
+author:
+  - ClickView Platform Team (@clickview)
+attributes:
+  check_mode:
+    support: full
+    description: Nothing is created, locked or written; the result holds the record as it would be.
+  diff_mode:
+    support: full
+    description: Before and after of the record, as JSON.
+options:
+  incident_dir:
+    description:
+      - Folder holding the incident records on the host the module runs on (usually the controller or an AWX execution node).
+      - Created (mode 0750) by O(action=declare) when missing.
+    type: path
+    required: true
+  incident_id:
+    description:
+      - Identifier of the incident, for example V(INC-20250131-api-errors). It names the record file.
+      - 1-128 characters of letters, digits, C(.), C(_) or C(-), starting with a letter or digit.
+    type: str
+    required: true
+  action:
+    description:
+      - V(declare) creates the record (status V(investigating)).
+      - V(update) changes status, severity or impact and/or adds a progress note.
+      - V(resolve) marks the incident resolved and computes its duration.
+      - V(read) returns the record (RV(exists=false) when there is none); it never changes anything.
+    type: str
+    choices: [ declare, update, resolve, read ]
+    default: read
+  title:
+    description:
+      - The brief description used in every message (C(INCIDENT - <title>)). Required with O(action=declare).
+    type: str
+  severity:
+    description:
+      - The runbook's severity - V(P1) critical (service down, data loss, security breach), V(P2) high (degraded performance,
+        partial outage), V(P3) medium (non-critical errors, capacity warnings), V(P4) low (informational).
+      - Required with O(action=declare); with O(action=update) it re-classifies the incident.
+    type: str
+    choices: [ P1, P2, P3, P4 ]
+  impact:
+    description:
+      - Affected users or services.
+    type: str
+  alert:
+    description:
+      - Name of the alert that triggered the incident, if any (O(action=declare) only).
+    type: str
+  status:
+    description:
+      - New status with O(action=update). Use O(action=resolve) to resolve.
+    type: str
+    choices: [ investigating, identified, mitigating, monitoring ]
+  progress:
+    description:
+      - What was tried or learned, with O(action=update) (the runbook's "Progress" line).
+    type: str
+  next_update_at:
+    description:
+      - When the next update is due, ISO 8601 (for example V(2025-01-31T14:30:00Z)); stored with O(action=declare) and
+        O(action=update).
+    type: str
+  declared_at:
+    description:
+      - When the incident started, ISO 8601, if earlier than now (O(action=declare) only). Defaults to now.
+    type: str
+  resolved_at:
+    description:
+      - When service was restored, ISO 8601, if earlier than now (O(action=resolve) only). Defaults to now.
+    type: str
+  root_cause:
+    description:
+      - Brief explanation of the root cause, with O(action=resolve).
+    type: str
+  follow_up:
+    description:
+      - Follow-up ticket link, with O(action=resolve).
+    type: str
+  action_items:
+    description:
+      - Follow-up action items, with O(action=resolve). Items already recorded are not added twice.
+    type: list
+    elements: str
+    default: []
+  source:
+    description:
+      - Who or what made the change, recorded in the timeline (a playbook name, a user, an AWX job).
+    type: str
+    default: clickview.runbook
+  details:
+    description:
+      - Extra data attached to the timeline event this call adds.
+    type: dict
+    default: {}
+  lock_timeout:
+    description:
+      - Seconds to wait for another writer's lock before failing.
+    type: int
+    default: 30
+notes:
+  - Storage is a folder on the host the module runs on. For separate AWX jobs or CI stages it must be shared between them
+    (a persistent volume, an NFS mount). S3 storage is not implemented yet.
+  - Timestamps are UTC, ISO 8601 with a C(Z) suffix, to the second.
+seealso:
+  - module: clickview.runbook.incident_event
+'''
+
+EXAMPLES = r'''
+- name: Declare the incident
+  clickview.runbook.incident:
+    incident_dir: /var/lib/clickview-runbook/incidents
+    incident_id: INC-20250131-api-errors
+    action: declare
+    title: API error rate above 5 %
+    severity: P2
+    impact: about 30 % of API requests fail for all customers
+    alert: High Error Rate
+    next_update_at: "2025-01-31T14:30:00Z"
+
+- name: Post an update
+  clickview.runbook.incident:
+    incident_dir: /var/lib/clickview-runbook/incidents
+    incident_id: INC-20250131-api-errors
+    action: update
+    status: mitigating
+    progress: rolled back clickview-backend to revision 41; error ratio falling
+
+- name: Resolve it
+  clickview.runbook.incident:
+    incident_dir: /var/lib/clickview-runbook/incidents
+    incident_id: INC-20250131-api-errors
+    action: resolve
+    root_cause: a bad release of clickview-backend
+    follow_up: https://tracker.example/OPS-1234
+    action_items:
+      - add a canary stage for backend releases
+  register: resolved
+
+- name: Read the record
+  clickview.runbook.incident:
+    incident_dir: /var/lib/clickview-runbook/incidents
+    incident_id: INC-20250131-api-errors
+  register: incident
+'''
+
+RETURN = r'''
+exists:
+  description: Whether a record exists (after the call; in check mode, whether it would).
+  returned: always
+  type: bool
+  sample: true
+record_path:
+  description: The record file.
+  returned: always
+  type: str
+  sample: /var/lib/clickview-runbook/incidents/INC-20250131-api-errors.json
+record:
+  description: The record after the call (as it would be in check mode); empty when there is none.
+  returned: always
+  type: dict
+  contains:
+    id:
+      description: The incident id.
+      type: str
+      sample: INC-20250131-api-errors
+    title:
+      description: Brief description.
+      type: str
+      sample: API error rate above 5 %
+    severity:
+      description: P1 to P4.
+      type: str
+      sample: P2
+    status:
+      description: V(investigating), V(identified), V(mitigating), V(monitoring) or V(resolved).
+      type: str
+      sample: mitigating
+    impact:
+      description: Affected users or services.
+      type: str
+      sample: about 30 % of API requests fail
+    alert:
+      description: Triggering alert, or empty.
+      type: str
+      sample: High Error Rate
+    declared_at:
+      description: When the incident started.
+      type: str
+      sample: '2025-01-31T14:02:11Z'
+    updated_at:
+      description: Last change of the record.
+      type: str
+      sample: '2025-01-31T14:20:40Z'
+    resolved_at:
+      description: When it was resolved, or null.
+      type: str
+      sample: '2025-01-31T15:25:00Z'
+    duration_seconds:
+      description: Resolution time minus declaration time, or null while open.
+      type: int
+      sample: 4969
+    next_update_at:
+      description: When the next update is due, or null.
+      type: str
+      sample: '2025-01-31T14:45:00Z'
+    root_cause:
+      description: Root cause, or null.
+      type: str
+      sample: a bad release of clickview-backend
+    follow_up:
+      description: Follow-up ticket link, or null.
+      type: str
+      sample: https://tracker.example/OPS-1234
+    action_items:
+      description: Follow-up action items.
+      type: list
+      elements: str
+      sample: [add a canary stage for backend releases]
+    timeline:
+      description: Every event, oldest first.
+      type: list
+      elements: dict
+      contains:
+        at:
+          description: When (UTC).
+          type: str
+          sample: '2025-01-31T14:05:00Z'
+        kind:
+          description: V(action), V(finding), V(notification) or V(status).
+          type: str
+          sample: status
+        source:
+          description: Who or what recorded it.
+          type: str
+          sample: playbooks/incident_update.yml
+        event:
+          description: One line.
+          type: str
+          sample: Status changed from investigating to mitigating
+        details:
+          description: Structured data.
+          type: dict
+          sample: {status: mitigating, previous: investigating}
+events:
+  description: The timeline events this call added (or would add).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{at: '2025-01-31T14:20:40Z', kind: action, source: clickview.runbook, event: 'Progress: rolled back', details: {}}]
+age_seconds:
+  description: Seconds since the declaration (until the resolution once resolved); null when there is no record.
+  returned: always
+  type: int
+  sample: 1110
+age_human:
+  description: RV(age_seconds) as text.
+  returned: when a record exists
+  type: str
+  sample: 18m 30s
+duration_human:
+  description: The duration as text once resolved (the runbook's "Duration" line), else null.
+  returned: when a record exists
+  type: str
+  sample: 1h 22m
+open:
+  description: Whether the incident is not resolved.
+  returned: when a record exists
+  type: bool
+  sample: true
+msg:
+  description: One-line summary.
+  returned: always
+  type: str
+  sample: 'INC-20250131-api-errors: declared (P2)'
+'''
+
+import json
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common.text.converters import to_native
+
+from ansible_collections.clickview.runbook.plugins.module_utils import incident_record as ir
+
+ONLY_WITH = {
+    'title': ('declare',), 'alert': ('declare',), 'declared_at': ('declare',),
+    'status': ('update',), 'progress': ('update',),
+    'resolved_at': ('resolve',), 'root_cause': ('resolve',), 'follow_up': ('resolve',),
+    'next_update_at': ('declare', 'update'), 'severity': ('declare', 'update'), 'impact': ('declare', 'update'),
+}
+
+
+def argument_spec():
+    return dict(
+        incident_dir=dict(type='path', required=True),
+        incident_id=dict(type='str', required=True),
+        action=dict(type='str', choices=['declare', 'update', 'resolve', 'read'], default='read'),
+        title=dict(type='str'),
+        severity=dict(type='str', choices=list(ir.SEVERITIES)),
+        impact=dict(type='str'),
+        alert=dict(type='str'),
+        status=dict(type='str', choices=list(ir.OPEN_STATUSES)),
+        progress=dict(type='str'),
+        next_update_at=dict(type='str'),
+        declared_at=dict(type='str'),
+        resolved_at=dict(type='str'),
+        root_cause=dict(type='str'),
+        follow_up=dict(type='str'),
+        action_items=dict(type='list', elements='str', default=[]),
+        source=dict(type='str', default=ir.DEFAULT_SOURCE),
+        details=dict(type='dict', default={}),
+        lock_timeout=dict(type='int', default=30),
+    )
+
+
+def operation(params, now):
+    """The pure function transact() applies, for the requested action."""
+    action = params['action']
+    incident_id = params['incident_id']
+    common = dict(source=params['source'], details=params['details'], now=now)
+    if action == 'declare':
+        def run(current):
+            record = ir.declare(current, incident_id, params['title'], params['severity'], impact=params['impact'],
+                                alert=params['alert'], declared_at=params['declared_at'], **common)
+            if current is None and params['next_update_at']:
+                record['next_update_at'] = ir.format_ts(ir.parse_ts(params['next_update_at'], 'next_update_at'))
+            return record
+    elif action == 'update':
+        def run(current):
+            return ir.update(current, incident_id, status=params['status'], severity=params['severity'],
+                             impact=params['impact'], progress=params['progress'],
+                             next_update_at=params['next_update_at'], **common)
+    elif action == 'resolve':
+        def run(current):
+            return ir.resolve(current, incident_id, root_cause=params['root_cause'], follow_up=params['follow_up'],
+                              action_items=params['action_items'], resolved_at=params['resolved_at'], **common)
+    else:
+        def run(current):
+            return current
+    return run
+
+
+def check_params(params):
+    action = params['action']
+    for name, actions in ONLY_WITH.items():
+        if params[name] is not None and action not in actions:
+            raise ir.IncidentError(name, 'is only used with action=%s (action is %s)' % (' or action='.join(actions), action))
+    if params['action_items'] and action != 'resolve':
+        raise ir.IncidentError('action_items', 'is only used with action=resolve (action is %s)' % action)
+    if action == 'declare':
+        for name in ('title', 'severity'):
+            if not params[name]:
+                raise ir.IncidentError(name, 'is required with action=declare')
+    if action == 'update' and not any(params[n] is not None for n in ('status', 'severity', 'impact', 'progress', 'next_update_at')):
+        raise ir.IncidentError('progress', 'action=update needs at least one of status, severity, impact, progress, next_update_at')
+    if params['lock_timeout'] < 0:
+        raise ir.IncidentError('lock_timeout', 'must be 0 or more, got %d' % params['lock_timeout'])
+    for name in ('next_update_at', 'declared_at', 'resolved_at'):
+        if params[name] is not None:
+            ir.parse_ts(params[name], name)
+
+
+def as_text(record):
+    return json.dumps(record, indent=2, sort_keys=True) + '\n' if record else ''
+
+
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    params = module.params
+    incident_dir = params['incident_dir']
+    incident_id = params['incident_id']
+    path = ''
+    try:
+        ir.validate_id(incident_id)
+        path = ir.record_path(incident_dir, incident_id)
+        check_params(params)
+        now = ir.utc_now()
+        if params['action'] == 'read':
+            before = after = ir.load(incident_dir, incident_id) if incident_dir else None
+            changed = False
+        else:
+            before, after, changed = ir.transact(incident_dir, incident_id, operation(params, now),
+                                                 check_mode=module.check_mode, create_dir=params['action'] == 'declare',
+                                                 lock_timeout=float(params['lock_timeout']))
+    except ir.IncidentError as exc:
+        module.fail_json(msg=to_native(exc), record_path=path)
+    except (IOError, OSError) as exc:
+        module.fail_json(msg='incident_dir: cannot use %s: %s' % (incident_dir, to_native(exc)), record_path=path)
+
+    known = len(before['timeline']) if before else 0
+    result = dict(
+        changed=changed,
+        exists=after is not None,
+        record_path=path,
+        record=after or {},
+        events=after['timeline'][known:] if after and changed else [],
+        age_seconds=ir.age_seconds(after, now) if after else None,
+    )
+    if after:
+        result.update({k: v for k, v in ir.summary(after, now).items() if k in ('age_human', 'duration_human', 'open')})
+    if module._diff:
+        result['diff'] = dict(before=as_text(before), after=as_text(after),
+                              before_header=path + ' (before)', after_header=path + ' (after)')
+    if params['action'] == 'read':
+        result['msg'] = '%s: %s' % (incident_id, ('%s, %s, open for %s' % (after['severity'], after['status'], result['age_human'])
+                                                  if after and after['status'] != 'resolved' else
+                                                  ('%s, resolved after %s' % (after['severity'], result['duration_human'])
+                                                   if after else 'no record')))
+    else:
+        verb = {'declare': 'declared', 'update': 'updated', 'resolve': 'resolved'}[params['action']]
+        result['msg'] = '%s: %s%s (%s, %s)%s' % (incident_id, 'would be ' if module.check_mode and changed else '',
+                                                 verb if changed else 'unchanged', after['severity'], after['status'],
+                                                 '' if changed else ', nothing new')
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()

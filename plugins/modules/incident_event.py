@@ -1,0 +1,198 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+
+# Copyright (c) 2025, ClickView Platform Team
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: incident_event
+short_description: Append one event to an incident's timeline
+version_added: 0.1.0
+description:
+  - Adds one entry (C(at), C(kind), C(source), C(event), C(details)) to the timeline of an incident record declared with
+    M(clickview.runbook.incident), so that the record holds every action the collection's playbooks took during the
+    incident - findings of an investigation, a rollback, killed queries, messages sent.
+  - The write happens under the record's lock file and replaces the record atomically, so several playbooks may append to
+    the same incident at the same time without losing an event.
+  - Fails, changing nothing, when no record exists for O(incident_id).
+  - Every call appends (events are facts in time, not desired state), so a successful call always reports C(changed).
+author:
+  - ClickView Platform Team (@clickview)
+attributes:
+  check_mode:
+    support: full
+    description: Nothing is written; RV(event) holds the event that would be appended.
+  diff_mode:
+    support: full
+    description: The timeline before and after, one line per event.
+options:
+  incident_dir:
+    description:
+      - Folder holding the incident records (the same as for M(clickview.runbook.incident)).
+    type: path
+    required: true
+  incident_id:
+    description:
+      - Identifier of a declared incident.
+    type: str
+    required: true
+  event:
+    description:
+      - What happened, in one line, for example V(Rolled back clickview-backend to revision 41).
+    type: str
+    required: true
+  source:
+    description:
+      - Who or what did it (a playbook, a role, a user).
+    type: str
+    default: clickview.runbook
+  kind:
+    description:
+      - V(action) something was done, V(finding) something was learned, V(notification) a message was sent,
+        V(status) the incident's state changed.
+    type: str
+    choices: [ action, finding, notification, status ]
+    default: action
+  details:
+    description:
+      - Structured data kept with the event (figures, names, process ids). Must be JSON-serialisable.
+    type: dict
+    default: {}
+notes:
+  - Storage is a folder on the host the module runs on; see M(clickview.runbook.incident).
+seealso:
+  - module: clickview.runbook.incident
+'''
+
+EXAMPLES = r'''
+- name: Record the rollback in the incident's timeline
+  clickview.runbook.incident_event:
+    incident_dir: "{{ clickview_incident_dir }}"
+    incident_id: "{{ incident_id }}"
+    event: Rolled back clickview-backend to revision 41
+    source: playbooks/alert_high_error_rate.yml
+    kind: action
+    details:
+      deployment: clickview-backend
+      revision: 41
+
+- name: Record a finding
+  clickview.runbook.incident_event:
+    incident_dir: "{{ clickview_incident_dir }}"
+    incident_id: "{{ incident_id }}"
+    event: "Connections at 97 of 100 (FAIL >= 90 %)"
+    kind: finding
+  when: incident_id | default('') | length > 0
+'''
+
+RETURN = r'''
+event:
+  description: The event appended (in check mode, the event that would be appended).
+  returned: success
+  type: dict
+  contains:
+    at:
+      description: When (UTC, ISO 8601).
+      type: str
+      sample: '2025-01-31T14:20:40Z'
+    kind:
+      description: The O(kind).
+      type: str
+      sample: action
+    source:
+      description: The O(source).
+      type: str
+      sample: playbooks/alert_high_error_rate.yml
+    event:
+      description: The O(event).
+      type: str
+      sample: Rolled back clickview-backend to revision 41
+    details:
+      description: The O(details).
+      type: dict
+      sample: {deployment: clickview-backend, revision: 41}
+timeline_length:
+  description: Number of events in the timeline after the call (as it would be in check mode).
+  returned: success
+  type: int
+  sample: 7
+record_path:
+  description: The record file.
+  returned: always
+  type: str
+  sample: /var/lib/clickview-runbook/incidents/INC-20250131-api-errors.json
+msg:
+  description: One-line summary.
+  returned: always
+  type: str
+  sample: 'INC-20250131-api-errors: event 7 appended'
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common.text.converters import to_native
+
+from ansible_collections.clickview.runbook.plugins.module_utils import incident_record as ir
+
+
+def argument_spec():
+    return dict(
+        incident_dir=dict(type='path', required=True),
+        incident_id=dict(type='str', required=True),
+        event=dict(type='str', required=True),
+        source=dict(type='str', default=ir.DEFAULT_SOURCE),
+        kind=dict(type='str', choices=list(ir.KINDS), default='action'),
+        details=dict(type='dict', default={}),
+    )
+
+
+def timeline_text(record):
+    if not record:
+        return ''
+    return ''.join('%s [%s] %s: %s\n' % (e['at'], e['kind'], e['source'], e['event']) for e in record['timeline'])
+
+
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    params = module.params
+    incident_id = params['incident_id']
+    appended = {}
+    path = ''
+
+    def operation(current):
+        record, entry = ir.append_event(current, incident_id, params['event'], kind=params['kind'],
+                                        source=params['source'], details=params['details'])
+        appended['event'] = entry
+        return record
+
+    try:
+        path = ir.record_path(params['incident_dir'], incident_id)
+        ir.make_event(ir.utc_now(), params['event'], kind=params['kind'], source=params['source'],
+                      details=params['details'])  # validate before touching anything
+        before, after, _changed = ir.transact(params['incident_dir'], incident_id, operation,
+                                              check_mode=module.check_mode)
+    except ir.IncidentError as exc:
+        module.fail_json(msg=to_native(exc), record_path=path)
+    except (IOError, OSError) as exc:
+        module.fail_json(msg='incident_dir: cannot use %s: %s' % (params['incident_dir'], to_native(exc)), record_path=path)
+
+    result = dict(
+        changed=True,
+        event=appended['event'],
+        timeline_length=len(after['timeline']),
+        record_path=path,
+        msg='%s: event %d %s' % (incident_id, len(after['timeline']), 'would be appended' if module.check_mode else 'appended'),
+    )
+    if module._diff:
+        result['diff'] = dict(before=timeline_text(before), after=timeline_text(after),
+                              before_header=path + ' timeline (before)', after_header=path + ' timeline (after)')
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()

@@ -373,3 +373,23 @@ def test_daemonset_rollback_via_controller_revisions(kubectl, standin):
     assert ds["status"]["updatedNumberScheduled"] == ds["status"]["numberAvailable"] == ds["status"]["desiredNumberScheduled"] > 0
     assert controller_revisions(kubectl, "app=clickview-log-shipper") == {
         2: "docker.io/fluent/fluent-bit:3.1.0", 3: "docker.io/fluent/fluent-bit:3.0.4"}
+
+
+def test_token_connection_without_kubeconfig_and_the_token_stays_out_of_the_result(k, standin):
+    import yaml
+    with open(standin) as f:
+        cfg = yaml.safe_load(f)
+    token = next(u["user"]["token"] for u in cfg["users"] if u["name"] == "clickview-lab-admin")
+    server = cfg["clusters"][0]["cluster"]["server"]
+    ca = os.path.join(os.path.dirname(standin), "state", "ca.crt")
+    k.deploy("web", [img("1.0"), img("1.1")])
+    r = run_module(MODULE, {"host": server, "api_key": token, "ca_cert": ca, "namespace": k.namespace,
+                            "name": "web", "to_revision": 1}, env={"KUBECONFIG": "/nonexistent"})
+    assert r["changed"] is True and not r.get("failed"), r
+    assert image_of(k.get("deployment", "web")) == img("1.0")
+    assert token not in json.dumps(r)
+    # a wrong token is refused with a message that says so
+    r = run_module(MODULE, {"host": server, "api_key": "not-a-token", "ca_cert": ca, "namespace": k.namespace,
+                            "name": "web"}, env={"KUBECONFIG": "/nonexistent"})
+    assert r["failed"] and "not-a-token" not in r["msg"]
+    assert "401" in r["msg"] or "credentials" in r["msg"], r["msg"]

@@ -33,14 +33,14 @@ def template(image, env=None, hash_label=None):
     return {'metadata': {'labels': labels}, 'spec': {'containers': [c]}}
 
 
-def rs(revision, image, history=None, cause=None, owner=OWNER, name=None):
+def rs(revision, image, history=None, cause=None, owner=None, name=None):
     ann = {kr.REVISION: str(revision)}
     if history:
         ann[kr.REVISION_HISTORY] = history
     if cause:
         ann[kr.CHANGE_CAUSE] = cause
     h = name or 'h%s' % image.rsplit(':', 1)[-1].replace('.', '')
-    return {'metadata': {'name': 'web-' + h, 'annotations': ann, 'ownerReferences': [owner],
+    return {'metadata': {'name': 'web-' + h, 'annotations': ann, 'ownerReferences': [owner or OWNER],
                          'creationTimestamp': '2025-01-0%dT00:00:00Z' % min(revision, 9)},
             'spec': {'template': template(image, hash_label=h)}}
 
@@ -120,8 +120,8 @@ def test_no_history_and_nothing_below_current():
 
 def test_controller_revisions_ordered_by_revision_field_and_patch_marker_dropped():
     sts = {'metadata': {'name': 'db', 'uid': 'uid-db'}}
-    es = kr.history_entries('StatefulSet', sts, [cr(4, 'pg:15.6'), cr(2, 'pg:15.5'), cr(3, 'pg:15.4'),
-                                                  cr(9, 'other', owner_uid='x')])
+    crs = [cr(4, 'pg:15.6'), cr(2, 'pg:15.5'), cr(3, 'pg:15.4'), cr(9, 'other', owner_uid='x')]
+    es = kr.history_entries('StatefulSet', sts, crs)
     assert [e['revision'] for e in es] == [2, 3, 4]
     assert '$patch' not in es[0]['template']
     assert kr.current_entry(es, template('pg:15.6'))['revision'] == 4
@@ -288,7 +288,8 @@ def test_plan_refuses_bad_revision_and_paused_deployment_without_patching():
 def test_apply_retries_when_the_object_changed_in_between():
     api = FakeApi(deployment('app:4'), history(),
                   fail_patch=[kr.K8sApiError(422, 'Invalid', 'testing value /metadata/resourceVersion failed')])
-    result, _ = kr.Rollback(api, 'Deployment', 'prod').apply(copy.deepcopy(api.dep), to_revision=2)
+    result = kr.Rollback(api, 'Deployment', 'prod').apply(copy.deepcopy(api.dep), to_revision=2)[0]
+    assert result['to_revision'] == 2
     assert len(api.patches) == 2 and api.dep['spec']['template'] == template('app:2')
 
 

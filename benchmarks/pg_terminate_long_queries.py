@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # Copyright: (c) 2025, ClickView Platform Team
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
@@ -195,7 +194,7 @@ def main():
     print('%d stuck backends, median of %d round(s)' % (opts.backends, opts.repeat))
     print('%-44s %10s %12s' % ('method', 'wall (s)', 'left stuck'))
     print('%-44s %10.2f %12d' % ('psql one-liner (corrected runbook SQL)', median['psql'], left['psql']))
-    print('%-44s %10.2f %12d' % ('ansible -m ' + MODULE.split('.')[-1], median['module'], left['module']))
+    print('%-44s %10.2f %12d' % ('ansible -m ' + MODULE.rsplit('.', maxsplit=1)[-1], median['module'], left['module']))
     print('%-44s %10.2f %12s' % ('ansible -m ping (start-up only)', median['ping'], '-'))
     print('target: module <= psql + ping + 0.2 s and <= 2 s  ->  budget %.2f s: %s'
           % (budget, 'met' if median['module'] <= budget else 'NOT met'))

@@ -36,9 +36,11 @@ extends_documentation_fragment:
   - clickview.runbook.kubernetes
 attributes:
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details: Reads the object and its history and returns the revision it would roll back to and the changes; writes nothing.
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
     details: Shows the running pod template and the target revision's pod template.
 notes:

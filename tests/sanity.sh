@@ -34,8 +34,18 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 dest=$work/ansible_collections/clickview/runbook
 mkdir -p "$dest"
-# tracked files plus new ones that are not ignored: what a commit would hold
-git ls-files -z --cached --others --exclude-standard | rsync -a --from0 --files-from=- ./ "$dest/"
+# tracked files plus new ones that are not ignored: what a commit would hold. lab/ and
+# benchmarks/ are left out: they are lab and measurement tooling, not collection content, and
+# are kept out of the built collection too (build_ignore in galaxy.yml).
+git ls-files -z --cached --others --exclude-standard -- . ':!lab' ':!benchmarks' |
+  rsync -a --from0 --files-from=- ./ "$dest/"
+# the dependency collections (amazon.aws, kubernetes.core, ...) beside ours, as ansible-test expects
+site=$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/ansible_collections
+for namespace in "$site"/*/; do
+  name=$(basename "$namespace")
+  case $name in clickview|__pycache__) continue ;; esac
+  ln -s "$namespace" "$work/ansible_collections/$name"
+done
 cd "$dest"
 git init -q . && git add -A >/dev/null   # ansible-test finds the collection's files through git
 "$venv/bin/ansible-test" sanity --venv --python "$python_version" --color no "$@"

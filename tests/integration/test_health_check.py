@@ -64,8 +64,8 @@ def test_healthy_lab_reports_every_check_ok(tmp_path):
         assert name in checks, f"{name} missing from the report"
     assert checks["postgres.replication"][0]["figure"] == "1 of 1 replicas streaming"
     assert "replica-1" in checks["postgres.replica_lag"][0]["target"]
-    assert sorted(c["target"] for c in checks["kubernetes.pods_ready"]) == ["clickview/clickview-backend",
-                                                                           "clickview/clickview-frontend"]
+    deployments = sorted(c["target"] for c in checks["kubernetes.pods_ready"])
+    assert deployments == ["clickview/clickview-backend", "clickview/clickview-frontend"]
     assert "Daily health check: OK" in markdown
     assert "local: OK" in output    # the summary is printed in the log
 

@@ -110,7 +110,7 @@ def kubectl(standin, tmp_path_factory):
         cmd = [KUBECTL, "--kubeconfig", standin.kubeconfig, "--cache-dir", cache]
         if context:
             cmd += ["--context", context]
-        p = subprocess.run(cmd + list(args), capture_output=True, text=True, timeout=timeout, input=input)
+        p = subprocess.run(cmd + list(args), capture_output=True, text=True, timeout=timeout, input=input, check=False)
         if check and p.returncode != 0:
             raise AssertionError("kubectl %s failed (%d):\n%s%s" % (" ".join(args), p.returncode, p.stdout, p.stderr))
         return p

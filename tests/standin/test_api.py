@@ -140,7 +140,9 @@ def test_selectors_and_pagination(k8s, ns):
     for i in range(7):
         core.create_namespaced_config_map(ns, {"metadata": {"name": "c%d" % i, "labels": {
             "idx": str(i), "parity": "even" if i % 2 == 0 else "odd"}}})
-    names = lambda items: [i.metadata.name for i in items]  # noqa: E731
+    def names(items):
+        return [i.metadata.name for i in items]
+
     assert names(core.list_namespaced_config_map(ns, label_selector="parity=odd").items) == ["c1", "c3", "c5"]
     assert names(core.list_namespaced_config_map(ns, label_selector="idx in (1,2),parity!=odd").items) == ["c2"]
     assert names(core.list_namespaced_config_map(ns, label_selector="idx notin (0,1,2,3,4,5)").items) == ["c6"]
@@ -180,7 +182,7 @@ def test_watch_sees_rollout(k8s, ns):
     code, body = None, None
     w = watch.Watch()
     with pytest.raises(ApiException) as e:
-        for _ in w.stream(apps.list_namespaced_deployment, ns, resource_version="1", timeout_seconds=2):
+        for _event in w.stream(apps.list_namespaced_deployment, ns, resource_version="1", timeout_seconds=2):
             pass
     assert e.value.status == 410
 
@@ -212,8 +214,11 @@ def test_hpa_scales_up_hot_pods(k8s, ns):
                  "metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": {
                      "type": "Utilization", "averageUtilization": 50}}}]}})
     wait_for(lambda: apps.read_namespaced_deployment("hot", ns).spec.replicas > 1, msg="HPA scale-up")
-    h = wait_for(lambda: (lambda h: h if h.status.current_metrics else None)(
-        auto.read_namespaced_horizontal_pod_autoscaler("hot", ns)), msg="hpa metrics")
+    def hpa_with_metrics():
+        found = auto.read_namespaced_horizontal_pod_autoscaler("hot", ns)
+        return found if found.status.current_metrics else None
+
+    h = wait_for(hpa_with_metrics, msg="hpa metrics")
     assert h.status.current_metrics[0].resource.current.average_utilization > 50
     assert any(c.type == "ScalingActive" and c.status == "True" for c in h.status.conditions)
 

@@ -41,7 +41,7 @@ def test_version_and_discovery(kubectl, standin):
 
 def test_seeded_namespace(kubectl):
     h = history(kubectl, "clickview", "clickview-backend")
-    assert [r for r, _ in h] == [1, 2, 3, 4]
+    assert [r for r, _cause in h] == [1, 2, 3, 4]
     assert h[-1][1] == "release 1.4.0"
     d = get(kubectl, "clickview", "deploy", "clickview-backend")
     assert d["metadata"]["annotations"][REV] == "4"
@@ -67,7 +67,7 @@ def test_rollout_set_image_history_undo(kubectl, ns):
     kubectl("-n", ns, "set", "image", "deploy/web", "web=registry.clickview.lab/web:1.2")
     kubectl("-n", ns, "rollout", "status", "deploy/web", "--timeout=60s")
     h = history(kubectl, ns, "web")
-    assert [r for r, _ in h] == [1, 2, 3]
+    assert [r for r, _cause in h] == [1, 2, 3]
     assert h[0][1] == "<none>" and h[1][1] == "release 1.1"
     assert h[2][1] == "release 1.1"   # a new ReplicaSet inherits the Deployment's annotation, as upstream
     rss = owned_rs(kubectl, ns, "web")
@@ -80,7 +80,7 @@ def test_rollout_set_image_history_undo(kubectl, ns):
     rev2 = [n for n, rs in rss.items() if rs["metadata"]["annotations"][REV] == "2"][0]
     kubectl("-n", ns, "rollout", "undo", "deploy/web")
     kubectl("-n", ns, "rollout", "status", "deploy/web", "--timeout=60s")
-    assert [r for r, _ in history(kubectl, ns, "web")] == [1, 3, 4]
+    assert [r for r, _cause in history(kubectl, ns, "web")] == [1, 3, 4]
     rss = owned_rs(kubectl, ns, "web")
     assert len(rss) == 3, "undo re-uses the old ReplicaSet instead of creating one"
     assert rss[rev2]["metadata"]["annotations"][REV] == "4"
@@ -92,7 +92,7 @@ def test_rollout_set_image_history_undo(kubectl, ns):
     # undo --to-revision=1
     kubectl("-n", ns, "rollout", "undo", "deploy/web", "--to-revision=1")
     kubectl("-n", ns, "rollout", "status", "deploy/web", "--timeout=60s")
-    assert [r for r, _ in history(kubectl, ns, "web")] == [3, 4, 5]
+    assert [r for r, _cause in history(kubectl, ns, "web")] == [3, 4, 5]
     d = get(kubectl, ns, "deploy", "web")
     assert d["spec"]["template"]["spec"]["containers"][0]["image"] == "registry.clickview.lab/web:1.0"
     # a revision that does not exist
@@ -222,7 +222,11 @@ def test_certificate_reissued_after_secret_delete(kubectl, ns):
     assert c2.serial_number != c1.serial_number
     assert [e.value for e in c2.extensions if isinstance(e.value, x509.SubjectAlternativeName)][0].get_values_for_type(
         x509.DNSName) == ["site.clickview.lab"]
-    cert = wait_for(lambda: (lambda c: c if c["status"].get("revision") == 2 else None)(get(kubectl, ns, "certificate", "site")))
+    def reissued():
+        found = get(kubectl, ns, "certificate", "site")
+        return found if found["status"].get("revision") == 2 else None
+
+    cert = wait_for(reissued)
     assert cert["status"]["notAfter"] == c2.not_valid_after_utc.strftime("%Y-%m-%dT%H:%M:%SZ")
     # custom resources do not take strategic merge patches, as on a real API server
     p = kubectl("-n", ns, "patch", "certificate", "site", "-p", '{"spec":{"duration":"24h"}}', check=False)
@@ -254,10 +258,10 @@ def test_statefulset_and_daemonset_history_undo(kubectl, ns):
     assert sorted(p["metadata"]["name"] for p in get(kubectl, ns, "pods", "-l", "app=db")["items"]) == ["db-0", "db-1"]
     kubectl("-n", ns, "set", "image", "sts/db", "db=docker.io/library/postgres:15.6")
     kubectl("-n", ns, "rollout", "status", "sts/db", "--timeout=60s")
-    assert [r for r, _ in history(kubectl, ns, "db", "statefulset")] == [1, 2]
+    assert [r for r, _cause in history(kubectl, ns, "db", "statefulset")] == [1, 2]
     kubectl("-n", ns, "rollout", "undo", "sts/db")
     kubectl("-n", ns, "rollout", "status", "sts/db", "--timeout=60s")
-    assert [r for r, _ in history(kubectl, ns, "db", "statefulset")] == [2, 3]
+    assert [r for r, _cause in history(kubectl, ns, "db", "statefulset")] == [2, 3]
     sts = get(kubectl, ns, "sts", "db")
     assert sts["spec"]["template"]["spec"]["containers"][0]["image"].endswith("15.5")
     assert sts["status"]["currentRevision"] == sts["status"]["updateRevision"]
@@ -270,7 +274,7 @@ def test_statefulset_and_daemonset_history_undo(kubectl, ns):
     kubectl("-n", ns, "rollout", "status", "ds/agent", "--timeout=60s")
     kubectl("-n", ns, "set", "image", "ds/agent", "agent=docker.io/fluent/fluent-bit:3.1")
     kubectl("-n", ns, "rollout", "status", "ds/agent", "--timeout=60s")
-    assert [r for r, _ in history(kubectl, ns, "agent", "daemonset")] == [1, 2]
+    assert [r for r, _cause in history(kubectl, ns, "agent", "daemonset")] == [1, 2]
     kubectl("-n", ns, "rollout", "undo", "ds/agent", "--to-revision=1")
     kubectl("-n", ns, "rollout", "status", "ds/agent", "--timeout=60s")
     pods = get(kubectl, ns, "pods", "-l", "app=agent")["items"]

@@ -1,0 +1,228 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2025, ClickView Platform Team
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""incident_response role and the incident / incident_event modules, against the lab's webhook sink.
+
+Every test uses its own incident id (INC-itest-<random>) and its own incident folder (tmp_path),
+and reads the sink filtered by that id: other developers' messages are never cleared or counted.
+"""
+
+import datetime
+import json
+import urllib.request
+import uuid
+
+import pytest
+
+from conftest import lab_config, run_module, run_playbook
+
+LAB = lab_config()
+SINK = 'http://%s:%d' % (LAB['host'], LAB['services']['webhook_sink']['port'])
+
+
+def new_id():
+    return 'INC-itest-%s' % uuid.uuid4().hex[:10]
+
+
+def received(path, needle):
+    with urllib.request.urlopen('%s/_received?path=%s' % (SINK, path), timeout=10) as resp:
+        records = json.load(resp)
+    return [r['body'] for r in records if needle in json.dumps(r['body'])]
+
+
+def task_results(out, fragment):
+    return [task['hosts']['localhost'] for play in out['plays'] for task in play['tasks']
+            if fragment in task['task']['name'] and 'localhost' in task['hosts']]
+
+
+def failures(out):
+    return [r.get('msg', '') for play in out['plays'] for task in play['tasks'] for r in task['hosts'].values()
+            if r.get('failed') and not r.get('ignored')]
+
+
+def ts(value):
+    return datetime.datetime.strptime(value, '%Y-%m-%dT%H:%M:%SZ')
+
+
+def load(folder, iid):
+    with open(str(folder / ('%s.json' % iid)), encoding='utf-8') as handle:
+        return json.load(handle)
+
+
+def playbook(action, folder, iid, check=False, **extra):
+    extra_vars = dict(clickview_incident_dir=str(folder), incident_response_id=iid)
+    extra_vars.update(extra)
+    return run_playbook('playbooks/incident_%s.yml' % action, extra_vars=extra_vars, check=check)
+
+
+def test_declare_update_resolve_in_three_runs(tmp_path):
+    iid = new_id()
+    title = 'API error rate above 5 %% (%s)' % iid
+    rc, out = playbook('declare', tmp_path, iid, incident_response_title=title, incident_response_alert='High Error Rate',
+                       incident_response_impact='about 30 % of API requests fail')
+    assert rc == 0, failures(out)
+    # declaring again with the same content changes nothing and posts nothing
+    rc, out = playbook('declare', tmp_path, iid, incident_response_title=title, incident_response_alert='High Error Rate',
+                       incident_response_impact='about 30 % of API requests fail')
+    assert rc == 0, failures(out)
+    assert [r['changed'] for r in task_results(out, 'Declare | Record the incident')] == [False]
+    rc, out = playbook('update', tmp_path, iid, incident_response_status='mitigating',
+                       incident_response_progress='rolled back clickview-backend to revision 41')
+    assert rc == 0, failures(out)
+    rc, out = playbook('resolve', tmp_path, iid, incident_response_root_cause='a bad release of clickview-backend',
+                       incident_response_follow_up='https://tracker.example/OPS-1234',
+                       incident_response_action_items=['add a canary stage'])
+    assert rc == 0, failures(out)
+
+    record = load(tmp_path, iid)
+    chat = received('/chat/incidents', iid)
+    assert [m['message_type'] for m in chat] == ['initial', 'update', 'resolution']
+    initial, update, resolution = [m['text'].splitlines() for m in chat]
+    assert initial[0] == '🔴 INCIDENT: ' + title
+    assert initial[1:4] == ['Severity: P2', 'Status: Investigating', 'Impact: about 30 % of API requests fail']
+    assert initial[4].startswith('Next update: ') and initial[4].endswith(' UTC')
+    assert update[:3] == ['🟡 UPDATE: ' + title, 'Status: Mitigating', 'Progress: rolled back clickview-backend to revision 41']
+    assert update[3].startswith('Next update: ')
+    duration = int((ts(record['resolved_at']) - ts(record['declared_at'])).total_seconds())
+    assert record['duration_seconds'] == duration
+    assert resolution[0] == '🟢 RESOLVED: ' + title
+    assert resolution[1] == 'Duration: %ds' % duration if duration < 60 else resolution[1].startswith('Duration: ')
+    assert resolution[2:4] == ['Root cause: a bad release of clickview-backend', 'Follow-up: https://tracker.example/OPS-1234']
+
+    # P2 pages (trigger, then resolve with the same dedup key) and opens a status-page incident
+    pager = received('/pager', iid)
+    assert [(p['event_action'], p['dedup_key']) for p in pager] == [('trigger', iid), ('resolve', iid)]
+    assert pager[0]['payload']['severity'] == 'error'
+    assert [s['incident']['status'] for s in received('/statuspage', iid)] == ['investigating', 'identified', 'resolved']
+
+    assert record['status'] == 'resolved' and record['severity'] == 'P2' and record['alert'] == 'High Error Rate'
+    assert record['action_items'] == ['add a canary stage']
+    events = [(e['kind'], e['event']) for e in record['timeline']]
+    assert events == [
+        ('status', 'Incident declared: %s (P2)' % title),
+        ('notification', 'Initial message posted to chat'),
+        ('notification', 'PagerDuty trigger sent'),
+        ('notification', 'Status page set to investigating'),
+        ('status', 'Status changed from investigating to mitigating'),
+        ('action', 'Progress: rolled back clickview-backend to revision 41'),
+        ('notification', 'Update message posted to chat'),
+        ('notification', 'Status page set to identified'),
+        ('status', 'Incident resolved after %s' % resolution[1][len('Duration: '):]),
+        ('notification', 'Resolution message posted to chat'),
+        ('notification', 'PagerDuty resolve sent'),
+        ('notification', 'Status page set to resolved'),
+    ]
+    assert all(set(e) == {'at', 'kind', 'source', 'event', 'details'} for e in record['timeline'])
+
+    # resolving again changes and posts nothing
+    rc, out = playbook('resolve', tmp_path, iid, incident_response_root_cause='a bad release of clickview-backend')
+    assert rc == 0 and len(received('/chat/incidents', iid)) == 3
+
+
+def test_escalation_reminder_for_an_incident_older_than_30_minutes(tmp_path):
+    iid = new_id()
+    started = (datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(minutes=45)).strftime('%Y-%m-%dT%H:%M:%SZ')
+    rc, out = playbook('declare', tmp_path, iid, incident_response_title='Old incident %s' % iid,
+                       incident_response_severity='P4', incident_response_declared_at=started)
+    assert rc == 0, failures(out)
+    chat = received('/chat/incidents', iid)
+    assert [m['message_type'] for m in chat] == ['initial', 'escalation']
+    reminder = chat[1]['text'].splitlines()
+    assert reminder[0] == '⏰ ESCALATION: Old incident %s' % iid
+    assert reminder[1].startswith('Open for 45m') and 'escalate when blocked > 30 minutes' in reminder[1]
+    assert reminder[3] == 'Escalate to: @eng-lead, @eng-lead-backup'
+    assert not received('/pager', iid)           # P4 pages nobody
+    # an update a moment later posts the update but no second reminder (one per 30 minutes)
+    rc, out = playbook('update', tmp_path, iid, incident_response_progress='still digging')
+    assert rc == 0, failures(out)
+    assert [m['message_type'] for m in received('/chat/incidents', iid)] == ['initial', 'escalation', 'update']
+    assert load(tmp_path, iid)['timeline'][2]['event'] == 'Escalation message posted to chat'
+
+
+def test_check_mode_changes_nothing(tmp_path):
+    iid = new_id()
+    rc, out = playbook('declare', tmp_path, iid, check=True, incident_response_title='Check %s' % iid,
+                       incident_response_severity='P1')
+    assert rc == 0, failures(out)
+    assert list(tmp_path.iterdir()) == [] and not received('/chat/incidents', iid) and not received('/pager', iid)
+    assert task_results(out, 'Declare | Record the incident')[0]['record']['severity'] == 'P1'
+
+    rc, out = playbook('declare', tmp_path, iid, incident_response_title='Check %s' % iid, incident_response_severity='P3')
+    assert rc == 0, failures(out)
+    before = (tmp_path / ('%s.json' % iid)).read_bytes()
+    for action, extra in (('update', dict(incident_response_status='monitoring', incident_response_progress='fix deployed')),
+                          ('resolve', dict(incident_response_root_cause='x'))):
+        rc, out = playbook(action, tmp_path, iid, check=True, **extra)
+        assert rc == 0, failures(out)
+    assert (tmp_path / ('%s.json' % iid)).read_bytes() == before
+    assert [m['message_type'] for m in received('/chat/incidents', iid)] == ['initial']
+
+
+def test_missing_inventory_variable_fails_at_argument_validation(tmp_path):
+    inventory = tmp_path / 'hosts.yml'
+    inventory.write_text('all:\n  children:\n    runbook_controller:\n      hosts:\n'
+                         '        localhost: {ansible_connection: local}\n')
+    rc, out = run_playbook('playbooks/incident_declare.yml', inventory=str(inventory),
+                           extra_vars={'incident_response_title': 'x'})
+    assert rc != 0
+    msgs = ' '.join(failures(out))
+    assert 'clickview_incident_dir' in msgs and 'clickview_webhooks' in msgs
+    validation = task_results(out, 'Validating arguments')
+    assert validation and validation[0]['failed'] and 'clickview_incident_dir' in validation[0]['msg']
+
+
+@pytest.mark.parametrize('action, extra, named', [
+    ('declare', {}, 'incident_response_title'),
+    ('declare', {'incident_response_title': 'x', 'incident_response_severity': 'P7'}, 'incident_response_severity'),
+    ('update', {'incident_response_status': 'fixed'}, 'incident_response_status'),
+    ('resolve', {'incident_response_id': None}, 'incident_response_id'),
+])
+def test_bad_input_is_named(tmp_path, action, extra, named):
+    extra_vars = dict(clickview_incident_dir=str(tmp_path), incident_response_id=new_id())
+    extra_vars.update(extra)
+    extra_vars = {k: v for k, v in extra_vars.items() if v is not None}
+    rc, out = run_playbook('playbooks/incident_%s.yml' % action, extra_vars=extra_vars)
+    assert rc != 0 and named in ' '.join(failures(out))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_update_of_an_unknown_incident_names_the_id(tmp_path):
+    iid = new_id()
+    rc, out = playbook('update', tmp_path, iid, incident_response_progress='x')
+    assert rc != 0
+    assert "incident_id: no incident record for '%s'" % iid in ' '.join(failures(out))
+
+
+# ---- the modules directly ---------------------------------------------------------------
+
+def test_incident_module_declare_is_idempotent_and_diffs(tmp_path):
+    args = dict(incident_dir=str(tmp_path), incident_id=new_id(), action='declare', title='t', severity='P3', impact='i')
+    first = run_module('clickview.runbook.incident', args, diff=True)
+    assert first['changed'] and first['exists'] and first['diff']['before'] == ''
+    assert json.loads(first['diff']['after'])['severity'] == 'P3'
+    again = run_module('clickview.runbook.incident', args)
+    assert again['changed'] is False and again['events'] == []
+    clash = run_module('clickview.runbook.incident', dict(args, severity='P1'))
+    assert clash['failed'] and clash['msg'].startswith('severity: incident ')
+    read = run_module('clickview.runbook.incident', dict(incident_dir=str(tmp_path), incident_id=args['incident_id']))
+    assert read['changed'] is False and read['record']['title'] == 't' and read['open'] is True
+
+
+def test_incident_event_module(tmp_path):
+    iid = new_id()
+    base = dict(incident_dir=str(tmp_path), incident_id=iid)
+    missing = run_module('clickview.runbook.incident_event', dict(base, event='x'))
+    assert missing['failed'] and missing['msg'].startswith("incident_id: no incident record for '%s'" % iid)
+    assert list(tmp_path.iterdir()) == []
+    run_module('clickview.runbook.incident', dict(base, action='declare', title='t', severity='P4'))
+    before = (tmp_path / ('%s.json' % iid)).read_bytes()
+    event = dict(base, event='Terminated 3 queries', kind='action', source='itest', details={'pids': [1, 2, 3]})
+    would = run_module('clickview.runbook.incident_event', event, check=True, diff=True)
+    assert would['changed'] and would['event']['event'] == 'Terminated 3 queries' and would['timeline_length'] == 2
+    assert '+' in would['diff']['after'] or 'Terminated 3 queries' in would['diff']['after']
+    assert (tmp_path / ('%s.json' % iid)).read_bytes() == before
+    done = run_module('clickview.runbook.incident_event', event)
+    assert done['changed'] and load(tmp_path, iid)['timeline'][-1] == done['event']
+    assert done['event']['details'] == {'pids': [1, 2, 3]} and done['event']['source'] == 'itest'
+    bad = run_module('clickview.runbook.incident_event', dict(base, event='x', kind='bogus'))
+    assert bad['failed'] and 'kind' in bad['msg']

@@ -404,5 +404,6 @@ def test_read_only_is_recorded_in_the_incident_timeline(tmp_path):
         force_read_write()
     record = json.loads((incident_dir / ('%s.json' % incident_id)).read_text())
     events = [e for e in record['timeline'] if e.get('source') == 'database_operations/read_only']
-    assert [e['event'].split(' on ')[0] for e in events] == ['Database read-only mode on', 'Database read-only mode off']
+    assert [e['event'] for e in events] == ['Database read-only mode %s on primary %s:%d' % (mode, HOST, PRIMARY)
+                                            for mode in ('on', 'off')]
     assert events[0]['details']['before'] == 'off' and events[0]['details']['after'] == 'on'

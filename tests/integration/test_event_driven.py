@@ -1,0 +1,257 @@
+"""Event-driven remediation end to end on the lab (docs/event-driven.md).
+
+The sample backend's error rate is raised; a private Prometheus (scraping the lab's sample app
+with the lab's rules, lab/config/rules.yml) fires HighErrorRate; a private Alertmanager posts it
+to ansible-rulebook running extensions/eda/rulebooks/alert_remediation.yml with the lab's
+event-driven variables (inventory/local/group_vars/all/event_driven.yml); the rulebook runs the
+playbook mapped to HighErrorRate and its report appears. Alertmanager's re-notifications and a
+flap (resolved, then firing again) of the same alert must not run the playbook a second time.
+
+The shared lab's Prometheus and Alertmanager are left alone: the private pair lives in tmp_path
+on free ports, for the duration of the test only.
+"""
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import ROOT, VENV_BIN, ansible_env
+
+RULEBOOK = ROOT / "extensions" / "eda" / "rulebooks" / "alert_remediation.yml"
+LAB_VARS = ROOT / "inventory" / "local" / "group_vars" / "all" / "event_driven.yml"
+PROMETHEUS = "/usr/bin/prometheus"
+ALERTMANAGER = "/usr/bin/prometheus-alertmanager"
+TOKEN = "lab-eda-webhook-token"    # lab only, not a secret
+PLACEHOLDER = "clickview.runbook.health_check"
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def http(url, data=None, headers=None, method=None):
+    body = json.dumps(data).encode() if data is not None else None
+    req = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json", **(headers or {})},
+                                 method=method or ("POST" if data is not None else "GET"))
+    with urllib.request.urlopen(req, timeout=5) as resp:
+        text = resp.read().decode()
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def wait_for(predicate, timeout, what, interval=1.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def listening(port):
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def ready(url):
+    try:
+        urllib.request.urlopen(url, timeout=2).close()
+        return True
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def stop(proc):
+    """Stop a process this test started (and its process group: ansible-playbook children)."""
+    if proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=5)
+    except ProcessLookupError:
+        pass
+
+
+def lab_inventory(dest):
+    """inventory/local with its playbook_dir-relative lab paths made absolute: run_playbook runs a
+    copy of the playbook in ansible-runner's private directory, so `playbook_dir | dirname` would
+    point there (the staging and production inventories use absolute paths already)."""
+    shutil.copytree(ROOT / "inventory" / "local", dest)
+    for path in (dest / "group_vars").rglob("*.yml"):
+        text = path.read_text(encoding="utf-8")
+        path.write_text(text.replace("{{ playbook_dir | dirname }}", str(ROOT)), encoding="utf-8")
+    return dest
+
+
+def rulebook_runs(log_path, alertname):
+    text = log_path.read_text(encoding="utf-8", errors="replace") if log_path.exists() else ""
+    return re.findall(rf"Running (\S+) for {alertname} \(fingerprint (\w+)\), remediate=(\w+)", text)
+
+
+def conditions(rulebook):
+    for ruleset in yaml.safe_load(rulebook.read_text(encoding="utf-8")):
+        for rule in ruleset["rules"]:
+            yield rule["name"], rule["condition"]
+
+
+@pytest.mark.parametrize("name,condition", list(conditions(RULEBOOK)))
+def test_rulebook_conditions_build_a_well_formed_rule_tree(name, condition):
+    """ansible-rulebook 1.3 with pyparsing >= 3.3 (pinned here) turns `and`/`or` into list
+    operands that the rule engine rejects (ClassCastException at start-up): keep conditions simple."""
+    from ansible_rulebook.condition_parser import parse_condition  # pylint: disable=import-outside-toplevel
+    from ansible_rulebook.json_generator import visit_condition  # pylint: disable=import-outside-toplevel
+
+    def walk(node):
+        if isinstance(node, list):
+            raise AssertionError(f"rule {name!r}: condition {condition!r} has a list operand: {node}")
+        if isinstance(node, dict):
+            for value in node.values():
+                walk(value)
+
+    walk(visit_condition(parse_condition(condition), {}))
+
+
+def test_every_environment_maps_the_runbook_alerts():
+    rules = yaml.safe_load((ROOT / "extensions" / "prometheus" / "clickview-runbook-rules.yml").read_text())
+    alerts = {r["alert"] for g in rules["groups"] for r in g["rules"] if "alert" in r}
+    for env in ("local", "staging", "production"):
+        data = yaml.safe_load((ROOT / "inventory" / env / "group_vars" / "all" / "event_driven.yml").read_text())
+        assert alerts <= set(data["clickview_eda_alert_playbooks"]), (env, alerts - set(data["clickview_eda_alert_playbooks"]))
+        assert set(data["clickview_eda_remediate_alerts"]) <= set(data["clickview_eda_alert_playbooks"]), env
+        assert "{{" not in json.dumps(data), f"{env}: ansible-rulebook does not template its vars file"
+    production = yaml.safe_load((ROOT / "inventory" / "production" / "group_vars" / "all" / "event_driven.yml").read_text())
+    assert production["clickview_eda_remediation_enabled"] is False
+
+
+@pytest.fixture
+def private_monitoring(tmp_path, lab):
+    """ansible-rulebook with the lab's event-driven variables, then a private Alertmanager posting
+    to it and a private Prometheus alerting into that; every process stopped afterwards."""
+    for binary in (PROMETHEUS, ALERTMANAGER):
+        if not os.access(binary, os.X_OK):
+            pytest.skip(f"{binary} is not installed (Debian packages prometheus, prometheus-alertmanager)")
+    ports = {"rulebook": free_port(), "alertmanager": free_port(), "prometheus": free_port()}
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    inventory = lab_inventory(tmp_path / "inventory")
+    (inventory / "group_vars" / "all" / "zz_event_driven_test.yml").write_text(
+        yaml.safe_dump({"clickview_report_dir": str(reports)}), encoding="utf-8")
+
+    eda_vars = yaml.safe_load(LAB_VARS.read_text(encoding="utf-8"))
+    eda_vars["clickview_eda_webhook_port"] = ports["rulebook"]
+    (tmp_path / "eda-vars.yml").write_text(yaml.safe_dump(eda_vars), encoding="utf-8")
+
+    (tmp_path / "alertmanager.yml").write_text(yaml.safe_dump({
+        "route": {"receiver": "eda", "group_by": ["alertname"], "group_wait": "1s",
+                  "group_interval": "3s", "repeat_interval": "6s"},
+        "receivers": [{"name": "eda", "webhook_configs": [{
+            "url": f"http://127.0.0.1:{ports['rulebook']}/alertmanager", "send_resolved": True,
+            "http_config": {"authorization": {"type": "Bearer", "credentials": TOKEN}}}]}],
+    }), encoding="utf-8")
+    sample_app = f"127.0.0.1:{lab['services']['sample_app']['port']}"
+    (tmp_path / "prometheus.yml").write_text(yaml.safe_dump({
+        "global": {"scrape_interval": "2s", "evaluation_interval": "2s"},
+        "alerting": {"alertmanagers": [{"static_configs": [{"targets": [f"127.0.0.1:{ports['alertmanager']}"]}]}]},
+        "rule_files": [str(ROOT / "lab" / "config" / "rules.yml")],
+        "scrape_configs": [{"job_name": "clickview-backend", "static_configs": [{"targets": [sample_app]}]}],
+    }), encoding="utf-8")
+
+    log = tmp_path / "rulebook.log"
+    procs = []
+
+    def start(cmd, log_name, **kwargs):
+        with open(tmp_path / log_name, "w", encoding="utf-8") as out:
+            procs.append(subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+                                          **kwargs))  # pylint: disable=consider-using-with
+
+    try:
+        start([str(VENV_BIN / "ansible-rulebook"), "-r", str(RULEBOOK), "-i", str(inventory),
+               "--vars", str(tmp_path / "eda-vars.yml"), "-E", "CLICKVIEW_EDA_WEBHOOK_TOKEN"],
+              log.name, cwd=ROOT, env=ansible_env(CLICKVIEW_EDA_WEBHOOK_TOKEN=TOKEN))
+        wait_for(lambda: listening(ports["rulebook"]) or procs[0].poll() is not None, 60, "ansible-rulebook's webhook")
+        assert procs[0].poll() is None, log.read_text()
+        start([ALERTMANAGER, f"--config.file={tmp_path / 'alertmanager.yml'}", f"--storage.path={tmp_path / 'am-data'}",
+               f"--web.listen-address=127.0.0.1:{ports['alertmanager']}", "--cluster.listen-address="],
+              "alertmanager.log")
+        start([PROMETHEUS, f"--config.file={tmp_path / 'prometheus.yml'}", f"--storage.tsdb.path={tmp_path / 'prom-data'}",
+               f"--web.listen-address=127.0.0.1:{ports['prometheus']}"], "prometheus.log")
+        wait_for(lambda: ready(f"http://127.0.0.1:{ports['alertmanager']}/-/ready"), 30, "the private Alertmanager")
+        wait_for(lambda: ready(f"http://127.0.0.1:{ports['prometheus']}/-/ready"), 30, "the private Prometheus")
+        yield {"ports": ports, "reports": reports, "log": log, "rulebook": procs[0]}
+    finally:
+        for proc in reversed(procs):
+            stop(proc)
+
+
+def webhook_notifications(port):
+    text = http(f"http://127.0.0.1:{port}/metrics")
+    match = re.search(r'^alertmanager_notifications_total\{integration="webhook"\} (\S+)$', text, re.M)
+    return float(match.group(1)) if match else 0.0
+
+
+def test_high_error_rate_runs_its_playbook_once(private_monitoring, lab):
+    ports, reports, log = private_monitoring["ports"], private_monitoring["reports"], private_monitoring["log"]
+    mapping = yaml.safe_load(LAB_VARS.read_text(encoding="utf-8"))
+    playbook = mapping["clickview_eda_alert_playbooks"]["HighErrorRate"]
+    faults = f"http://127.0.0.1:{lab['services']['sample_app']['port']}/admin/faults"
+    sink = f"http://127.0.0.1:{lab['services']['webhook_sink']['port']}"
+    started = time.time()
+    try:
+        http(faults, {"error_rate": 0.5})
+        # Prometheus fires → Alertmanager posts → the rulebook starts the mapped playbook
+        runs = wait_for(lambda: rulebook_runs(log, "HighErrorRate"), 90, "the rulebook to run the HighErrorRate playbook")
+        assert runs[0][0] == playbook
+        assert runs[0][2] == str("HighErrorRate" in mapping["clickview_eda_remediate_alerts"]
+                                 and mapping["clickview_eda_remediation_enabled"])
+
+        # the same alert again: Alertmanager's re-notifications (repeat_interval 6s) and a flap
+        alert = next(a for a in http(f"http://127.0.0.1:{ports['alertmanager']}/api/v2/alerts?active=true")
+                     if a["labels"]["alertname"] == "HighErrorRate")
+        assert alert["fingerprint"] == runs[0][1]
+        first_notifications = webhook_notifications(ports["alertmanager"])
+        for status in ("resolved", "firing"):
+            http(f"http://127.0.0.1:{ports['rulebook']}/alertmanager",
+                 {"version": "4", "status": status, "receiver": "eda", "groupKey": "flap",
+                  "alerts": [{"status": status, "labels": alert["labels"], "annotations": alert["annotations"],
+                              "startsAt": alert["startsAt"], "endsAt": alert["endsAt"],
+                              "generatorURL": alert["generatorURL"], "fingerprint": alert["fingerprint"]}]},
+                 headers={"Authorization": f"Bearer {TOKEN}"})
+        wait_for(lambda: webhook_notifications(ports["alertmanager"]) >= first_notifications + 2, 40,
+                 "Alertmanager to notify the rulebook again")
+
+        # the playbook's report appears (JSON + markdown, named after the procedure)
+        report = wait_for(lambda: sorted(reports.glob("*-local-latest.json")), 240, "the playbook's report")
+        data = json.loads(report[0].read_text(encoding="utf-8"))
+        time.sleep(3)
+        assert len(rulebook_runs(log, "HighErrorRate")) == 1, log.read_text()
+        assert "HighErrorRate resolved" in log.read_text()
+    finally:
+        http(faults, {})
+
+    if playbook == PLACEHOLDER:
+        checks = {c["check"]: c for c in data["checks"]}
+        assert checks["app.error_ratio"]["status"] != "OK", checks["app.error_ratio"]
+    else:
+        # the alert-response playbook also tells the incident channel
+        chat = [r for r in http(f"{sink}/_received?path=/chat/incidents") if r["time"] >= started]
+        assert any(re.search(r"error rate|higherrorrate", json.dumps(r["body"]).lower()) for r in chat), chat
+    assert private_monitoring["rulebook"].poll() is None, "ansible-rulebook stopped"
+    assert Path(report[0]).stat().st_mtime >= started

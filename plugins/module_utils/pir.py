@@ -1,0 +1,146 @@
+# -*- coding: utf-8 -*-
+
+# Copyright: (c) 2025, ClickView Platform Team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The runbook's Post-Incident Review from an incident record (clickview.runbook.incident):
+summary with the computed duration, the five milestones of the PIR timeline, every recorded
+event in time order with its offset from the start, action items with owner and due date, and
+the review's due date (the runbook's "schedule within 48 hours of resolution").
+Used by the clickview.runbook.pir_document filter; no Ansible imports, unit-testable."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import datetime
+import re
+
+from ansible_collections.clickview.runbook.plugins.module_utils.incident_record import format_duration, format_ts, parse_ts
+
+# The PIR template's timeline rows; an event may name its milestone with details.milestone.
+MILESTONES = (
+    ("alert", "Alert triggered"),
+    ("acknowledged", "On-call acknowledged"),
+    ("root_cause", "Root cause identified"),
+    ("mitigation", "Mitigation applied"),
+    ("restored", "Service restored"),
+)
+OWNER_RE = re.compile(r"(?:^|\s)(@[A-Za-z0-9][\w.-]*)")
+
+
+class PirError(Exception):
+    """A record the PIR cannot be written from; the message names the problem."""
+
+
+def _elapsed(start, moment):
+    seconds = int((moment - start).total_seconds())
+    return seconds, ("-" if seconds < 0 else "+") + format_duration(abs(seconds))
+
+
+def _first(events, test):
+    for event in events:
+        if test(event):
+            return event
+    return None
+
+
+def _milestone(events, name):
+    return _first(events, lambda e: (e.get("details") or {}).get("milestone") == name)
+
+
+def milestones(record, events):
+    """[{key, name, at, event}] of the PIR template's five rows; at is None when not recorded."""
+    declared = parse_ts(record["declared_at"], "declared_at")
+    declaration = _first(events, lambda e: e["kind"] == "status" and e["event"].startswith("Incident declared"))
+    found = {}
+    alert = _milestone(events, "alert")
+    found["alert"] = (alert["_at"], alert["event"]) if alert else (
+        declared, "Alert %s fired" % record["alert"] if record.get("alert") else "Incident declared")
+    ack = _milestone(events, "acknowledged") or _first(events, lambda e: e["kind"] == "notification") or declaration
+    found["acknowledged"] = (ack["_at"], ack["event"]) if ack else (None, "")
+    cause = _milestone(events, "root_cause") or _first(
+        events, lambda e: e["kind"] == "status" and e["event"].endswith(" to identified"))
+    found["root_cause"] = (cause["_at"], cause["event"]) if cause else (None, "")
+    mitigation = _milestone(events, "mitigation") or _first(
+        events, lambda e: e["kind"] == "action" and not e["event"].startswith(("Progress: ", "Resolution details")))
+    mitigation = mitigation or _first(events, lambda e: e["kind"] == "status" and e["event"].endswith(" to mitigating"))
+    found["mitigation"] = (mitigation["_at"], mitigation["event"]) if mitigation else (None, "")
+    restored = _milestone(events, "restored")
+    if restored:
+        found["restored"] = (restored["_at"], restored["event"])
+    elif record.get("resolved_at"):
+        found["restored"] = (parse_ts(record["resolved_at"], "resolved_at"), "Incident resolved")
+    else:
+        found["restored"] = (None, "")
+    rows = []
+    for key, name in MILESTONES:
+        moment, text = found[key]
+        row = dict(key=key, name=name, at=format_ts(moment) if moment else None,
+                   time=moment.strftime("%H:%M") if moment else "not recorded", event=text,
+                   elapsed_seconds=None, elapsed=None)
+        if moment:
+            row["elapsed_seconds"], row["elapsed"] = _elapsed(declared, moment)
+        rows.append(row)
+    return rows
+
+
+def action_items(record, overrides, default_owner, due_date):
+    """[{action, owner, due, status}] from the record's items (an @handle in the text is the owner)
+    and the caller's overrides ({action, owner, due, status}, matched by action text, or new)."""
+    items = []
+    by_action = dict((o.get("action"), o) for o in overrides or [] if o.get("action"))
+    for text in record.get("action_items") or []:
+        match = OWNER_RE.search(text)
+        item = dict(action=text, owner=match.group(1) if match else default_owner, due=due_date, status="Open")
+        item.update(dict((k, v) for k, v in (by_action.pop(text, {}) or {}).items() if v))
+        items.append(item)
+    for extra in overrides or []:
+        if extra.get("action") in by_action:
+            item = dict(action=extra["action"], owner=default_owner, due=due_date, status="Open")
+            item.update(dict((k, v) for k, v in extra.items() if v))
+            items.append(item)
+    return items
+
+
+def document(record, review_hours=48, default_owner="@owner", action_due_days=14, overrides=None,
+             require_resolved=True, now=None):
+    """Everything the PIR markdown and JSON show, as data."""
+    if not record or not record.get("id"):
+        raise PirError("incident record is empty: no such incident")
+    if require_resolved and record.get("status") != "resolved":
+        raise PirError("incident %s is not resolved (status %s): the review is held after resolution"
+                       % (record["id"], record.get("status")))
+    now = now or datetime.datetime.now(datetime.timezone.utc)
+    declared = parse_ts(record["declared_at"], "declared_at")
+    resolved = parse_ts(record["resolved_at"], "resolved_at") if record.get("resolved_at") else None
+    end = resolved or now
+    events = []
+    for index, event in enumerate(record.get("timeline") or []):
+        if "pir" in (event.get("details") or {}):
+            continue  # the review's own drafting is not part of the incident
+        events.append(dict(event, _at=parse_ts(event["at"], "timeline[%d].at" % index), _index=index))
+    events.sort(key=lambda e: (e["_at"], e["_index"]))
+    timeline = []
+    for event in events:
+        seconds, text = _elapsed(declared, event["_at"])
+        timeline.append(dict(at=event["at"], time=event["_at"].strftime("%H:%M:%S"), elapsed_seconds=seconds,
+                             elapsed=text, kind=event["kind"], source=event.get("source", ""), event=event["event"],
+                             details=event.get("details") or {}))
+    base = resolved or now
+    review_due = base + datetime.timedelta(hours=review_hours)
+    due_date = (base + datetime.timedelta(days=action_due_days)).strftime("%Y-%m-%d")
+    duration = int((end - declared).total_seconds())
+    return dict(
+        incident_id=record["id"], title=record.get("title", ""), severity=record.get("severity"),
+        status=record.get("status"), impact=record.get("impact") or "", alert=record.get("alert") or "",
+        root_cause=record.get("root_cause") or "", follow_up=record.get("follow_up") or "",
+        started_at=format_ts(declared), resolved_at=format_ts(resolved) if resolved else None,
+        date=declared.strftime("%Y-%m-%d %H:%M UTC"),
+        duration_seconds=duration, duration_human=format_duration(duration) + ("" if resolved else " (ongoing)"),
+        milestones=milestones(record, events), timeline=timeline,
+        action_items=action_items(record, overrides, default_owner, due_date),
+        review_due=format_ts(review_due), review_due_hours=review_hours,
+        generated_at=format_ts(now),
+    )

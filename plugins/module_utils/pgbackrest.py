@@ -94,24 +94,28 @@ def base_command(binary, config=None, stanza=None):
 # ---- errors ----------------------------------------------------------------------------
 
 ERROR_PATTERNS = (
-    # (problem, regex on pgBackRest's stderr, explanation)
-    ('repository_unreachable', r'\[(?:039|049)\]|unable to get address|unable to connect|connection refused'
-                               r'|timeout|HostConnectError',
-     'the repository is unreachable (host, port or network): check repo1-s3-endpoint / repo1-storage-port'),
-    ('repository_tls', r'TLS|certificate|\[095\]|\[096\]|\[097\]',
-     'TLS to the repository failed: check repo1-storage-ca-file and that the certificate names the endpoint host'),
+    # (problem, regex on pgBackRest's output, explanation): the first match wins, most specific first
     ('repository_access', r'HTTP request failed with 403|AccessDenied|InvalidAccessKeyId|SignatureDoesNotMatch',
      'the repository refused the credentials (403): check the S3 key/secret or instance role'),
     ('repository_missing', r'NoSuchBucket|HTTP request failed with 404',
      'the repository bucket or path does not exist'),
+    ('repository_tls', r'TLS|SSL|certificate|\[095\]|\[096\]|\[097\]',
+     'TLS to the repository failed: check repo1-storage-ca-file and that the certificate names the endpoint host'),
+    ('repository_unreachable', r'\[049\]|unable to get address|unable to connect|connection refused|timed out|timeout'
+                               r'|HostConnectError',
+     'the repository is unreachable (host, port or network): check repo1-s3-endpoint / repo1-storage-port'),
     ('config', r'\[031\]|\[032\]|\[037\]|invalid option|requires option|unable to open missing file.*\.conf',
      'pgBackRest configuration problem'),
     ('lock', r'\[050\]|unable to acquire lock', 'another pgBackRest command holds the lock for this stanza'),
 )
 
 
-def classify_error(rc, stderr, stdout=''):
-    """Return (problem, message) for a failed pgBackRest command."""
+def classify_error(rc, stderr, stdout='', timeout=None):
+    """Return (problem, message) for a failed pgBackRest command (rc 124: killed by ``timeout``)."""
+    if rc == 124 and timeout:
+        return ('repository_unreachable',
+                'pgbackrest did not answer within %s s: the repository is unreachable or too slow (pgBackRest retries '
+                'a refused or silent endpoint until its io-timeout): check repo1-s3-endpoint / repo1-storage-port' % timeout)
     text = '\n'.join(part for part in (stderr, stdout) if part).strip()
     lines = [line.strip() for line in text.splitlines() if 'ERROR' in line or 'error' in line.lower()]
     detail = lines[0] if lines else (text.splitlines()[-1] if text else 'no output')
@@ -306,7 +310,7 @@ def check_target(ts, win):
 
 
 def info_report(run, binary, config, stanza, require_stanza=True, waldump=None, scan_segments=4,
-                target_time=None, default_timezone='UTC'):
+                target_time=None, default_timezone='UTC', timeout=None):
     """Everything the module returns, from ``run(argv, env=None) -> (rc, stdout, stderr)``.
 
     ``waldump(segment_name) -> (text or None, warning or None)`` prints one archived segment with
@@ -318,7 +322,7 @@ def info_report(run, binary, config, stanza, require_stanza=True, waldump=None, 
     argv = base_command(binary, config, stanza) + ['--output=json', 'info']
     rc, out, err = run(argv)
     if rc != 0:
-        problem, message = classify_error(rc, err, out)
+        problem, message = classify_error(rc, err, out, timeout=timeout)
         raise PgBackRestError(problem, message)
     result = parse_info(out, stanza, require_stanza=require_stanza)
     # info reports an unreadable repository as a stanza status, not an exit code

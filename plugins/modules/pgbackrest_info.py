@@ -260,7 +260,7 @@ def main():
             require_stanza=params['require_stanza'],
             waldump=runner.waldump_reader(folder) if folder else None,
             scan_segments=params['wal_scan_segments'], target_time=params['target_time'],
-            default_timezone=params['timezone'])
+            default_timezone=params['timezone'], timeout=params['timeout'])
     except TargetError as exc:
         found = getattr(exc, 'result', {})
         module.fail_json(msg='target_time: %s' % to_native(exc), stanza=params['stanza'], problem=exc.problem,

@@ -273,7 +273,7 @@ def test_bad_input_fails_before_anything_changes(env, overrides, expected):
         conf = Path(env["extra"]["backups_config_file"])
         bad = conf.with_name("unreachable.conf")
         bad.write_text(conf.read_text().replace("repo1-storage-port=15443", "repo1-storage-port=1"))
-        overrides = {"backups_config_file": str(bad)}
+        overrides = {"backups_config_file": str(bad), "backups_info_timeout": 8}
     data_dir = str(Path(env["extra"]["backups_scratch_root"]) / "refused")
     rc, out = play(env, "backup_restore", backups_restore_data_dir=data_dir, **overrides)
     assert rc != 0

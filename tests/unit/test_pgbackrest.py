@@ -14,16 +14,21 @@ def info_json(status=0, message="ok", backups=None, archive_max="000000010000000
         "name": "clickview", "status": {"code": status, "message": message}, "cipher": "none",
         "db": [{"id": 1, "system-id": 1, "version": "15"}],
         "archive": [{"database": {"id": 1}, "id": "15-1", "min": "000000010000000000000001", "max": archive_max}],
-        "backup": backups if backups is not None else [
-            {"label": "20250115-020000F_20250116-020000I", "type": "incr", "prior": "20250115-020000F",
-             "timestamp": {"start": 1737000000, "stop": 1737000010}, "info": {"size": 100, "delta": 10,
-             "repository": {"size": 50, "delta": 5}}, "archive": {"start": "000000010000000000000005",
-             "stop": "000000010000000000000005"}, "lsn": {"start": "0/5000028", "stop": "0/5000100"}, "error": False},
-            {"label": "20250115-020000F", "type": "full", "prior": None,
-             "timestamp": {"start": 1736906400, "stop": 1736906460}, "info": {"size": 100, "delta": 100,
-             "repository": {"size": 45, "delta": 45}}, "archive": {"start": "000000010000000000000002",
-             "stop": "000000010000000000000003"}, "lsn": {"start": "0/2000028", "stop": "0/3000088"}, "error": False},
-        ]}])
+        "backup": BACKUPS if backups is None else backups}])
+
+
+def _backup(label, kind, prior, start, stop, size, repo, wal, lsn):
+    return {"label": label, "type": kind, "prior": prior, "timestamp": {"start": start, "stop": stop},
+            "info": {"size": size[0], "delta": size[1], "repository": {"size": repo[0], "delta": repo[1]}},
+            "archive": {"start": wal[0], "stop": wal[1]}, "lsn": {"start": lsn[0], "stop": lsn[1]}, "error": False}
+
+
+BACKUPS = [   # newest first on purpose: parse_info sorts
+    _backup("20250115-020000F_20250116-020000I", "incr", "20250115-020000F", 1737000000, 1737000010, (100, 10),
+            (50, 5), ("000000010000000000000005", "000000010000000000000005"), ("0/5000028", "0/5000100")),
+    _backup("20250115-020000F", "full", None, 1736906400, 1736906460, (100, 100), (45, 45),
+            ("000000010000000000000002", "000000010000000000000003"), ("0/2000028", "0/3000088")),
+]
 
 
 def test_parse_info_sorts_backups_and_reads_sizes_and_wal():

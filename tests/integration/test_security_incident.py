@@ -1,0 +1,342 @@
+"""security_incident against the lab: classification, containment (WAF block with expiry, API key
+revocation with audit rows, logout of the affected users only), the sealed evidence bundle (verifies,
+and fails after tampering), notification with the post-incident checklist, refusals of bad input
+with nothing left half-done, and check mode changing nothing.
+
+Nothing shared is touched: a private WAF IP set, users/API keys created (and removed) by the test,
+Redis keys with the test's own user ids, a private incident folder."""
+import json
+import random
+import time
+import urllib.request
+import uuid
+
+import boto3
+import psycopg2
+import pytest
+import redis
+
+from conftest import run_module, run_playbook
+
+
+
+def failure_messages(out):
+    """Messages of the failed tasks of a json-callback run."""
+    msgs = []
+    for play in out.get("plays", []):
+        for task in play["tasks"]:
+            host = task["hosts"].get("localhost", {})
+            if host.get("failed") and not host.get("ignore_errors"):
+                msgs.append(str(host.get("msg", "")))
+    return msgs
+
+
+@pytest.fixture
+def env(lab, tmp_path):
+    """A private incident folder, report folder, WAF IP set, users with API keys and sessions."""
+    aws = lab["aws"]
+    endpoint = f"http://127.0.0.1:{lab['services']['moto']['port']}"
+    waf = boto3.client("wafv2", region_name=aws["region"], aws_access_key_id=aws["access_key"],
+                       aws_secret_access_key=aws["secret_key"], endpoint_url=endpoint)
+    tag = uuid.uuid4().hex[:8]
+    set_name = f"sectest-{tag}"
+    summary = waf.create_ip_set(Name=set_name, Scope="REGIONAL", IPAddressVersion="IPV4", Addresses=[])["Summary"]
+
+    pg = lab["postgres"]
+    conn = psycopg2.connect(host="127.0.0.1", port=lab["services"]["postgres_primary"]["port"], dbname=pg["database"],
+                            user=pg["superuser"]["name"], password=pg["superuser"]["password"])
+    conn.autocommit = True
+    with conn.cursor() as cur:      # other tests may switch the lab database to read-only for a while
+        cur.execute("SET default_transaction_read_only = off")
+    base = random.randint(90_000_000, 99_000_000)
+    users = [base, base + 1, base + 2]
+    keys = {users[0]: [f"sectest-{tag}-a1", f"sectest-{tag}-a2"], users[1]: [f"sectest-{tag}-b1"],
+            users[2]: [f"sectest-{tag}-c1"]}
+    with conn.cursor() as cur:
+        for uid in users:
+            cur.execute("INSERT INTO users (id, email, name) VALUES (%s, %s, %s)", (uid, f"{uid}@sectest.invalid", "sectest"))
+            for key in keys[uid]:
+                cur.execute("INSERT INTO api_keys (key_id, user_id, label) VALUES (%s, %s, 'sectest')", (key, uid))
+
+    rds = redis.Redis(host="127.0.0.1", port=lab["services"]["redis"]["port"], password=lab["redis"]["password"], db=0)
+    seeded_sessions = sum(1 for _ in rds.scan_iter(match="session:*", count=1000))
+    sessions = {uid: [f"session:sectest{tag}{n}-{uid}" for n in range(3)] for uid in users}
+    for uid, names in sessions.items():
+        for name in names:
+            rds.set(name, "x", ex=3600)
+
+    incidents = tmp_path / "incidents"
+    reports = tmp_path / "reports"
+    extra = {"clickview_incident_dir": str(incidents), "clickview_report_dir": str(reports),
+             "security_incident_waf_ip_sets": [set_name]}
+    yield dict(waf=waf, set_name=set_name, set_id=summary["Id"], conn=conn, users=users, keys=keys, redis=rds,
+               sessions=sessions, seeded_sessions=seeded_sessions, incidents=incidents, reports=reports, extra=extra,
+               tag=tag, endpoint=endpoint, aws=aws)
+
+    lock = waf.get_ip_set(Name=set_name, Scope="REGIONAL", Id=summary["Id"])["LockToken"]
+    waf.delete_ip_set(Name=set_name, Scope="REGIONAL", Id=summary["Id"], LockToken=lock)
+    with conn.cursor() as cur:
+        all_keys = [k for ks in keys.values() for k in ks]
+        cur.execute("DELETE FROM audit_log WHERE target = ANY(%s)", (all_keys,))
+        cur.execute("DELETE FROM api_keys WHERE user_id = ANY(%s)", (users,))
+        cur.execute("DELETE FROM users WHERE id = ANY(%s)", (users,))
+    conn.close()
+    for names in sessions.values():
+        rds.delete(*names)
+
+
+def declare(env, incident_id, severity="P1"):
+    result = run_module("clickview.runbook.incident", {
+        "incident_dir": str(env["incidents"]), "incident_id": incident_id, "action": "declare",
+        "title": "sectest", "severity": severity})
+    assert not result.get("failed"), result
+    return incident_id
+
+
+def record(env, incident_id):
+    return json.loads((env["incidents"] / f"{incident_id}.json").read_text())
+
+
+def ip_set(env):
+    got = env["waf"].get_ip_set(Name=env["set_name"], Scope="REGIONAL", Id=env["set_id"])["IPSet"]
+    tags = env["waf"].list_tags_for_resource(ResourceARN=got["ARN"])["TagInfoForResource"].get("TagList", [])
+    return got["Addresses"], tags
+
+
+def key_rows(env):
+    with env["conn"].cursor() as cur:
+        cur.execute("SELECT key_id, revoked_at IS NOT NULL, revoked_by FROM api_keys WHERE user_id = ANY(%s)", (env["users"],))
+        rows = {key: (revoked, by) for key, revoked, by in cur.fetchall()}
+        cur.execute("SELECT target, actor, action, detail FROM audit_log WHERE target = ANY(%s)",
+                    ([k for ks in env["keys"].values() for k in ks],))
+        audit = cur.fetchall()
+    return rows, audit
+
+
+def live_sessions(env, uid):
+    return [name for name in env["sessions"][uid] if env["redis"].exists(name)]
+
+
+def test_classify_opens_incident_with_runbook_severity(env):
+    rc, out = run_playbook("playbooks/security_classify.yml", extra_vars=dict(
+        env["extra"], security_incident_id=f"SEC-{env['tag']}-cls", security_incident_type="suspicious_activity",
+        security_incident_impact="odd logins"))
+    assert rc == 0, failure_messages(out)
+    rec = record(env, f"SEC-{env['tag']}-cls")
+    assert rec["severity"] == "P3" and rec["status"] == "investigating"
+    classified = [e for e in rec["timeline"] if "classification" in e["details"]]
+    assert classified[-1]["details"]["classification"]["response"] == "Investigate, monitor closely"
+    # P3 is not paged, and no status page without a public impact
+    channels = {e["details"].get("channel") for e in rec["timeline"] if e["kind"] == "notification"}
+    assert "pager" not in channels and "status_page" not in channels
+    # classifying again adds nothing
+    rc, out = run_playbook("playbooks/security_classify.yml", extra_vars=dict(
+        env["extra"], security_incident_id=f"SEC-{env['tag']}-cls", security_incident_type="suspicious_activity",
+        security_incident_impact="odd logins"))
+    assert rc == 0, failure_messages(out)
+    assert len(record(env, f"SEC-{env['tag']}-cls")["timeline"]) == len(rec["timeline"])
+
+
+def test_containment_blocks_revokes_and_logs_out_only_the_affected(env):
+    incident = declare(env, f"SEC-{env['tag']}-con")
+    victim, other, by_key = env["users"]
+    key_by_id = env["keys"][by_key][0]
+    rc, out = run_playbook("playbooks/security_containment.yml", extra_vars=dict(
+        env["extra"], security_incident_id=incident, security_incident_block_addresses=["203.0.113.77"],
+        security_incident_block_expire_after="2h", security_incident_revoke_keys=True,
+        security_incident_revoke_user_ids=[victim], security_incident_revoke_key_ids=[key_by_id],
+        security_incident_logout="affected"))
+    assert rc == 0, failure_messages(out)
+
+    addresses, tags = ip_set(env)
+    assert addresses == ["203.0.113.77/32"]
+    expiry_tags = [t for t in tags if t["Key"].startswith("runbook:expires:") and "203.0.113.77/32" in t["Value"]]
+    assert expiry_tags, tags
+
+    rows, audit = key_rows(env)
+    revoked = {key for key, (is_revoked, _by) in rows.items() if is_revoked}
+    assert revoked == set(env["keys"][victim]) | {key_by_id}
+    assert all(rows[key][1] == f"runbook:{incident}" for key in revoked)
+    assert sorted(row[0] for row in audit) == sorted(revoked)
+    assert all(row[2] == "api_key.revoke" and row[3]["incident_id"] == incident for row in audit)
+
+    assert live_sessions(env, victim) == []
+    assert len(live_sessions(env, other)) == 3 and len(live_sessions(env, by_key)) == 3
+    remaining = sum(1 for _ in env["redis"].scan_iter(match="session:*", count=1000))
+    assert remaining == env["seeded_sessions"] + 6     # the lab's sessions and the two other users' untouched
+
+    steps = [e["details"].get("step") for e in record(env, incident)["timeline"] if e["kind"] == "action"]
+    assert steps == ["block", "revoke", "logout"]
+    report = json.loads((env["reports"] / "security" / f"{incident}-containment.json").read_text())
+    assert report["blocked"]["expiries"]["203.0.113.77/32"] and report["failures"] == []
+    assert sorted(report["revoked_keys"]) == sorted(revoked)
+
+    # again: nothing new to revoke, the block is not re-added
+    rc, out = run_playbook("playbooks/security_containment.yml", extra_vars=dict(
+        env["extra"], security_incident_id=incident, security_incident_revoke_keys=True,
+        security_incident_revoke_user_ids=[victim]))
+    assert rc == 0, failure_messages(out)
+    assert len(key_rows(env)[1]) == len(audit)
+
+
+def test_containment_check_mode_changes_nothing(env):
+    incident = declare(env, f"SEC-{env['tag']}-chk")
+    before = record(env, incident)
+    victim = env["users"][0]
+    rc, out = run_playbook("playbooks/security_containment.yml", check=True, extra_vars=dict(
+        env["extra"], security_incident_id=incident, security_incident_block_addresses=["203.0.113.78"],
+        security_incident_revoke_keys=True, security_incident_revoke_user_ids=[victim],
+        security_incident_logout="affected"))
+    assert rc == 0, failure_messages(out)
+    assert ip_set(env)[0] == []
+    rows, audit = key_rows(env)
+    assert not any(revoked for revoked, _ in rows.values()) and audit == []
+    assert len(live_sessions(env, victim)) == 3
+    assert record(env, incident) == before
+    assert not (env["reports"] / "security").exists()
+
+
+@pytest.mark.parametrize("case", ["unknown_incident", "revoke_without_target", "unknown_key", "bad_user_id"])
+def test_containment_refuses_bad_input_before_any_change(env, case):
+    incident = declare(env, f"SEC-{env['tag']}-bad")
+    victim = env["users"][0]
+    extra = dict(env["extra"], security_incident_id=incident, security_incident_block_addresses=["203.0.113.79"],
+                 security_incident_revoke_keys=True, security_incident_logout="affected",
+                 security_incident_logout_user_ids=[victim])
+    expected = {
+        "unknown_incident": "security_incident_id: no incident record",
+        "revoke_without_target": "needs security_incident_revoke_key_ids or security_incident_revoke_user_ids",
+        "unknown_key": "security_incident_revoke_key_ids: no such API key sectest-nope",
+        "bad_user_id": "user ids are numbers",
+    }[case]
+    if case == "unknown_incident":
+        extra.update(security_incident_id=f"SEC-{env['tag']}-missing", security_incident_revoke_user_ids=[victim])
+    elif case == "unknown_key":
+        extra.update(security_incident_revoke_key_ids=["sectest-nope"])
+    elif case == "bad_user_id":
+        extra.update(security_incident_revoke_user_ids=["1; DROP TABLE api_keys"])
+    before = record(env, incident)
+    rc, out = run_playbook("playbooks/security_containment.yml", extra_vars=extra)
+    assert rc != 0
+    assert any(expected in msg for msg in failure_messages(out)), failure_messages(out)
+    assert "Nothing was done" in " ".join(failure_messages(out))
+    assert ip_set(env)[0] == []
+    assert not any(revoked for revoked, _ in key_rows(env)[0].values())
+    assert len(live_sessions(env, victim)) == 3
+    assert record(env, incident) == before
+
+
+def put_waf_log(env, message):
+    logs = boto3.client("logs", region_name=env["aws"]["region"], aws_access_key_id=env["aws"]["access_key"],
+                        aws_secret_access_key=env["aws"]["secret_key"], endpoint_url=env["endpoint"])
+    stream = f"sectest-{env['tag']}"
+    logs.create_log_stream(logGroupName="aws-waf-logs-clickview", logStreamName=stream)
+    logs.put_log_events(logGroupName="aws-waf-logs-clickview", logStreamName=stream,
+                        logEvents=[{"timestamp": int(time.time() * 1000) - 5000, "message": message}])
+
+
+def test_evidence_bundle_is_complete_and_its_manifest_verifies_until_tampered(env):
+    incident = declare(env, f"SEC-{env['tag']}-evd")
+    marker = f"sectest-{env['tag']}-attack"
+    put_waf_log(env, json.dumps({"action": "BLOCK", "httpRequest": {"clientIp": "203.0.113.80", "uri": marker}}))
+    with env["conn"].cursor() as cur:
+        cur.execute("INSERT INTO audit_log (actor, action, target) VALUES ('sectest', 'login', %s)",
+                    (env["keys"][env["users"][0]][0],))
+    rc, out = run_playbook("playbooks/security_evidence.yml", extra_vars=dict(
+        env["extra"], security_incident_id=incident, security_incident_evidence_window_minutes=10,
+        security_incident_evidence_s3_bucket="clickview-backups",
+        security_incident_evidence_s3_prefix=f"sectest-{env['tag']}"))
+    assert rc == 0, failure_messages(out)
+    report = json.loads((env["reports"] / "security" / f"{incident}-evidence.json").read_text())
+    bundle = env["reports"] / "evidence" / report["bundle"].rsplit("/", 1)[1]
+    names = sorted(report["files"])
+    assert {"waf-logs.jsonl", "audit-trail.json", "waf-ip-sets.json", "incident-record.json"} <= set(names)
+    assert any(name.startswith("pod-logs/clickview-backend-") for name in names)
+    assert marker in (bundle / "waf-logs.jsonl").read_text()
+    assert "sectest" in (bundle / "audit-trail.json").read_text()
+    assert {ip["name"] for ip in json.loads((bundle / "waf-ip-sets.json").read_text())["ip_sets"]} == {env["set_name"]}
+    manifest = (bundle / "MANIFEST.sha256").read_text().splitlines()
+    assert sorted(line.split("  ", 1)[1] for line in manifest) == names
+    event = [e for e in record(env, incident)["timeline"] if e["details"].get("step") == "evidence"][-1]
+    assert event["details"]["manifest_sha256"] == report["manifest_sha256"]
+
+    s3 = boto3.client("s3", region_name=env["aws"]["region"], aws_access_key_id=env["aws"]["access_key"],
+                      aws_secret_access_key=env["aws"]["secret_key"], endpoint_url=env["endpoint"])
+    listed = s3.list_objects_v2(Bucket="clickview-backups", Prefix=f"sectest-{env['tag']}/")
+    uploaded = sorted(obj["Key"].split("/", 2)[2] for obj in listed.get("Contents", []))
+    assert uploaded == sorted(names + ["MANIFEST.sha256", "manifest.json"])
+    for obj in listed.get("Contents", []):
+        s3.delete_object(Bucket="clickview-backups", Key=obj["Key"])
+
+    rc, out = run_playbook("playbooks/security_evidence_verify.yml",
+                           extra_vars={"security_incident_evidence_bundle": str(bundle)})
+    assert rc == 0, failure_messages(out)
+
+    tampered = bundle / "audit-trail.json"
+    tampered.write_text(tampered.read_text().replace("sectest", "innocent"))
+    rc, out = run_playbook("playbooks/security_evidence_verify.yml",
+                           extra_vars={"security_incident_evidence_bundle": str(bundle)})
+    assert rc != 0
+    assert any("does not verify" in m and "changed: audit-trail.json" in m for m in failure_messages(out))
+
+
+@pytest.mark.parametrize("window,expected", [
+    ({"security_incident_evidence_start": "2030-01-01T00:00:00Z", "security_incident_evidence_end": "2030-01-01T01:00:00Z"},
+     "in the future"),
+    ({"security_incident_evidence_start": "2024-01-01T02:00:00Z", "security_incident_evidence_end": "2024-01-01T01:00:00Z"},
+     "reversed or empty"),
+    ({"security_incident_evidence_start": "yesterday"}, "is not an ISO 8601 UTC time"),
+])
+def test_evidence_refuses_a_bad_window(env, window, expected):
+    incident = declare(env, f"SEC-{env['tag']}-win")
+    before = record(env, incident)
+    rc, out = run_playbook("playbooks/security_evidence.yml", extra_vars=dict(env["extra"], security_incident_id=incident,
+                                                                              **window))
+    assert rc != 0
+    assert any(expected in m and "Nothing was collected" in m for m in failure_messages(out)), failure_messages(out)
+    assert not (env["reports"] / "evidence").exists()
+    assert record(env, incident) == before
+
+
+def test_evidence_check_mode_writes_nothing(env):
+    incident = declare(env, f"SEC-{env['tag']}-evc")
+    before = record(env, incident)
+    rc, out = run_playbook("playbooks/security_evidence.yml", check=True,
+                           extra_vars=dict(env["extra"], security_incident_id=incident))
+    assert rc == 0, failure_messages(out)
+    assert not (env["reports"] / "evidence").exists()
+    assert record(env, incident) == before
+
+
+def test_notify_sends_security_alert_and_writes_the_checklist(env, lab):
+    incident = declare(env, f"SEC-{env['tag']}-ntf", severity="P1")
+    rc, out = run_playbook("playbooks/security_notify.yml", extra_vars=dict(
+        env["extra"], security_incident_id=incident, security_incident_type="data_breach",
+        security_incident_public_impact=True, security_incident_checklist_states={"forensic_analysis": "in_progress"}))
+    assert rc == 0, failure_messages(out)
+    sink = f"http://127.0.0.1:{lab['services']['webhook_sink']['port']}"
+
+    def received(path):
+        with urllib.request.urlopen(f"{sink}/_received?path={path}", timeout=5) as resp:
+            return [r["body"] for r in json.load(resp) if incident in json.dumps(r["body"])]
+
+    security = received("/chat/security")
+    assert security and security[-1]["text"].startswith("SECURITY ALERT") and "Data breach" in security[-1]["text"]
+    assert received("/pager") and received("/statuspage")
+    rec = record(env, incident)
+    checklist = [e for e in rec["timeline"] if "checklist" in e["details"]][-1]["details"]["checklist"]
+    assert [c["number"] for c in checklist] == list(range(1, 8))
+    states = {c["key"]: c["state"] for c in checklist}
+    assert states["preserve_evidence"] == "open" and states["forensic_analysis"] == "in_progress"
+    assert states["notify_affected_users"] == "open"      # a data breach: affected users are told
+    channels = [e["details"]["channel"] for e in rec["timeline"] if e["kind"] == "notification"]
+    assert channels.count("pager") == 1
+
+    # again: not paged twice, the unchanged checklist not written twice
+    rc, out = run_playbook("playbooks/security_notify.yml", extra_vars=dict(
+        env["extra"], security_incident_id=incident, security_incident_checklist_states={"forensic_analysis": "in_progress"},
+        security_incident_public_impact=True, security_incident_type="data_breach"))
+    assert rc == 0, failure_messages(out)
+    rec2 = record(env, incident)
+    assert [e["details"]["channel"] for e in rec2["timeline"] if e["kind"] == "notification"].count("pager") == 1
+    assert len([e for e in rec2["timeline"] if "checklist" in e["details"]]) == 1

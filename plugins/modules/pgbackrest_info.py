@@ -142,21 +142,68 @@ backups:
   type: list
   elements: dict
   contains:
-    label: {description: Backup label, type: str, returned: always, sample: 20250115-020000F_20250116-020000I}
-    type: {description: V(full), V(diff) or V(incr)., type: str, returned: always}
-    prior: {description: Label of the backup this one depends on, or null., type: str, returned: always}
-    start: {description: Start time (UTC)., type: str, returned: always, sample: "2025-01-16T02:00:00Z"}
-    stop: {description: Stop time (UTC); the backup is consistent from here., type: str, returned: always}
-    duration_seconds: {description: stop - start., type: float, returned: always}
-    size_bytes: {description: Size of the database at backup time., type: int, returned: always}
-    delta_bytes: {description: Bytes copied by this backup., type: int, returned: always}
-    repo_size_bytes: {description: Size in the repository (compressed) including referenced files., type: int, returned: always}
-    repo_delta_bytes: {description: Bytes this backup added to the repository., type: int, returned: always}
-    wal_start: {description: First WAL segment the backup needs., type: str, returned: always}
-    wal_stop: {description: Last WAL segment the backup needs., type: str, returned: always}
-    lsn_start: {description: Start LSN., type: str, returned: always}
-    lsn_stop: {description: Stop LSN., type: str, returned: always}
-    error: {description: Whether pgBackRest found page checksum errors in the backup., type: bool, returned: always}
+    label:
+      description: "Backup label"
+      type: str
+      returned: always
+      sample: 20250115-020000F_20250116-020000I
+    type:
+      description: "V(full), V(diff) or V(incr)."
+      type: str
+      returned: always
+    prior:
+      description: "Label of the backup this one depends on, or null."
+      type: str
+      returned: always
+    start:
+      description: "Start time (UTC)."
+      type: str
+      returned: always
+      sample: "2025-01-16T02:00:00Z"
+    stop:
+      description: "Stop time (UTC); the backup is consistent from here."
+      type: str
+      returned: always
+    duration_seconds:
+      description: "stop - start."
+      type: float
+      returned: always
+    size_bytes:
+      description: "Size of the database at backup time."
+      type: int
+      returned: always
+    delta_bytes:
+      description: "Bytes copied by this backup."
+      type: int
+      returned: always
+    repo_size_bytes:
+      description: "Size in the repository (compressed) including referenced files."
+      type: int
+      returned: always
+    repo_delta_bytes:
+      description: "Bytes this backup added to the repository."
+      type: int
+      returned: always
+    wal_start:
+      description: "First WAL segment the backup needs."
+      type: str
+      returned: always
+    wal_stop:
+      description: "Last WAL segment the backup needs."
+      type: str
+      returned: always
+    lsn_start:
+      description: "Start LSN."
+      type: str
+      returned: always
+    lsn_stop:
+      description: "Stop LSN."
+      type: str
+      returned: always
+    error:
+      description: "Whether pgBackRest found page checksum errors in the backup."
+      type: bool
+      returned: always
 archive:
   description: WAL range in the archive of the current database.
   returned: success
@@ -176,10 +223,22 @@ window:
   returned: success
   type: dict
   contains:
-    earliest: {description: Stop time of the oldest backup; targets must be later., type: str, returned: always}
-    latest: {description: Last archived transaction; targets must be earlier., type: str, returned: always}
-    latest_backup_stop: {description: Stop time of the newest backup., type: str, returned: always}
-    point_in_time: {description: Whether any point-in-time target is restorable., type: bool, returned: always}
+    earliest:
+      description: "Stop time of the oldest backup; targets must be later."
+      type: str
+      returned: always
+    latest:
+      description: "Last archived transaction; targets must be earlier."
+      type: str
+      returned: always
+    latest_backup_stop:
+      description: "Stop time of the newest backup."
+      type: str
+      returned: always
+    point_in_time:
+      description: "Whether any point-in-time target is restorable."
+      type: bool
+      returned: always
 target:
   description: The checked O(target_time), normalised.
   returned: when O(target_time) is given and restorable

@@ -209,7 +209,7 @@ def test_full_then_incremental_backup_with_timed_writes(env):
                                     "FROM audit_log WHERE id = 6")
     segment = cluster.sql("SELECT pg_walfile_name(pg_current_wal_lsn())")
     cluster.sql("SELECT pg_switch_wal()")
-    for _ in range(50):
+    for _attempt in range(50):
         if cluster.sql("SELECT coalesce(last_archived_wal, '') FROM pg_stat_archiver") >= segment:
             break
         time.sleep(0.2)

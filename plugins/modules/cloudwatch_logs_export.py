@@ -27,6 +27,7 @@ attributes:
     description: The events are read and counted; O(dest) is not written.
   diff_mode:
     support: none
+    description: No diff is returned.
 options:
   log_group:
     description: Name of the log group, for example C(aws-waf-logs-clickview) (WAF logging requires the C(aws-waf-logs-) prefix).
@@ -149,10 +150,10 @@ def main():
     except (IOError, OSError) as exc:
         module.fail_json(msg='dest: cannot write %s: %s' % (params['dest'], to_native(exc)), window=window)
 
+    done = 'would be written' if module.check_mode else 'written'
     module.exit_json(changed=not module.check_mode, count=len(events), truncated=truncated, dest=params['dest'],
                      window=window, streams=sorted(set(e['log_stream'] for e in events if e['log_stream'])),
-                     msg='%d events of %s %s' % (len(events), params['log_group'],
-                                                  'would be written' if module.check_mode else 'written'))
+                     msg='%d events of %s %s' % (len(events), params['log_group'], done))
 
 
 if __name__ == '__main__':

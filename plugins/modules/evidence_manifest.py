@@ -29,6 +29,7 @@ attributes:
     description: With O(state=present) the digests are computed and returned, nothing is written. O(state=verified) never writes.
   diff_mode:
     support: none
+    description: No diff is returned.
 options:
   path:
     description:

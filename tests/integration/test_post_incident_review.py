@@ -84,7 +84,8 @@ def test_pir_from_recorded_incident(folders):
     assert "- **Duration**: 1h 22m" in markdown and "- **Severity**: P1" in markdown
     assert "| 10:12 | +12m 30s | Mitigation applied - Blocked 1 address(es) at the WAF |" in markdown
     assert "| Alert on logins from new ASNs | @sre-oncall | 2025-03-10 | Open |" in markdown
-    assert markdown.index("Blocked 1 address") < markdown.index("Status changed from investigating")
+    recorded = markdown.split("### Recorded events", 1)[1]
+    assert recorded.index("Blocked 1 address") < recorded.index("Status changed from investigating")
 
     drafted = [e for e in json.loads((incidents / "INC-PIR-1.json").read_text())["timeline"] if "pir" in e["details"]]
     assert len(drafted) == 1 and drafted[0]["details"]["review_due"] == "2025-03-06T11:22:00Z"

@@ -28,6 +28,7 @@ def failure_messages(out):
             host = task["hosts"].get("localhost", {})
             if host.get("failed") and not host.get("ignore_errors"):
                 msgs.append(str(host.get("msg", "")))
+                msgs += [str(item.get("msg", "")) for item in host.get("results", []) if item.get("failed")]
     return msgs
 
 

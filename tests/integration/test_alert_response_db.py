@@ -1,0 +1,376 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2025, ClickView Platform Team
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""alert_response: Database Connection Pool Exhausted, Disk Space Low and SSL Certificate Expiring, against the lab.
+
+Faults are injected by the tests and scoped to them: long queries carry an application_name unique
+to the test (and the playbook is told to select only that name), bloat is made in a table of the
+test's own, the expiring certificate is served by a TLS server of the test's own on a free port.
+Reports go to tmp_path; everything created is removed on teardown.
+"""
+
+import datetime
+import json
+import socket
+import ssl
+import threading
+import time
+import urllib.request
+import uuid
+
+import psycopg2
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from conftest import lab_config, run_module, run_playbook
+
+LAB = lab_config()
+HOST = LAB['host']
+PRIMARY = LAB['services']['postgres_primary']['port']
+DB = LAB['postgres']['database']
+APP = LAB['postgres']['app']
+SUPER = LAB['postgres']['superuser']
+SINK = 'http://%s:%d' % (HOST, LAB['services']['webhook_sink']['port'])
+
+
+def connect(role=APP, app='itest-alert-observer'):
+    conn = psycopg2.connect(host=HOST, port=PRIMARY, user=role['name'], password=role['password'], dbname=DB,
+                            application_name=app, connect_timeout=5)
+    conn.autocommit = True
+    return conn
+
+
+def query(sql, params=None, role=SUPER):
+    conn = connect(role)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(sql, params)
+            return cur.fetchall() if cur.description else None
+    finally:
+        conn.close()
+
+
+def alive(pids):
+    return set(r[0] for r in query('SELECT pid FROM pg_stat_activity WHERE pid = ANY(%s)', (list(pids),)))
+
+
+def received(path, needle):
+    with urllib.request.urlopen('%s/_received?path=%s' % (SINK, path), timeout=10) as resp:
+        return [r['body'] for r in json.load(resp) if needle in json.dumps(r['body'])]
+
+
+def report(folder, slug):
+    with open(str(folder / ('alert-%s-local-latest.json' % slug)), encoding='utf-8') as handle:
+        return json.load(handle)
+
+
+def finding(rep, check):
+    return [f for f in rep['findings'] if f['check'] == check]
+
+
+def alert(name, tmp_path, check=False, **extra):
+    extra_vars = dict(clickview_report_dir=str(tmp_path), clickview_incident_dir=str(tmp_path / 'incidents'))
+    extra_vars.update(extra)
+    rc, out = run_playbook('playbooks/alert_%s.yml' % name, extra_vars=extra_vars, check=check)
+    return rc, out
+
+
+class Sleepers(object):
+    """Backends running pg_sleep under an application_name unique to the test."""
+
+    def __init__(self):
+        self.prefix = 'itest-alert-%s' % uuid.uuid4().hex[:8]
+        self.conns = []
+
+    def start(self, suffix, count=1):
+        pids = []
+        for _ in range(count):
+            conn = connect(app='%s-%s' % (self.prefix, suffix))
+            self.conns.append(conn)
+            pid = conn.get_backend_pid()
+
+            def work(c=conn):
+                try:
+                    with c.cursor() as cur:
+                        cur.execute('SELECT pg_sleep(600)')
+                except psycopg2.Error:
+                    pass
+            threading.Thread(target=work, daemon=True).start()
+            pids.append(pid)
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            rows = query("SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(%s) AND state = 'active'", (pids,))
+            if rows[0][0] == len(pids):
+                return pids
+            time.sleep(0.2)
+        raise AssertionError('sleepers did not start')
+
+    def close(self):
+        query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE %s",
+              (self.prefix + '%',))
+        for conn in self.conns:
+            try:
+                conn.close()
+            except psycopg2.Error:
+                pass
+
+
+@pytest.fixture
+def sleepers():
+    s = Sleepers()
+    yield s
+    s.close()
+
+
+def pool_vars(sleepers, **extra):
+    extra_vars = dict(alert_response_long_query_min_duration='1s',
+                      alert_response_kill_include_applications=['%s-target' % sleepers.prefix],
+                      alert_response_kill_grace_period='1s')
+    extra_vars.update(extra)
+    return extra_vars
+
+
+# ---- Database Connection Pool Exhausted -----------------------------------------------------
+
+def test_pool_findings_name_the_long_queries_and_remediation_off_kills_nothing(tmp_path, sleepers):
+    pids = sleepers.start('target', 3)
+    control = sleepers.start('control')
+    time.sleep(1.5)
+    rc, out = alert('db_connection_pool_exhausted', tmp_path, **pool_vars(sleepers))
+    assert rc == 0
+    rep = report(tmp_path, 'db-connection-pool-exhausted')
+    long_q = finding(rep, 'postgres.long_queries')[0]
+    assert long_q['status'] == 'WARN' and long_q['figure'].startswith('3 queries running longer than 1s')
+    assert long_q['threshold'] == 'warn >= 1, fail >= 10'
+    assert sorted(int(line.split()[1]) for line in long_q['evidence']) == sorted(pids)
+    assert all('app=%s-target' % sleepers.prefix in line for line in long_q['evidence'])
+    waiting = finding(rep, 'postgres.waiting_queries')[0]
+    assert set(pids + control) <= set(int(line.split()[1]) for line in waiting['evidence'])
+    assert finding(rep, 'postgres.connections')[0]['status'] == 'OK'
+    assert finding(rep, 'pgbouncer.pools')[0]['figure'].endswith('server connections active')
+    assert rep['actions'][0]['status'] == 'skipped' and 'remediation is off' in rep['actions'][0]['detail']
+    assert rep['recommended_action'].startswith('Terminate them')
+    assert alive(pids + control) == set(pids + control)
+    assert any(m['phase'] == 'findings' and m['overall'] == 'WARN' for m in received('/chat/incidents', str(tmp_path)))
+    assert (tmp_path / 'alert-db-connection-pool-exhausted-local-latest.md').read_text().startswith(
+        '# Database Connection Pool Exhausted: WARN')
+
+
+def test_pool_remediation_kills_exactly_the_listed_queries_and_records_them(tmp_path, sleepers):
+    iid = 'INC-itest-%s' % uuid.uuid4().hex[:8]
+    declared = run_module('clickview.runbook.incident', dict(incident_dir=str(tmp_path / 'incidents'), incident_id=iid,
+                                                              action='declare', title='pool', severity='P2'))
+    assert declared['changed']
+    pids = sleepers.start('target', 2)
+    control = sleepers.start('control')
+    time.sleep(1.5)
+    # check mode with remediation on: nothing is killed, the step says what would happen
+    rc, _out = alert('db_connection_pool_exhausted', tmp_path, check=True, **pool_vars(sleepers, remediate=True))
+    assert rc == 0
+    rep = report(tmp_path, 'db-connection-pool-exhausted')
+    assert rep['check_mode'] and rep['actions'][0]['status'] == 'would'
+    assert alive(pids + control) == set(pids + control)
+
+    rc, _out = alert('db_connection_pool_exhausted', tmp_path, alert_response_incident_id=iid,
+                     **pool_vars(sleepers, remediate=True))
+    assert rc == 0
+    rep = report(tmp_path, 'db-connection-pool-exhausted')
+    action = rep['actions'][0]
+    assert action['status'] == 'done' and action['step'] == 'terminate long-running queries'
+    assert sorted(int(line.split()[1]) for line in action['evidence']) == sorted(pids)
+    deadline = time.time() + 10
+    while alive(pids) and time.time() < deadline:
+        time.sleep(0.2)
+    assert alive(pids + control) == set(control)
+    timeline = json.loads((tmp_path / 'incidents' / ('%s.json' % iid)).read_text())['timeline']
+    assert [e['kind'] for e in timeline] == ['status', 'finding', 'action']
+    assert timeline[1]['event'].startswith('Database Connection Pool Exhausted: WARN')
+    assert timeline[2]['event'].startswith('terminate long-running queries: done')
+
+
+def test_pool_fault_absent_is_ok(tmp_path, sleepers):
+    rc, _out = alert('db_connection_pool_exhausted', tmp_path, **pool_vars(sleepers))
+    assert rc == 0
+    rep = report(tmp_path, 'db-connection-pool-exhausted')
+    assert finding(rep, 'postgres.long_queries')[0]['status'] == 'OK' and rep['actions'] == []
+
+
+def test_unreachable_database_is_a_fail_line_and_a_non_zero_exit(tmp_path):
+    rc, out = alert('db_connection_pool_exhausted', tmp_path,
+                    clickview_postgres_primary={'name': 'primary', 'host': '127.0.0.1', 'port': 1},
+                    clickview_pgbouncer={'host': '127.0.0.1', 'port': 1})
+    assert rc != 0
+    assert 'Traceback' not in json.dumps(out)
+    rep = report(tmp_path, 'db-connection-pool-exhausted')
+    conn = finding(rep, 'postgres.connections')[0]
+    assert conn['status'] == 'FAIL' and conn['figure'] == 'unreachable' and conn['evidence']
+    assert rep['overall'] == 'FAIL' and rep['recommended_action'].startswith('Restore access to PostgreSQL')
+    assert finding(rep, 'pgbouncer.pools')[0]['status'] == 'FAIL'
+
+
+def test_missing_inventory_variable_fails_at_argument_validation(tmp_path):
+    inventory = tmp_path / 'hosts.yml'
+    inventory.write_text('all:\n  children:\n    runbook_controller:\n      hosts:\n'
+                         '        localhost: {ansible_connection: local}\n')
+    rc, out = run_playbook('playbooks/alert_disk_space_low.yml', inventory=str(inventory),
+                           extra_vars={'clickview_webhooks': {}})
+    assert rc != 0
+    msgs = json.dumps(out)
+    assert 'missing required arguments' in msgs and 'clickview_postgres_primary' in msgs
+
+
+# ---- Disk Space Low ----------------------------------------------------------------------------
+
+@pytest.fixture
+def bloated_table():
+    name = 'itest_bloat_%s' % uuid.uuid4().hex[:8]
+    query('CREATE TABLE public.%s (id int, pad text) WITH (autovacuum_enabled = false)' % name, role=APP)
+    # 12,000 dead of 40,000: 30 % dead, a WARN (the FAIL line is 50 %)
+    query("INSERT INTO public.%s SELECT g, repeat('x', 200) FROM generate_series(1, 40000) g" % name, role=APP)
+    query('DELETE FROM public.%s WHERE id <= 12000' % name, role=APP)
+    yield name
+    query('DROP TABLE IF EXISTS public.%s' % name, role=APP)
+
+
+def dead_tuples(name):
+    deadline = time.time() + 15
+    while True:
+        rows = query('SELECT n_dead_tup FROM pg_stat_user_tables WHERE relname = %s', (name,))
+        if (rows and rows[0][0] > 0) or time.time() > deadline:
+            return rows[0][0] if rows else None
+        time.sleep(0.5)
+
+
+def relfilenode(name):
+    return query("SELECT relfilenode FROM pg_class WHERE oid = ('public.' || %s)::regclass", (name,))[0][0]
+
+
+def test_disk_space_finds_bloat_and_vacuums_only_on_request(tmp_path, bloated_table):
+    assert dead_tuples(bloated_table) >= 12000
+    page_views_dead = query("SELECT n_dead_tup FROM pg_stat_user_tables WHERE relname = 'page_views'")[0][0]
+    scope = dict(alert_response_vacuum_tables=['public.%s' % bloated_table],
+                 alert_response_maintenance_user=APP['name'], alert_response_maintenance_password=APP['password'])
+
+    rc, _out = alert('disk_space_low', tmp_path, **scope)
+    assert rc == 0
+    rep = report(tmp_path, 'disk-space-low')
+    bloat = finding(rep, 'postgres.bloat')[0]
+    assert bloat['status'] == 'WARN'
+    assert any(line.startswith('public.%s: ' % bloated_table) and '(30.0 %)' in line for line in bloat['evidence'])
+    assert bloat['threshold'].startswith('dead/(live+dead) warn >= 0.2, fail >= 0.5')
+    size = finding(rep, 'disk.database_size')[0]
+    assert size['status'] == 'OK' and 'GiB volume' in size['figure'] and size['threshold'].startswith('volume used warn >= 80')
+    assert len(finding(rep, 'postgres.largest_tables')[0]['evidence']) <= 10
+    assert rep['actions'][0]['status'] == 'skipped'
+    assert dead_tuples(bloated_table) >= 12000
+
+    # check mode with remediation on changes nothing
+    rc, _out = alert('disk_space_low', tmp_path, check=True, remediate=True, **scope)
+    assert rc == 0 and report(tmp_path, 'disk-space-low')['actions'][0]['status'] == 'would'
+    assert dead_tuples(bloated_table) >= 12000
+
+    node = relfilenode(bloated_table)
+    rc, _out = alert('disk_space_low', tmp_path, remediate=True, **scope)
+    assert rc == 0
+    action = report(tmp_path, 'disk-space-low')['actions'][0]
+    assert action['step'] == 'VACUUM (ANALYZE)' and action['status'] == 'done', action
+    assert query('SELECT n_dead_tup FROM pg_stat_user_tables WHERE relname = %s', (bloated_table,))[0][0] == 0
+    assert relfilenode(bloated_table) == node                 # plain VACUUM: no rewrite
+    # only the table asked for: the lab's page_views keeps its dead tuples
+    assert query("SELECT n_dead_tup FROM pg_stat_user_tables WHERE relname = 'page_views'")[0][0] == page_views_dead
+
+
+def test_vacuum_full_only_with_its_own_opt_in(tmp_path, bloated_table):
+    assert dead_tuples(bloated_table) >= 12000
+    node = relfilenode(bloated_table)
+    scope = dict(alert_response_vacuum_tables=['public.%s' % bloated_table],
+                 alert_response_maintenance_user=APP['name'], alert_response_maintenance_password=APP['password'])
+    rc, _out = alert('disk_space_low', tmp_path, alert_response_vacuum_full=True, **scope)
+    assert rc == 0
+    action = report(tmp_path, 'disk-space-low')['actions'][0]
+    assert action['step'] == 'VACUUM (FULL, ANALYZE)' and action['status'] == 'done'
+    assert 'locked exclusively' in action['detail']
+    assert relfilenode(bloated_table) != node                 # VACUUM FULL rewrote the table
+
+
+# ---- SSL Certificate Expiring -------------------------------------------------------------------
+
+def make_cert(tmp_path, days):
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, 'localhost')])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=days))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName('localhost')]), critical=False)
+            .sign(key, hashes.SHA256()))
+    cert_path, key_path = tmp_path / ('cert-%d.pem' % days), tmp_path / ('key-%d.pem' % days)
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return str(cert_path), str(key_path)
+
+
+@pytest.fixture
+def tls_server(tmp_path):
+    servers = []
+
+    def serve(days):
+        cert, key = make_cert(tmp_path, days)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(cert, key)
+        sock = socket.socket()
+        sock.bind(('127.0.0.1', 0))
+        sock.listen(5)
+        sock.settimeout(0.5)
+        state = {'stop': False}
+
+        def loop():
+            while not state['stop']:
+                try:
+                    conn, _addr = sock.accept()
+                except OSError:
+                    continue
+                try:
+                    with context.wrap_socket(conn, server_side=True) as tls:
+                        tls.recv(1)
+                except (OSError, ssl.SSLError):
+                    pass
+        thread = threading.Thread(target=loop, daemon=True)
+        thread.start()
+        servers.append((state, sock, thread))
+        return sock.getsockname()[1]
+
+    yield serve
+    for state, sock, thread in servers:
+        state['stop'] = True
+        thread.join(2)
+        sock.close()
+
+
+def test_ssl_certificate_expiring_in_7_days_is_flagged(tmp_path, tls_server):
+    short, long_ = tls_server(7), tls_server(90)
+    endpoints = [{'host': '127.0.0.1', 'port': short, 'server_name': 'localhost'},
+                 {'host': '127.0.0.1', 'port': long_, 'server_name': 'localhost'}]
+    rc, out = alert('ssl_certificate_expiring', tmp_path, alert_response_tls_endpoints=endpoints)
+    rep = report(tmp_path, 'ssl-certificate-expiring')
+    by_target = dict((f['target'], f) for f in rep['findings'])
+    flagged, fine = by_target['127.0.0.1:%d' % short], by_target['127.0.0.1:%d' % long_]
+    assert flagged['status'] == 'FAIL' and flagged['figure'].startswith('expires in 6.9') or flagged['figure'].startswith('expires in 7.0')
+    assert flagged['threshold'] == 'warn < 14 days, fail < 7 days'
+    assert 'subject: localhost' in flagged['evidence'] and 'cert-manager' in flagged['recommendation']
+    assert fine['status'] == 'OK' and fine['figure'].startswith('expires in 89.9') or fine['figure'].startswith('expires in 90.0')
+    assert rc != 0 and 'tls.certificate_expiry' in json.dumps(out)
+    summary = [m for m in received('/chat/incidents', '127.0.0.1:%d' % short) if m['alert'] == 'SSL Certificate Expiring']
+    assert summary and summary[0]['overall'] == 'FAIL'
+
+
+def test_ssl_only_healthy_certificates_is_ok_and_check_mode_writes_only_the_report(tmp_path, tls_server):
+    port = tls_server(90)
+    endpoints = [{'host': '127.0.0.1', 'port': port, 'server_name': 'localhost'}]
+    rc, _out = alert('ssl_certificate_expiring', tmp_path, check=True, alert_response_tls_endpoints=endpoints)
+    assert rc == 0 and report(tmp_path, 'ssl-certificate-expiring')['overall'] == 'OK'
+    assert not received('/chat/incidents', '127.0.0.1:%d' % port)      # check mode posts nothing

@@ -1,0 +1,361 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2025, ClickView Platform Team
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""alert_response: High Error Rate, High Latency and High Memory, against the lab.
+
+The Kubernetes side runs against a private API stand-in (the module-scoped `standin` fixture of
+test_k8s_rollback: seeded clickview namespace, fast simulated time, its own port and state), so the
+shared lab's stand-in is never changed. Prometheus is the lab's: it scrapes only the sample backend,
+whose faults the tests raise (POST /admin/faults) and always reset in a `finally`. A "bad rollout" is
+therefore the test deploying an `errors-40` image in the private stand-in and then raising the sample
+backend's error rate; the playbook compares when the ratio crossed the threshold with the creation
+time of the latest ReplicaSet. Reports go to tmp_path; chat messages are told apart by that path.
+"""
+
+import json
+import threading
+import time
+import urllib.parse
+import urllib.request
+import uuid
+
+import pytest
+from kubernetes import client, config
+
+from conftest import lab_config, run_module, run_playbook
+from test_k8s_rollback import standin  # noqa: F401  pylint: disable=unused-import  (module-scoped fixture)
+
+LAB = lab_config()
+HOST = LAB['host']
+SINK = 'http://%s:%d' % (HOST, LAB['services']['webhook_sink']['port'])
+APP = 'http://%s:%d' % (HOST, LAB['services']['sample_app']['port'])
+PROM = 'http://%s:%d' % (HOST, LAB['services']['prometheus']['port'])
+NS = 'clickview'
+DEP = 'clickview-backend'
+REG = 'registry.clickview.lab/clickview-backend'
+WINDOW = '20s'
+ERROR_RATIO = ('(sum(rate(http_requests_total{status=~"5.."}[%s])) or vector(0)) / sum(rate(http_requests_total[%s]))'
+               % (WINDOW, WINDOW))
+P95 = 'histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket[%s])))' % WINDOW
+# every run: the private stand-in, short windows, a quick verification
+BASE = dict(alert_response_rate_window=WINDOW, alert_response_spike_lookback='10m', alert_response_spike_step='2s',
+            alert_response_verify_timeout=90, alert_response_verify_interval=3, alert_response_rollout_timeout=60,
+            clickview_k8s_context='clickview-lab')
+
+
+# ---- helpers ----------------------------------------------------------------------------------
+
+def faults(body):
+    req = urllib.request.Request(APP + '/admin/faults', data=json.dumps(body).encode(), method='POST',
+                                 headers={'Content-Type': 'application/json'})
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        return json.load(resp)
+
+
+def prom(query):
+    url = '%s/api/v1/query?query=%s' % (PROM, urllib.parse.quote(query))
+    with urllib.request.urlopen(url, timeout=10) as resp:
+        result = json.load(resp)['data']['result']
+    return float(result[0]['value'][1]) if result else None
+
+
+def wait_for(predicate, timeout, what):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(1)
+    raise AssertionError('timed out after %s s waiting for %s' % (timeout, what))
+
+
+def received(needle):
+    with urllib.request.urlopen('%s/_received?path=/chat/incidents' % SINK, timeout=10) as resp:
+        return [r['body'] for r in json.load(resp) if needle in json.dumps(r['body'])]
+
+
+def finding(rep, check):
+    found = [f for f in rep['findings'] if f['check'] == check]
+    assert found, 'no finding %s in %s' % (check, [f['check'] for f in rep['findings']])
+    return found[0]
+
+
+@pytest.fixture(scope='module')
+def api(standin):  # noqa: F811  pylint: disable=redefined-outer-name
+    return config.new_client_from_config(config_file=standin, context='clickview-lab')
+
+
+@pytest.fixture
+def play(standin, tmp_path):  # noqa: F811  pylint: disable=redefined-outer-name
+    def run(alert, check=False, **extra):
+        extra_vars = dict(BASE, clickview_k8s_kubeconfig=standin, clickview_report_dir=str(tmp_path),
+                          clickview_incident_dir=str(tmp_path / 'incidents'))
+        extra_vars.update(extra)
+        rc, out = run_playbook('playbooks/alert_%s.yml' % alert, extra_vars=extra_vars, check=check, json_output=False)
+        assert 'Traceback' not in out, out
+        return rc, out
+    run.report = lambda slug: json.loads((tmp_path / ('alert-%s-local-latest.json' % slug)).read_text())
+    run.markdown = lambda slug: (tmp_path / ('alert-%s-local-latest.md' % slug)).read_text()
+    run.folder = tmp_path
+    return run
+
+
+def deployment(api):
+    return client.AppsV1Api(api).read_namespaced_deployment(DEP, NS)
+
+
+def hpa(api):
+    return client.AutoscalingV2Api(api).read_namespaced_horizontal_pod_autoscaler(DEP, NS)
+
+
+def versions(api):
+    """resourceVersions of what a remediation could write: the Deployment and the HPA's spec."""
+    h = hpa(api)
+    return deployment(api).metadata.resource_version, h.metadata.generation, h.spec.min_replicas
+
+
+def rolled_out(api):
+    d = deployment(api)
+    s = d.status
+    return ((s.observed_generation or 0) >= d.metadata.generation and s.updated_replicas == d.spec.replicas
+            and s.replicas == d.spec.replicas and s.available_replicas == d.spec.replicas)
+
+
+def set_image(api, tag, wait=True):
+    patch = {'metadata': {'annotations': {'kubernetes.io/change-cause': 'release ' + tag}},
+             'spec': {'template': {'spec': {'containers': [{'name': 'backend', 'image': '%s:%s' % (REG, tag)}]}}}}
+    client.AppsV1Api(api).patch_namespaced_deployment(DEP, NS, patch)
+    if wait:
+        wait_for(lambda: rolled_out(api), 60, 'the rollout of %s' % tag)
+
+
+def image(api):
+    return deployment(api).spec.template.spec.containers[0].image
+
+
+def pods(api):
+    sel = ','.join('%s=%s' % kv for kv in deployment(api).spec.selector.match_labels.items())
+    return client.CoreV1Api(api).list_namespaced_pod(NS, label_selector=sel).items
+
+
+# ---- High Error Rate --------------------------------------------------------------------------
+
+def test_error_rate_absent_is_ok_and_nothing_is_rolled_back(api, play):
+    wait_for(lambda: (prom(ERROR_RATIO) or 0) < 0.03, 60, 'the error ratio to be low')
+    before = versions(api)
+    rc, out = play('high_error_rate', remediate=True, alert_response_notify=False)
+    assert rc == 0, out
+    rep = play.report('high-error-rate')
+    assert rep['overall'] == 'OK' and rep['actions'] == []
+    ratio = finding(rep, 'prometheus.error_ratio')
+    assert ratio['status'] == 'OK' and ratio['figure'].endswith(' %') and ratio['threshold'] == 'warn >= 5.0 %, fail >= 10.0 %'
+    rollout = finding(rep, 'deployment.latest_rollout')
+    assert rollout['status'] == 'OK' and 'error ratio below 5.0 % now' in rollout['figure']
+    assert any(line.startswith('revision 4 (running)') and ':1.4.0' in line for line in rollout['evidence'])
+    assert finding(rep, 'logs.error_lines')['figure'].startswith('0 error lines of ')
+    assert versions(api) == before
+
+
+def test_error_rate_after_bad_rollout_reported_then_rolled_back(api, play):
+    iid = 'INC-itest-%s' % uuid.uuid4().hex[:8]
+    declared = run_module('clickview.runbook.incident', dict(incident_dir=str(play.folder / 'incidents'), incident_id=iid,
+                                                              action='declare', title='errors after release', severity='P2'))
+    assert declared['changed']
+    set_image(api, '1.5.0-errors-40')
+    time.sleep(1)
+    watcher = None
+    try:
+        faults({'error_rate': 0.4})
+        wait_for(lambda: (prom(ERROR_RATIO) or 0) > 0.12, 60, 'the error ratio to rise')
+
+        # remediation off: reported, nothing changed
+        before = versions(api)
+        rc, out = play('high_error_rate')
+        assert rc != 0, out                      # a FAIL finding fails the run, after the report
+        assert 'FAIL prometheus.error_ratio' in out
+        rep = play.report('high-error-rate')
+        assert rep['overall'] == 'FAIL' and not rep['remediate']
+        ratio = finding(rep, 'prometheus.error_ratio')
+        assert ratio['status'] == 'FAIL' and float(ratio['figure'].split()[0]) > 10
+        rollout = finding(rep, 'deployment.latest_rollout')
+        assert rollout['status'] == 'WARN' and 'revision 5 (%s:1.5.0-errors-40)' % REG in rollout['figure']
+        assert ' s after the rollout' in rollout['figure'], rollout['figure']
+        assert [l for l in rollout['evidence'] if l.startswith('revision 5 (running)')]
+        errors = finding(rep, 'logs.error_lines')
+        assert errors['status'] == 'FAIL'
+        top = errors['evidence'][0]
+        assert 'msg="request failed" err="upstream timeout: search-svc"' in top and int(top.split('x ')[0]) > 10
+        assert rep['recommended_action'].startswith('The spike began after the latest rollout (revision 5')
+        assert rep['actions'][0]['status'] == 'skipped' and 'remediation is off' in rep['actions'][0]['detail']
+        assert versions(api) == before
+        assert image(api).endswith('1.5.0-errors-40')
+        posted = [m for m in received(str(play.folder)) if m['alert'] == 'High Error Rate']
+        assert [m['phase'] for m in posted] == ['findings', 'final']
+        assert posted[0]['overall'] == 'FAIL' and posted[0]['text'].startswith('\U0001F534 ALERT High Error Rate (local): FAIL')
+        assert 'FAIL prometheus.error_ratio' in posted[0]['text'] and 'SKIPPED roll back' in posted[1]['text']
+
+        # check mode with remediation on: says what it would do, changes nothing
+        rc, out = play('high_error_rate', check=True, remediate=True, alert_response_notify=False)
+        rep = play.report('high-error-rate')
+        assert rep['check_mode'] and rep['actions'][0]['status'] == 'would', rep['actions']
+        assert 'from revision 5 to revision 4' in rep['actions'][0]['detail']
+        assert versions(api) == before
+
+        # remediation on: rolled back; the lab's errors stop when the bad image is gone (the stand-in's pods are
+        # not what Prometheus scrapes), and the playbook watches the ratio fall
+        def clear_when_rolled_back():
+            deadline = time.time() + 240
+            while time.time() < deadline and 'errors-40' in image(api):
+                time.sleep(0.5)
+            faults({})
+        watcher = threading.Thread(target=clear_when_rolled_back, daemon=True)
+        watcher.start()
+        rc, out = play('high_error_rate', remediate=True, alert_response_incident_id=iid)
+        rep = play.report('high-error-rate')
+        steps = {a['step']: a for a in rep['actions']}
+        rollback = steps['roll back deployment/%s' % DEP]
+        assert rollback['status'] == 'done', rep['actions']
+        assert 'rolled back from revision 5 to revision 4' in rollback['detail']
+        verify = steps['verify the error ratio falls']
+        assert verify['status'] == 'done' and 'falling, under the threshold' in verify['detail'], verify
+        d = deployment(api)
+        assert d.spec.template.spec.containers[0].image == '%s:1.4.0' % REG
+        assert d.metadata.annotations['deployment.kubernetes.io/revision'] == '6'
+        assert 'High Error Rate alert' in d.metadata.annotations['kubernetes.io/change-cause']
+        assert all(p.spec.containers[0].image.endswith(':1.4.0') for p in pods(api))
+        timeline = json.loads((play.folder / 'incidents' / ('%s.json' % iid)).read_text())['timeline']
+        assert [e['kind'] for e in timeline] == ['status', 'finding', 'action', 'action']
+        assert timeline[1]['event'].startswith('High Error Rate: FAIL')
+        assert timeline[2]['event'].startswith('roll back deployment/%s: done' % DEP)
+        assert timeline[3]['event'].startswith('verify the error ratio falls: done')
+        assert rc != 0        # the findings (before the rollback) were FAIL
+    finally:
+        faults({})
+        if watcher:
+            watcher.join(10)
+
+
+def test_unreachable_prometheus_is_a_fail_line_not_a_traceback(play):
+    rc, out = play('high_error_rate', alert_response_prometheus_url='http://127.0.0.1:9', alert_response_notify=False)
+    assert rc != 0
+    rep = play.report('high-error-rate')
+    ratio = finding(rep, 'prometheus.error_ratio')
+    assert ratio['status'] == 'FAIL' and ratio['figure'] == 'unknown: Prometheus did not answer'
+    assert ratio['evidence'][0].startswith('Prometheus http://127.0.0.1:9 did not answer')
+    assert '| ❌ FAIL | `prometheus.error_ratio`' in play.markdown('high-error-rate')
+    assert 'High Error Rate: 1 finding(s) FAIL: prometheus.error_ratio' in out
+    assert rep['actions'] == []
+
+
+# ---- High Latency -----------------------------------------------------------------------------
+
+def test_latency_absent_is_ok(api, play):
+    wait_for(lambda: (prom(P95) or 1) < 0.4, 60, 'the P95 to be low')
+    before = versions(api)
+    rc, out = play('high_latency', remediate=True, alert_response_notify=False)
+    assert rc == 0, out
+    rep = play.report('high-latency')
+    assert rep['overall'] == 'OK' and rep['actions'] == []
+    p95 = finding(rep, 'prometheus.latency_p95')
+    assert p95['figure'].endswith(' ms') and p95['threshold'] == 'warn >= 500 ms, fail >= 1000 ms'
+    cpu = finding(rep, 'k8s.pod_cpu')
+    assert cpu['status'] == 'OK' and len(cpu['evidence']) == 3 and 'of 500m limit' in cpu['evidence'][0]
+    assert finding(rep, 'k8s.pod_memory')['figure'].startswith('highest ')
+    assert finding(rep, 'postgres.active_queries')['figure'].endswith(' s')
+    hit = finding(rep, 'redis.cache_hit_rate')
+    assert hit['status'] == 'OK' and ' hits, ' in hit['figure'] and hit['threshold'].startswith('warn below 80 %')
+    assert versions(api) == before
+
+
+def test_latency_raised_scales_out_within_bounds(api, play):
+    assert deployment(api).spec.replicas == 3 and hpa(api).spec.min_replicas == 3
+    try:
+        faults({'latency_ms': 900})
+        wait_for(lambda: (prom(P95) or 0) > 0.6, 60, 'the P95 to rise')
+        before = versions(api)
+        rc, out = play('high_latency', check=True, remediate=True, alert_response_notify=False)
+        rep = play.report('high-latency')
+        assert rep['check_mode'] and rep['actions'][0]['status'] == 'would', rep['actions']
+        assert versions(api) == before
+
+        # step 2 from 3 replicas, but the bound is 4
+        rc, out = play('high_latency', remediate=True, alert_response_scale_out_max=4)
+        rep = play.report('high-latency')
+        p95 = finding(rep, 'prometheus.latency_p95')
+        assert p95['status'] in ('WARN', 'FAIL') and int(p95['figure'].split()[0]) > 500
+        action = rep['actions'][0]
+        assert action['status'] == 'done', rep['actions']
+        assert action['detail'].startswith('3 -> 4 replicas (bound 4, HPA %s 3-10, minReplicas raised to 4)' % DEP)
+        d = deployment(api)
+        assert d.spec.replicas == 4 and d.status.ready_replicas == 4
+        h = hpa(api)
+        assert h.spec.min_replicas == 4 and h.metadata.annotations['runbook.clickview.app/previous-min-replicas'] == '3'
+        posted = [m for m in received(str(play.folder)) if m['alert'] == 'High Latency']
+        assert posted[0]['overall'] == p95['status'] and 'prometheus.latency_p95' in posted[0]['text']
+        assert 'DONE scale deployment/%s out' % DEP in posted[-1]['text']
+
+        # at the bound: not scaled again
+        rc, out = play('high_latency', remediate=True, alert_response_scale_out_max=4, alert_response_notify=False)
+        rep = play.report('high-latency')
+        assert rep['actions'][0]['status'] == 'skipped' and 'already at its upper bound' in rep['actions'][0]['detail']
+        assert deployment(api).spec.replicas == 4
+    finally:
+        faults({})
+        client.AutoscalingV2Api(api).patch_namespaced_horizontal_pod_autoscaler(DEP, NS, {'spec': {'minReplicas': 3}})
+        client.AppsV1Api(api).patch_namespaced_deployment_scale(DEP, NS, {'spec': {'replicas': 3}})
+
+
+# ---- High Memory ------------------------------------------------------------------------------
+
+def test_memory_leak_reported_and_restarted(api, play):
+    set_image(api, '1.5.1-leak')
+
+    def oom_killed():
+        return [p for p in pods(api) for cs in p.status.container_statuses or []
+                if cs.last_state and cs.last_state.terminated and cs.last_state.terminated.reason == 'OOMKilled']
+    wait_for(oom_killed, 60, 'an OOMKilled container')
+    before = versions(api)
+    rc, out = play('high_memory', check=True, remediate=True, alert_response_notify=False)
+    rep = play.report('high-memory')
+    assert rep['check_mode'] and rep['actions'][0]['status'] == 'would', rep['actions']
+    assert versions(api) == before
+
+    old_pods = {p.metadata.name for p in pods(api)}
+    rc, out = play('high_memory', remediate=True)
+    assert rc != 0, out                          # OOM kills are FAIL
+    rep = play.report('high-memory')
+    oom = finding(rep, 'k8s.oom_kills')
+    assert oom['status'] == 'FAIL' and 'containers OOMKilled in their last run' in oom['figure']
+    assert any('OOMKilled (exit 137)' in line for line in oom['evidence'])
+    lines = finding(rep, 'logs.memory_lines')
+    assert lines['status'] == 'FAIL' and 'out of memory' in ' '.join(lines['evidence'])
+    assert any('msg="heap usage high" limit_mb=256' in line for line in lines['evidence'])
+    mem = finding(rep, 'k8s.container_memory')
+    assert 'of its memory limit' in mem['figure'] and 'MiB of 256.0 MiB' in mem['figure']
+    assert all('of limit 256.0 MiB' in line for line in mem['evidence'])
+    assert finding(rep, 'k8s.container_limits')['figure'] == 'backend: limits memory 256Mi, cpu 500m; requests memory 128Mi, cpu 100m'
+    action = rep['actions'][0]
+    assert action['step'] == 'rollout restart deployment/%s' % DEP and action['status'] == 'done', rep['actions']
+    d = deployment(api)
+    restarted = d.spec.template.metadata.annotations['kubectl.kubernetes.io/restartedAt']
+    assert restarted in action['detail']
+    new_rs = [rs for rs in client.AppsV1Api(api).list_namespaced_replica_set(NS).items
+              if rs.metadata.annotations.get('deployment.kubernetes.io/revision') == d.metadata.annotations['deployment.kubernetes.io/revision']]
+    assert len(new_rs) == 1 and new_rs[0].spec.template.metadata.annotations['kubectl.kubernetes.io/restartedAt'] == restarted
+    new_pods = pods(api)
+    assert new_pods and not {p.metadata.name for p in new_pods} & old_pods
+    assert all(p.metadata.labels['pod-template-hash'] == new_rs[0].metadata.labels['pod-template-hash'] for p in new_pods)
+    posted = [m for m in received(str(play.folder)) if m['alert'] == 'High Memory']
+    assert posted[0]['overall'] == 'FAIL' and 'FAIL k8s.oom_kills' in posted[0]['text']
+
+
+def test_memory_absent_is_ok(api, play):
+    set_image(api, '1.4.0')
+    before = versions(api)
+    rc, out = play('high_memory', remediate=True, alert_response_notify=False)
+    assert rc == 0, out
+    rep = play.report('high-memory')
+    assert rep['overall'] == 'OK' and rep['actions'] == []
+    assert finding(rep, 'k8s.oom_kills')['figure'].startswith('0 of 3 containers')
+    assert finding(rep, 'logs.memory_lines')['status'] == 'OK'
+    assert versions(api) == before

@@ -12,7 +12,10 @@ backend's error rate; the playbook compares when the ratio crossed the threshold
 time of the latest ReplicaSet. Reports go to tmp_path; chat messages are told apart by that path.
 """
 
+import base64
 import json
+import socket
+import ssl
 import threading
 import time
 import urllib.parse
@@ -366,3 +369,103 @@ def test_memory_absent_is_ok(api, play):
     assert finding(rep, 'k8s.oom_kills')['figure'].startswith('0 of 3 containers')
     assert finding(rep, 'logs.memory_lines')['status'] == 'OK'
     assert versions(api) == before
+
+
+# ---- SSL Certificate Expiring: the cert-manager part --------------------------------------------
+
+class SecretServer(object):
+    """A TLS endpoint serving whatever certificate a stand-in secret holds now (read at each handshake), as an
+    ingress that reloads its certificate would."""
+
+    def __init__(self, api, secret, folder):
+        self.api, self.secret, self.folder = api, secret, folder
+        self.sock = socket.socket()
+        self.sock.bind(('127.0.0.1', 0))
+        self.sock.listen(8)
+        self.port = self.sock.getsockname()[1]
+        self.stopped = False
+        threading.Thread(target=self.loop, daemon=True).start()
+
+    def context(self):
+        data = client.CoreV1Api(self.api).read_namespaced_secret(self.secret, NS).data
+        crt, key = self.folder / (self.secret + '.crt'), self.folder / (self.secret + '.key')
+        crt.write_bytes(base64.b64decode(data['tls.crt']))
+        key.write_bytes(base64.b64decode(data['tls.key']))
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(str(crt), str(key))
+        return ctx
+
+    def loop(self):
+        while not self.stopped:
+            try:
+                conn, _addr = self.sock.accept()
+            except OSError:
+                return
+            try:
+                with self.context().wrap_socket(conn, server_side=True) as tls:
+                    tls.recv(1)
+            except Exception:  # pylint: disable=broad-except  (missing secret, client hang-up: next connection)
+                conn.close()
+
+    def close(self):
+        self.stopped = True
+        self.sock.close()
+
+
+def certificate(api, name):
+    return client.CustomObjectsApi(api).get_namespaced_custom_object('cert-manager.io', 'v1', NS, 'certificates', name)
+
+
+def test_certificate_expiring_renewed_through_cert_manager_and_served(api, play):
+    # cert-manager's pods, and a Certificate issued for 10 days (the seeded clickview-tls has 90)
+    client.CoreV1Api(api).create_namespace({'metadata': {'name': 'cert-manager'}})
+    client.AppsV1Api(api).create_namespaced_deployment('cert-manager', {
+        'metadata': {'name': 'cert-manager'},
+        'spec': {'replicas': 1, 'selector': {'matchLabels': {'app': 'cert-manager'}},
+                 'template': {'metadata': {'labels': {'app': 'cert-manager'}},
+                              'spec': {'containers': [{'name': 'controller', 'image': 'quay.io/jetstack/cert-manager-controller:v1.15.3'}]}}}})
+    client.CustomObjectsApi(api).create_namespaced_custom_object('cert-manager.io', 'v1', NS, 'certificates', {
+        'apiVersion': 'cert-manager.io/v1', 'kind': 'Certificate', 'metadata': {'name': 'itest-short'},
+        'spec': {'secretName': 'itest-short-tls', 'commonName': 'localhost', 'dnsNames': ['localhost'],
+                 'issuerRef': {'group': 'cert-manager.io', 'kind': 'ClusterIssuer', 'name': 'clickview-lab-ca'},
+                 'duration': '240h0m0s', 'renewBefore': '1h0m0s'}})
+    wait_for(lambda: certificate(api, 'itest-short').get('status', {}).get('revision'), 30, 'the certificate to be issued')
+    wait_for(lambda: [p for p in client.CoreV1Api(api).list_namespaced_pod('cert-manager').items
+                      if p.status.container_statuses and p.status.container_statuses[0].ready], 30, 'cert-manager to be ready')
+    short = SecretServer(api, 'itest-short-tls', play.folder)
+    healthy = SecretServer(api, 'clickview-tls', play.folder)
+    try:
+        eps = {'itest-short': [{'host': '127.0.0.1', 'port': short.port, 'server_name': 'localhost'}],
+               'clickview-tls': [{'host': '127.0.0.1', 'port': healthy.port, 'server_name': 'localhost'}]}
+        extra = dict(alert_response_tls_endpoints=eps['itest-short'] + eps['clickview-tls'],
+                     alert_response_certificates=[{'name': n, 'endpoints': e} for n, e in eps.items()],
+                     alert_response_cert_served_timeout=30)
+        revisions = {n: certificate(api, n)['status']['revision'] for n in eps}
+
+        rc, out = play('ssl_certificate_expiring', check=True, remediate=True, alert_response_notify=False, **extra)
+        rep = play.report('ssl-certificate-expiring')
+        assert [a['status'] for a in rep['actions']] == ['would'], rep['actions']
+        assert {n: certificate(api, n)['status']['revision'] for n in eps} == revisions
+
+        rc, out = play('ssl_certificate_expiring', remediate=True, **extra)
+        assert rc == 0, out                      # WARN: under 14 days, over 7
+        rep = play.report('ssl-certificate-expiring')
+        assert finding(rep, 'cert_manager.pods')['figure'] == '1 of 1 pods running and ready'
+        certs = {f['target']: f for f in rep['findings'] if f['check'] == 'cert_manager.certificate'}
+        short_f = certs['certificate/itest-short (%s)' % NS]
+        assert short_f['status'] == 'WARN' and short_f['figure'].startswith('Ready, notAfter ') and '(9.9 days left)' in short_f['figure']
+        assert 'secret: itest-short-tls' in short_f['evidence']
+        assert certs['certificate/clickview-tls (%s)' % NS]['status'] == 'OK'
+        live = {f['target']: f for f in rep['findings'] if f['check'] == 'tls.certificate_expiry'}
+        assert live['127.0.0.1:%d' % short.port]['status'] == 'WARN' and live['127.0.0.1:%d' % healthy.port]['status'] == 'OK'
+        steps = [(a['step'], a['status']) for a in rep['actions']]
+        assert steps == [('force the renewal of certificate/itest-short (delete secret itest-short-tls)', 'done'),
+                         ('verify the new certificate of itest-short is served', 'done')], rep['actions']
+        after = {n: certificate(api, n)['status']['revision'] for n in eps}
+        assert after == {'itest-short': revisions['itest-short'] + 1, 'clickview-tls': revisions['clickview-tls']}
+        served = rep['actions'][1]['evidence'][0]
+        assert served.startswith('127.0.0.1:%d serves serial ' % short.port) and 'not the new one' not in served
+        assert rep['actions'][0]['detail'].startswith('re-issued: revision %d -> %d' % (revisions['itest-short'], after['itest-short']))
+    finally:
+        short.close()
+        healthy.close()

@@ -168,8 +168,8 @@ def test_error_rate_absent_is_ok_and_nothing_is_rolled_back(api, play):
 
 def test_error_rate_after_bad_rollout_reported_then_rolled_back(api, play):
     iid = 'INC-itest-%s' % uuid.uuid4().hex[:8]
-    declared = run_module('clickview.runbook.incident', dict(incident_dir=str(play.folder / 'incidents'), incident_id=iid,
-                                                              action='declare', title='errors after release', severity='P2'))
+    declared = run_module('clickview.runbook.incident', dict(incident_dir=str(play.folder / 'incidents'), incident_id=iid, action='declare',
+                                                             title='errors after release', severity='P2'))
     assert declared['changed']
     set_image(api, '1.5.0-errors-40')
     time.sleep(1)
@@ -190,7 +190,7 @@ def test_error_rate_after_bad_rollout_reported_then_rolled_back(api, play):
         rollout = finding(rep, 'deployment.latest_rollout')
         assert rollout['status'] == 'WARN' and 'revision 5 (%s:1.5.0-errors-40)' % REG in rollout['figure']
         assert ' s after the rollout' in rollout['figure'], rollout['figure']
-        assert [l for l in rollout['evidence'] if l.startswith('revision 5 (running)')]
+        assert [e for e in rollout['evidence'] if e.startswith('revision 5 (running)')]
         errors = finding(rep, 'logs.error_lines')
         assert errors['status'] == 'FAIL'
         top = errors['evidence'][0]
@@ -205,7 +205,7 @@ def test_error_rate_after_bad_rollout_reported_then_rolled_back(api, play):
         assert 'FAIL prometheus.error_ratio' in posted[0]['text'] and 'SKIPPED roll back' in posted[1]['text']
 
         # check mode with remediation on: says what it would do, changes nothing
-        rc, out = play('high_error_rate', check=True, remediate=True, alert_response_notify=False)
+        play('high_error_rate', check=True, remediate=True, alert_response_notify=False)
         rep = play.report('high-error-rate')
         assert rep['check_mode'] and rep['actions'][0]['status'] == 'would', rep['actions']
         assert 'from revision 5 to revision 4' in rep['actions'][0]['detail']
@@ -283,13 +283,13 @@ def test_latency_raised_scales_out_within_bounds(api, play):
         faults({'latency_ms': 900})
         wait_for(lambda: (prom(P95) or 0) > 0.6, 60, 'the P95 to rise')
         before = versions(api)
-        rc, out = play('high_latency', check=True, remediate=True, alert_response_notify=False)
+        play('high_latency', check=True, remediate=True, alert_response_notify=False)
         rep = play.report('high-latency')
         assert rep['check_mode'] and rep['actions'][0]['status'] == 'would', rep['actions']
         assert versions(api) == before
 
         # step 2 from 3 replicas, but the bound is 4
-        rc, out = play('high_latency', remediate=True, alert_response_scale_out_max=4)
+        play('high_latency', remediate=True, alert_response_scale_out_max=4)
         rep = play.report('high-latency')
         p95 = finding(rep, 'prometheus.latency_p95')
         assert p95['status'] in ('WARN', 'FAIL') and int(p95['figure'].split()[0]) > 500
@@ -305,7 +305,7 @@ def test_latency_raised_scales_out_within_bounds(api, play):
         assert 'DONE scale deployment/%s out' % DEP in posted[-1]['text']
 
         # at the bound: not scaled again
-        rc, out = play('high_latency', remediate=True, alert_response_scale_out_max=4, alert_response_notify=False)
+        play('high_latency', remediate=True, alert_response_scale_out_max=4, alert_response_notify=False)
         rep = play.report('high-latency')
         assert rep['actions'][0]['status'] == 'skipped' and 'already at its upper bound' in rep['actions'][0]['detail']
         assert deployment(api).spec.replicas == 4
@@ -325,7 +325,7 @@ def test_memory_leak_reported_and_restarted(api, play):
                 if cs.last_state and cs.last_state.terminated and cs.last_state.terminated.reason == 'OOMKilled']
     wait_for(oom_killed, 60, 'an OOMKilled container')
     before = written(api)
-    rc, out = play('high_memory', check=True, remediate=True, alert_response_notify=False)
+    play('high_memory', check=True, remediate=True, alert_response_notify=False)
     rep = play.report('high-memory')
     assert rep['check_mode'] and rep['actions'][0]['status'] == 'would', rep['actions']
     assert written(api) == before
@@ -404,7 +404,7 @@ class SecretServer(object):
             try:
                 with self.context().wrap_socket(conn, server_side=True) as tls:
                     tls.recv(1)
-            except Exception:  # pylint: disable=broad-except  (missing secret, client hang-up: next connection)
+            except (OSError, ssl.SSLError, client.ApiException, KeyError, ValueError):  # no secret yet, client gone: next one
                 conn.close()
 
     def close(self):
@@ -442,7 +442,7 @@ def test_certificate_expiring_renewed_through_cert_manager_and_served(api, play)
                      alert_response_cert_served_timeout=30)
         revisions = {n: certificate(api, n)['status']['revision'] for n in eps}
 
-        rc, out = play('ssl_certificate_expiring', check=True, remediate=True, alert_response_notify=False, **extra)
+        play('ssl_certificate_expiring', check=True, remediate=True, alert_response_notify=False, **extra)
         rep = play.report('ssl-certificate-expiring')
         assert [a['status'] for a in rep['actions']] == ['would'], rep['actions']
         assert {n: certificate(api, n)['status']['revision'] for n in eps} == revisions

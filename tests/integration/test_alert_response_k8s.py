@@ -26,7 +26,8 @@ import pytest
 from kubernetes import client, config
 
 from conftest import lab_config, run_module, run_playbook
-from test_k8s_rollback import standin  # noqa: F401  pylint: disable=unused-import  (module-scoped fixture)
+# the module-scoped fixture: a private stand-in for this module
+from test_k8s_rollback import standin  # noqa: F401  pylint: disable=unused-import
 
 LAB = lab_config()
 HOST = LAB['host']

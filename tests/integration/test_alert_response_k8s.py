@@ -470,3 +470,13 @@ def test_certificate_expiring_renewed_through_cert_manager_and_served(api, play)
     finally:
         short.close()
         healthy.close()
+
+
+@pytest.mark.parametrize('alert, extra, word', [
+    ('high_latency', {'alert_response_scale_out_step': 'many'}, 'alert_response_scale_out_step'),
+    ('high_error_rate', {'alert_response_rollback': 'perhaps'}, 'alert_response_rollback'),
+    ('high_memory', {'alert_response_memory_thresholds': 'high'}, 'alert_response_memory_thresholds'),
+])
+def test_wrong_variable_fails_at_argument_validation_naming_it(play, alert, extra, word):
+    rc, out = play(alert, **extra)
+    assert rc != 0 and 'Validating arguments against arg spec' in out and word in out, out

@@ -38,7 +38,7 @@ $(TOOLS)/apt.stamp: Makefile
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 	@# the Debian packages start their own daemons on the standard ports; the lab uses its own
-	@for s in redis-server prometheus prometheus-alertmanager pgbouncer; do \
+	@for s in redis-server prometheus prometheus-alertmanager pgbouncer nginx; do \
 	  $(SUDO) systemctl disable --now $$s >/dev/null 2>&1 || $(SUDO) service $$s stop >/dev/null 2>&1 || true; done
 	@touch $@
 

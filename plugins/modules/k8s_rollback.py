@@ -290,7 +290,13 @@ available_revisions:
   sample: [2, 3, 5]
 """
 
-import yaml
+import json
+
+try:
+    import yaml
+    HAS_YAML = True
+except ImportError:  # the diff falls back to JSON
+    HAS_YAML = False
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
@@ -395,6 +401,8 @@ def main():
 
 
 def _yaml(data):
+    if not HAS_YAML:
+        return json.dumps(data, indent=2, sort_keys=True) + "\n"
     return yaml.safe_dump(data, default_flow_style=False, sort_keys=True)
 
 

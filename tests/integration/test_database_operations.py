@@ -261,7 +261,7 @@ def sleepers():
     created = []
 
     def make(app, count=1):
-        for _ in range(count):
+        for _index in range(count):
             created.append(Sleeper(app))
         time.sleep(2.5)     # older than the 2s minimum duration the tests use
         return created[-count:]

@@ -19,7 +19,7 @@ import pytest
 from kubernetes import client, config
 
 from conftest import ROOT, run_playbook
-from test_k8s_rollback import standin  # noqa: F401  pylint: disable=unused-import  (module-scoped fixture)
+from test_k8s_rollback import standin  # noqa: F401  pylint: disable=unused-import  # a module-scoped fixture
 
 NS = "clickview"
 REG = "registry.clickview.lab"

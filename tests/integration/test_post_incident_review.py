@@ -101,8 +101,9 @@ def test_pir_from_recorded_incident(folders):
 def test_pir_from_a_record_written_by_the_modules(folders):
     incidents, reports = folders
     base = {"incident_dir": str(incidents), "incident_id": "INC-PIR-LIVE"}
-    assert not run_module("clickview.runbook.incident", dict(base, action="declare", title="t", severity="P2",
-                                                              declared_at="2025-03-04T09:00:00Z")).get("failed")
+    declared = run_module("clickview.runbook.incident", dict(base, action="declare", title="t", severity="P2",
+                                                             declared_at="2025-03-04T09:00:00Z"))
+    assert not declared.get("failed")
     assert not run_module("clickview.runbook.incident_event", dict(base, event="Rolled back", kind="action")).get("failed")
     assert not run_module("clickview.runbook.incident", dict(base, action="resolve", root_cause="bad release")).get("failed")
     rc, out = run(folders, "INC-PIR-LIVE")

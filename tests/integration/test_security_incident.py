@@ -19,7 +19,6 @@ import redis
 from conftest import run_module, run_playbook
 
 
-
 def failure_messages(out):
     """Messages of the failed tasks of a json-callback run."""
     msgs = []
@@ -60,7 +59,7 @@ def env(lab, tmp_path):
                 cur.execute("INSERT INTO api_keys (key_id, user_id, label) VALUES (%s, %s, 'sectest')", (key, uid))
 
     rds = redis.Redis(host="127.0.0.1", port=lab["services"]["redis"]["port"], password=lab["redis"]["password"], db=0)
-    seeded_sessions = sum(1 for _ in rds.scan_iter(match="session:*", count=1000))
+    seeded_sessions = sum(1 for _key in rds.scan_iter(match="session:*", count=1000))
     sessions = {uid: [f"session:sectest{tag}{n}-{uid}" for n in range(3)] for uid in users}
     for uid, names in sessions.items():
         for name in names:
@@ -163,7 +162,7 @@ def test_containment_blocks_revokes_and_logs_out_only_the_affected(env):
 
     assert live_sessions(env, victim) == []
     assert len(live_sessions(env, other)) == 3 and len(live_sessions(env, by_key)) == 3
-    remaining = sum(1 for _ in env["redis"].scan_iter(match="session:*", count=1000))
+    remaining = sum(1 for _key in env["redis"].scan_iter(match="session:*", count=1000))
     assert remaining == env["seeded_sessions"] + 6     # the lab's sessions and the two other users' untouched
 
     steps = [e["details"].get("step") for e in record(env, incident)["timeline"] if e["kind"] == "action"]
@@ -191,7 +190,7 @@ def test_containment_check_mode_changes_nothing(env):
     assert rc == 0, failure_messages(out)
     assert ip_set(env)[0] == []
     rows, audit = key_rows(env)
-    assert not any(revoked for revoked, _ in rows.values()) and audit == []
+    assert not any(revoked for revoked, _by in rows.values()) and audit == []
     assert len(live_sessions(env, victim)) == 3
     assert record(env, incident) == before
     assert not (env["reports"] / "security").exists()
@@ -222,7 +221,7 @@ def test_containment_refuses_bad_input_before_any_change(env, case):
     assert any(expected in msg for msg in failure_messages(out)), failure_messages(out)
     assert "Nothing was done" in " ".join(failure_messages(out))
     assert ip_set(env)[0] == []
-    assert not any(revoked for revoked, _ in key_rows(env)[0].values())
+    assert not any(revoked for revoked, _by in key_rows(env)[0].values())
     assert len(live_sessions(env, victim)) == 3
     assert record(env, incident) == before
 

@@ -140,6 +140,7 @@ def test_selectors_and_pagination(k8s, ns):
     for i in range(7):
         core.create_namespaced_config_map(ns, {"metadata": {"name": "c%d" % i, "labels": {
             "idx": str(i), "parity": "even" if i % 2 == 0 else "odd"}}})
+
     def names(items):
         return [i.metadata.name for i in items]
 
@@ -214,6 +215,7 @@ def test_hpa_scales_up_hot_pods(k8s, ns):
                  "metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": {
                      "type": "Utilization", "averageUtilization": 50}}}]}})
     wait_for(lambda: apps.read_namespaced_deployment("hot", ns).spec.replicas > 1, msg="HPA scale-up")
+
     def hpa_with_metrics():
         found = auto.read_namespaced_horizontal_pod_autoscaler("hot", ns)
         return found if found.status.current_metrics else None

@@ -222,6 +222,7 @@ def test_certificate_reissued_after_secret_delete(kubectl, ns):
     assert c2.serial_number != c1.serial_number
     assert [e.value for e in c2.extensions if isinstance(e.value, x509.SubjectAlternativeName)][0].get_values_for_type(
         x509.DNSName) == ["site.clickview.lab"]
+
     def reissued():
         found = get(kubectl, ns, "certificate", "site")
         return found if found["status"].get("revision") == 2 else None

@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -91,3 +92,33 @@ def pytest_runtest_makereport(item, call):  # pylint: disable=unused-argument
         report.outcome = "failed"
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
         report.longrepr = f"skipped during make test, which must run every test: {reason}"
+
+
+def wait_for_quiet_lab(timeout=150):
+    """Reset the sample backend's faults and wait until Prometheus's 1-minute error ratio is
+    back under 2 % and Alertmanager has no active alert: earlier tests raise faults on purpose,
+    and a test of the healthy lab must start from a healthy lab."""
+    import urllib.parse  # pylint: disable=import-outside-toplevel
+    import urllib.request  # pylint: disable=import-outside-toplevel
+    cfg = lab_config()["services"]
+    req = urllib.request.Request(f"http://127.0.0.1:{cfg['sample_app']['port']}/admin/faults", data=b"{}", method="POST")
+    urllib.request.urlopen(req, timeout=5).close()
+    query = 'sum(rate(http_requests_total{status=~"5.."}[1m])) / sum(rate(http_requests_total[1m]))'
+    prom = f"http://127.0.0.1:{cfg['prometheus']['port']}/api/v1/query?query={urllib.parse.quote(query)}"
+    alerts = f"http://127.0.0.1:{cfg['alertmanager']['port']}/api/v2/alerts?active=true"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with urllib.request.urlopen(prom, timeout=5) as resp:
+            result = json.load(resp)["data"]["result"]
+        with urllib.request.urlopen(alerts, timeout=5) as resp:
+            firing = json.load(resp)
+        if result and float(result[0]["value"][1]) < 0.02 and not firing:
+            return
+        time.sleep(2)
+    raise AssertionError("the lab did not become healthy again within %ss (error ratio %s, alerts %s)"
+                         % (timeout, result, [a["labels"].get("alertname") for a in firing]))
+
+
+@pytest.fixture
+def quiet_lab():
+    wait_for_quiet_lab()

@@ -50,7 +50,7 @@ def wait_for(predicate, timeout, what):
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
-def test_healthy_lab_reports_every_check_ok(tmp_path):
+def test_healthy_lab_reports_every_check_ok(tmp_path, quiet_lab):  # pylint: disable=unused-argument
     rc, output, report, markdown = run_health_check(tmp_path)
     assert rc == 0, output
     not_ok = [c for c in report["checks"] if c["status"] != "OK"]

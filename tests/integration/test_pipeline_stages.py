@@ -26,7 +26,7 @@ def junit_cases(tmp_path):
     return cases
 
 
-def test_pre_deploy_gate_passes_on_a_healthy_lab(tmp_path):
+def test_pre_deploy_gate_passes_on_a_healthy_lab(tmp_path, quiet_lab):  # pylint: disable=unused-argument
     proc = stage(tmp_path, "pre-deploy-gate", "local")
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
     cases = junit_cases(tmp_path)

@@ -63,6 +63,20 @@ PLAY = """
         kind: Deployment
         name: web
       register: rollback
+    # kubernetes.core.k8s_rollback does not wait; k8s_info's pod wait fails on a pod that is
+    # deleted while it waits, so wait for the rollout to finish first (as on a real cluster)
+    - name: Wait for the rollback's rollout
+      kubernetes.core.k8s_info:
+        namespace: "{{ ns }}"
+        kind: Deployment
+        name: web
+      register: web
+      until: >-
+        web.resources and (web.resources[0].status.updatedReplicas | default(0)) == web.resources[0].spec.replicas
+        and (web.resources[0].status.replicas | default(0)) == web.resources[0].spec.replicas
+        and (web.resources[0].status.readyReplicas | default(0)) == web.resources[0].spec.replicas
+      retries: 60
+      delay: 1
     - name: Pods by label
       kubernetes.core.k8s_info:
         namespace: "{{ ns }}"

@@ -19,6 +19,7 @@ import ssl
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -542,6 +543,20 @@ class Prometheus(Service):
 
     def healthy(self):
         return http_ok(f"http://{addr('prometheus')}/-/ready")
+
+    def seed(self):
+        """Up means rates can be computed: wait until two scrapes of the sample app give a rate."""
+        query = urllib.parse.quote("sum(rate(http_requests_total[1m]))")
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://{addr('prometheus')}/api/v1/query?query={query}", timeout=2) as resp:
+                    if json.load(resp)["data"]["result"]:
+                        return
+            except (OSError, ValueError, KeyError):
+                pass
+            time.sleep(0.5)
+        raise LabError("Prometheus has no rate for the sample app yet; last lines of its log:\n" + tail(self.log))
 
 
 class Alertmanager(Service):

@@ -4,7 +4,9 @@ The sample backend's error rate is raised; a private Prometheus (scraping the la
 with the lab's rules, lab/config/rules.yml) fires HighErrorRate; a private Alertmanager posts it
 to ansible-rulebook running extensions/eda/rulebooks/alert_remediation.yml with the lab's
 event-driven variables (inventory/local/group_vars/all/event_driven.yml); the rulebook runs the
-playbook mapped to HighErrorRate and its report appears. Alertmanager's re-notifications and a
+playbook mapped to HighErrorRate (the high-error-rate alert playbook, investigation only: the
+lab's remediation is off, as in production), its report appears and its summary reaches the
+chat channel (the lab's webhook sink). Alertmanager's re-notifications and a
 flap (resolved, then firing again) of the same alert must not run the playbook a second time.
 
 The shared lab's Prometheus and Alertmanager are left alone: the private pair lives in tmp_path
@@ -20,7 +22,6 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-from pathlib import Path
 
 import pytest
 import yaml
@@ -32,7 +33,6 @@ LAB_VARS = ROOT / "inventory" / "local" / "group_vars" / "all" / "event_driven.y
 PROMETHEUS = "/usr/bin/prometheus"
 ALERTMANAGER = "/usr/bin/prometheus-alertmanager"
 TOKEN = "lab-eda-webhook-token"    # lab only, not a secret
-PLACEHOLDER = "clickview.runbook.health_check"
 
 
 def free_port():
@@ -106,6 +106,15 @@ def rulebook_runs(log_path, alertname):
     return re.findall(rf"Running (\S+) for {alertname} \(fingerprint (\w+)\), remediate=(\w+)", text)
 
 
+def final_report(path):
+    """The alert playbook writes its report after the investigation, then again with the resolution."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if data.get("phase") == "final" else None
+
+
 def conditions(rulebook):
     for ruleset in yaml.safe_load(rulebook.read_text(encoding="utf-8")):
         for rule in ruleset["rules"]:
@@ -137,8 +146,15 @@ def test_every_environment_maps_the_runbook_alerts():
         assert alerts <= set(data["clickview_eda_alert_playbooks"]), (env, alerts - set(data["clickview_eda_alert_playbooks"]))
         assert set(data["clickview_eda_remediate_alerts"]) <= set(data["clickview_eda_alert_playbooks"]), env
         assert "{{" not in json.dumps(data), f"{env}: ansible-rulebook does not template its vars file"
+        for alert in alerts:  # each runbook alert runs its own alert-response playbook, in every environment
+            playbook = data["clickview_eda_alert_playbooks"][alert]
+            assert playbook.startswith("clickview.runbook.alert_"), (env, alert, playbook)
+        for playbook in list(data["clickview_eda_alert_playbooks"].values()) + [data["clickview_eda_default_playbook"]]:
+            assert (ROOT / "playbooks" / (playbook.split(".")[-1] + ".yml")).is_file(), (env, playbook)
     production = yaml.safe_load((ROOT / "inventory" / "production" / "group_vars" / "all" / "event_driven.yml").read_text())
     assert production["clickview_eda_remediation_enabled"] is False
+    lab = yaml.safe_load(LAB_VARS.read_text(encoding="utf-8"))
+    assert lab["clickview_eda_remediation_enabled"] is False, "the lab investigates only unless a drill turns remediation on"
 
 
 @pytest.fixture
@@ -237,21 +253,24 @@ def test_high_error_rate_runs_its_playbook_once(private_monitoring, lab):
         wait_for(lambda: webhook_notifications(ports["alertmanager"]) >= first_notifications + 2, 40,
                  "Alertmanager to notify the rulebook again")
 
-        # the playbook's report appears (JSON + markdown, named after the procedure)
-        report = wait_for(lambda: sorted(reports.glob("*-local-latest.json")), 240, "the playbook's report")
-        data = json.loads(report[0].read_text(encoding="utf-8"))
+        # the playbook's report appears (JSON + markdown, named after the alert), after its resolution phase
+        report = reports / "alert-high-error-rate-local-latest.json"
+        data = wait_for(lambda: final_report(report), 240, "the playbook's final report")
         time.sleep(3)
         assert len(rulebook_runs(log, "HighErrorRate")) == 1, log.read_text()
         assert "HighErrorRate resolved" in log.read_text()
     finally:
         http(faults, {})
 
-    if playbook == PLACEHOLDER:
-        checks = {c["check"]: c for c in data["checks"]}
-        assert checks["app.error_ratio"]["status"] != "OK", checks["app.error_ratio"]
-    else:
-        # the alert-response playbook also tells the incident channel
-        chat = [r for r in http(f"{sink}/_received?path=/chat/incidents") if r["time"] >= started]
-        assert any(re.search(r"error rate|higherrorrate", json.dumps(r["body"]).lower()) for r in chat), chat
+    assert data["alert"] == "High Error Rate" and data["remediate"] is False
+    findings = {f["check"]: f for f in data["findings"]}
+    assert findings["prometheus.error_ratio"]["status"] != "OK", findings["prometheus.error_ratio"]
+    # investigation only: the rollback step is reported as not done
+    rollback = [a for a in data["actions"] if a["step"].startswith("roll back")]
+    assert rollback and all(a["status"] == "skipped" for a in rollback), data["actions"]
+    assert (reports / "alert-high-error-rate-local-latest.md").exists()
+    # the alert-response playbook also tells the incident channel
+    chat = [r for r in http(f"{sink}/_received?path=/chat/incidents") if r["time"] >= started]
+    assert any(re.search(r"error rate|higherrorrate", json.dumps(r["body"]).lower()) for r in chat), chat
     assert private_monitoring["rulebook"].poll() is None, "ansible-rulebook stopped"
-    assert Path(report[0]).stat().st_mtime >= started
+    assert report.stat().st_mtime >= started

@@ -187,7 +187,8 @@ def apply_defaults(rt, obj):
         for p in spec.get("ports") or []:
             if isinstance(p, dict):
                 p.setdefault("protocol", "TCP")
-                p.setdefault("targetPort", p.get("port"))
+                if p.get("targetPort") in (None, 0, ""):   # upstream: an unset (zero) targetPort is the port
+                    p["targetPort"] = p.get("port")
     elif k == "Secret":
         obj.setdefault("type", "Opaque")
     elif k == "HorizontalPodAutoscaler" and spec is not None:
@@ -195,8 +196,10 @@ def apply_defaults(rt, obj):
         spec.setdefault("metrics", [{"type": "Resource", "resource": {
             "name": "cpu", "target": {"type": "Utilization", "averageUtilization": 80}}}])
     elif k == "Namespace":
-        obj.setdefault("spec", {"finalizers": ["kubernetes"]})
-        obj.setdefault("status", {"phase": "Active"})
+        if not isinstance(obj.get("spec"), dict) or not obj["spec"].get("finalizers"):
+            obj["spec"] = dict(obj.get("spec") or {}, finalizers=["kubernetes"])
+        if not isinstance(obj.get("status"), dict) or not obj["status"].get("phase"):
+            obj["status"] = dict(obj.get("status") or {}, phase="Active")
         obj["metadata"].setdefault("labels", {})["kubernetes.io/metadata.name"] = obj["metadata"]["name"]
 
 

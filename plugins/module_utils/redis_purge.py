@@ -12,9 +12,10 @@ without a server (any object with redis-py's ``pipeline``/``scan``/``sscan`` int
 How it stays fast without stalling the server, two ways:
 
 * ``script`` (the default for a pattern purge): each round trip runs one small Lua script
-  that does one ``SCAN ... COUNT batch_size`` and the ``UNLINK`` of what it found. Key names
-  never travel to the client, so the purge runs at the speed of the server, while each call
-  blocks the server only as long as one batch takes (about a millisecond per 1000 keys).
+  that repeats ``SCAN ... COUNT batch_size`` and the ``UNLINK`` of what it found for one
+  time slice (``slice_ms``, a few milliseconds). Key names never travel to the client, so the
+  purge runs at the speed of the server; few round trips are paid; and each call blocks the
+  server only for about one slice.
 * ``pipeline`` (per-user purges, check mode, and where scripts are not allowed, e.g. an ACL
   user without ``+eval``): every round trip carries the UNLINK of the previous SCAN batch
   together with the next SCAN, so the client never waits twice.
@@ -181,26 +182,62 @@ def key_slot(key):
 
 # ---------------------------------------------------------------- server-side batch
 
-# ARGV: cursor, match pattern, count, number of sample names wanted, deletion command.
+# ARGV: cursor, match pattern, count, number of sample names wanted, deletion command,
+#       time slice in microseconds, most SCAN batches per call.
+# Runs SCAN batches (each followed by the deletion of what it found) until the slice is used up,
+# the keyspace is done, or the batch cap is reached (the cap also bounds a call on a server whose
+# TIME would not advance inside a script); one batch per call where TIME is not allowed. Fewer, slightly longer calls: the round trip between
+# two calls, during which the server waits for the module, is paid less often, while no call
+# blocks the server for much longer than the slice.
 # Returns {next cursor, keys found, keys deleted, {sample names}}.
 _BATCH_BODY = """
-local found = redis.call('SCAN', ARGV[1], 'MATCH', ARGV[2], 'COUNT', ARGV[3])
-local keys = found[2]
-local n = #keys
-local deleted = 0
+if redis.replicate_commands then pcall(redis.replicate_commands) end
+local cursor = ARGV[1]
+local want = tonumber(ARGV[4])
+local slice = tonumber(ARGV[6])
+local function clock()  -- microseconds; nil where TIME is not allowed (an ACL user without +time)
+  local now = redis.pcall('TIME')
+  if now.err then return nil end
+  return now[1] * 1000000 + now[2]
+end
+local stop = slice > 0 and clock()
+if stop then stop = stop + slice end
+local found, deleted, sample = 0, 0, {}
+for batch = 1, tonumber(ARGV[7]) do
+  local reply = redis.call('SCAN', cursor, 'MATCH', ARGV[2], 'COUNT', ARGV[3])
+  cursor = reply[1]
+  local keys = reply[2]
+  local n = #keys
+  found = found + n
 %s
-local sample = {}
-for i = 1, math.min(tonumber(ARGV[4]), n) do sample[i] = keys[i] end
-return {found[1], n, deleted, sample}
+  for i = 1, math.min(want - #sample, n) do sample[#sample + 1] = keys[i] end
+  if cursor == '0' or not stop then break end
+  local now = clock()
+  if not now or now >= stop then break end
+end
+return {cursor, found, deleted, sample}
 """
 # one command per 1000 keys (Lua's unpack() has a stack limit)
-_DELETE_MANY = """for i = 1, n, 1000 do
-  deleted = deleted + redis.call(ARGV[5], unpack(keys, i, math.min(i + 999, n)))
-end"""
+_DELETE_MANY = """  for i = 1, n, 1000 do
+    deleted = deleted + redis.call(ARGV[5], unpack(keys, i, math.min(i + 999, n)))
+  end"""
 # a cluster refuses one command over keys of different slots: one command per key
-_DELETE_EACH = """for i = 1, n do deleted = deleted + redis.call(ARGV[5], keys[i]) end"""
+_DELETE_EACH = """  for i = 1, n do deleted = deleted + redis.call(ARGV[5], keys[i]) end"""
 BATCH_SCRIPT = _BATCH_BODY % _DELETE_MANY
 CLUSTER_BATCH_SCRIPT = '#!lua flags=allow-cross-slot-keys\n' + _BATCH_BODY % _DELETE_EACH
+# Default time slice of one server-side call, and its upper limit (milliseconds).
+DEFAULT_SLICE_MS = 4
+MAX_SLICE_MS = 50
+# Keys one call may examine per millisecond of its slice, at most: bounds a call even where TIME
+# does not advance inside a script (a fast server examines about 1000 keys per millisecond).
+KEYS_PER_MS_CAP = 2000
+
+
+def batches_per_call(slice_ms, batch_size, max_rate=None):
+    """Most SCAN batches one server-side call runs: one without a slice or with a rate limit."""
+    if not slice_ms or max_rate:
+        return 1
+    return max(1, int(slice_ms * KEYS_PER_MS_CAP) // batch_size)
 
 
 class ScriptUnavailable(Exception):
@@ -214,7 +251,7 @@ class PurgeSpec(object):
 
     def __init__(self, pattern=DEFAULT_PATTERN, user_ids=None, user_key_pattern=DEFAULT_USER_KEY_PATTERN,
                  user_index=None, batch_size=1000, max_rate=None, allow_all=False, sample_size=SAMPLE_SIZE,
-                 use_script=True):
+                 use_script=True, slice_ms=DEFAULT_SLICE_MS):
         self.pattern = pattern
         self.user_ids = user_ids
         self.user_key_pattern = user_key_pattern
@@ -224,6 +261,7 @@ class PurgeSpec(object):
         self.allow_all = allow_all
         self.sample_size = sample_size
         self.use_script = use_script
+        self.slice_ms = slice_ms
 
     def validate(self):
         if self.pattern is None or is_too_broad(self.pattern):
@@ -235,6 +273,9 @@ class PurgeSpec(object):
             raise PurgeInputError('pattern', 'pattern must not be empty (use * with allow_all=true for every key)')
         if not isinstance(self.batch_size, int) or not 1 <= self.batch_size <= MAX_BATCH_SIZE:
             raise PurgeInputError('batch_size', 'batch_size must be between 1 and %d, got %r' % (MAX_BATCH_SIZE, self.batch_size))
+        if self.slice_ms is None or not 0 <= self.slice_ms <= MAX_SLICE_MS:
+            raise PurgeInputError('slice_ms', 'slice_ms must be between 0 and %d milliseconds, got %r'
+                                  % (MAX_SLICE_MS, self.slice_ms))
         if self.max_rate is not None and not self.max_rate > 0:
             raise PurgeInputError('max_rate', 'max_rate must be a positive number of keys per second, got %r' % (self.max_rate,))
         if self.user_ids is not None:
@@ -406,15 +447,18 @@ class Purger(object):
         return server
 
     def script_node(self, client, server):
-        """SCAN + UNLINK one batch per call of a server-side script; key names stay on the server."""
+        """SCAN + UNLINK one time slice per call of a server-side script; key names stay on the server."""
         script = client.register_script(CLUSTER_BATCH_SCRIPT if self.is_cluster else BATCH_SCRIPT)
         match = to_bytes(self.spec.pattern)
+        slice_us = int(self.spec.slice_ms * 1000) if not self.spec.max_rate else 0
+        batches = batches_per_call(self.spec.slice_ms, self.spec.batch_size, self.spec.max_rate)
         cursor = b'0'
         first = True
         while True:
             room = max(self.spec.sample_size - len(self.samples), 0)
             try:
-                cursor, found, deleted, sample = script(args=[cursor, match, self.spec.batch_size, room, self.command])
+                cursor, found, deleted, sample = script(args=[cursor, match, self.spec.batch_size, room, self.command,
+                                                              slice_us, batches])
             except LOST_CONNECTION:
                 raise
             except Exception as exc:  # pylint: disable=broad-except

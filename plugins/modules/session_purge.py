@@ -83,13 +83,22 @@ options:
   max_rate:
     description:
       - Upper limit of deleted keys per second, to cap the extra load on a busy primary and its replicas.
-      - No limit when omitted.
+      - No limit when omitted. With a limit, each server-side call runs a single batch (see O(slice_ms)).
     type: int
+  slice_ms:
+    description:
+      - With the server-side script (see O(use_script)), how long one call keeps working, in milliseconds,
+        before it returns and lets other clients in. A call repeats C(SCAN) batches of O(batch_size) keys
+        and their C(UNLINK) until this much time has passed, so it blocks the server for about this long
+        plus one batch.
+      - Longer slices need fewer round trips and finish sooner; V(0) runs one batch per call. At most 50.
+    type: float
+    default: 4
   use_script:
     description:
-      - Run each batch (one C(SCAN) and the C(UNLINK) of what it found) as one small Lua script on the server,
-        so key names never travel to the module. This is the fastest way, and each call still blocks the server
-        only for one batch.
+      - Run the batches (each one C(SCAN) and the C(UNLINK) of what it found) in a small Lua script on the server,
+        one time slice per call (see O(slice_ms)), so key names never travel to the module. This is the fastest
+        way, and each call still blocks the server only for about one slice.
       - Used for a real purge by O(pattern). Check mode, O(user_ids), and servers that refuse the script
         (for example an ACL user without C(+evalsha) and C(+eval), or Redis Cluster older than 7) use C(SCAN)
         and C(UNLINK) commands sent from the module, pipelined.
@@ -262,6 +271,7 @@ def main():
         batch_size=dict(type='int', default=1000),
         max_rate=dict(type='int'),
         use_script=dict(type='bool', default=True),
+        slice_ms=dict(type='float', default=4),
     )
     module = AnsibleModule(
         argument_spec=argument_spec,
@@ -282,6 +292,7 @@ def main():
         max_rate=params['max_rate'],
         allow_all=params['allow_all'],
         use_script=params['use_script'],
+        slice_ms=params['slice_ms'],
     )
     # every input is checked before anything is contacted
     try:

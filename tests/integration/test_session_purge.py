@@ -247,6 +247,7 @@ def test_allow_all_purges_the_whole_database(lab_redis, conn):
     (dict(batch_size=-1), 'batch_size', ['batch_size']),
     (dict(batch_size=0), 'batch_size', ['batch_size']),
     (dict(max_rate=-10), 'max_rate', ['max_rate']),
+    (dict(slice_ms=-1), 'slice_ms', ['slice_ms']),
     (dict(user_ids=['1'], user_key_pattern='session:*'), 'user_key_pattern', ['user_key_pattern', '{user_id}']),
     (dict(db=99), 'db', ['db=99', 'does not exist']),
     (dict(password='wrong-password'), 'password', ['password']),
@@ -361,6 +362,48 @@ def test_acl_user_with_script_permission_uses_the_script(private_redis):
     seed(admin)
     result = run_module(MODULE, dict(host='127.0.0.1', port=server.port, username='ops', password='ops-pw'))
     assert result['deleted'] == 40 and result['method'] == 'script'
+
+
+def evalsha_calls(client):
+    return client.info('commandstats').get('cmdstat_evalsha', {}).get('calls', 0)
+
+
+def test_time_slices_need_fewer_calls_and_delete_the_same_keys(private_redis):
+    server = private_redis()
+    client = redis.Redis(port=server.port)
+    args = dict(host='127.0.0.1', port=server.port, batch_size=200)
+    calls = {}
+    for slice_ms in (0, 50):
+        client.flushall()
+        client.execute_command('DEBUG', 'POPULATE', 20000, 'session', 8)
+        client.execute_command('DEBUG', 'POPULATE', 20000, 'cache', 8)
+        seed(client, prefix='session:odd ')
+        client.set(ODD_SESSIONS[3], 'x')
+        client.config_resetstat()
+        result = run_module(MODULE, dict(args, slice_ms=slice_ms))
+        assert not result.get('failed'), result
+        assert result['method'] == 'script' and result['deleted'] == 20000 + 40 + 1, result
+        assert session_keys(client) == []
+        assert client.dbsize() == 20000 + 4 + len(NEIGHBOURS)  # cache:*, the user index sets, neighbours
+        calls[slice_ms] = evalsha_calls(client)
+    # one call per 200-key batch without a slice; several batches per call within 50 ms slices
+    assert calls[0] >= 40000 // 200
+    assert calls[50] < calls[0] / 2, calls
+
+
+def test_acl_user_without_time_still_uses_the_script(private_redis):
+    server = private_redis()
+    admin = redis.Redis(port=server.port)
+    admin.execute_command('ACL', 'SETUSER', 'ops', 'on', '>ops-pw', '~*', '+@all', '-time')
+    seed(admin, sessions=3000)
+    keys = admin.dbsize()
+    admin.config_resetstat()
+    result = run_module(MODULE, dict(host='127.0.0.1', port=server.port, username='ops', password='ops-pw',
+                                     batch_size=100))
+    assert not result.get('failed'), result
+    assert result['deleted'] == 3000 and result['method'] == 'script'
+    assert session_keys(admin) == []
+    assert evalsha_calls(admin) >= keys // 100  # no clock, so one 100-key batch per call
 
 
 def test_unix_socket_and_unix_url(private_redis):

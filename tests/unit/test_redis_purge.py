@@ -17,8 +17,8 @@ import redis  # noqa: E402
 
 from ansible_collections.clickview.runbook.plugins.module_utils import redis_client  # noqa: E402
 from ansible_collections.clickview.runbook.plugins.module_utils.redis_purge import (  # noqa: E402
-    PurgeAborted, PurgeInputError, Purger, PurgeSpec, RateLimiter, escape_glob, expand_user, glob_to_regex,
-    is_too_broad, key_slot, safe_key)
+    PurgeAborted, PurgeInputError, Purger, PurgeSpec, RateLimiter, batches_per_call, escape_glob, expand_user,
+    glob_to_regex, is_too_broad, key_slot, safe_key)
 
 
 # ------------------------------------------------------------------ a small in-memory Redis
@@ -201,6 +201,9 @@ def test_key_slot_matches_redis_py(key):
     (dict(batch_size=10 ** 7), 'batch_size'),
     (dict(max_rate=0), 'max_rate'),
     (dict(max_rate=-1), 'max_rate'),
+    (dict(slice_ms=-1), 'slice_ms'),
+    (dict(slice_ms=51), 'slice_ms'),
+    (dict(slice_ms=None), 'slice_ms'),
     (dict(user_ids=[]), 'user_ids'),
     (dict(user_ids=['']), 'user_ids'),
     (dict(user_ids=['1'], user_key_pattern='session:*'), 'user_key_pattern'),
@@ -212,6 +215,18 @@ def test_bad_input_names_the_parameter(kwargs, param):
         PurgeSpec(**kwargs).validate()
     assert err.value.param == param
     assert param in err.value.msg or param == 'pattern'
+
+
+@pytest.mark.parametrize('slice_ms,batch_size,max_rate,expected', [
+    (4, 1000, None, 8),  # a 4 ms slice examines at most 8000 keys, even if TIME stood still
+    (4, 100, None, 80),
+    (50, 1000, None, 100),
+    (4, 100000, None, 1),  # never less than one batch
+    (0, 1000, None, 1),  # no slice: one batch per call
+    (4, 1000, 5000, 1),  # a rate limit keeps each call to one batch
+])
+def test_batches_per_call_are_bounded(slice_ms, batch_size, max_rate, expected):
+    assert batches_per_call(slice_ms, batch_size, max_rate) == expected
 
 
 def test_allow_all_permits_star():

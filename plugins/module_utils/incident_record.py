@@ -23,6 +23,11 @@ Record layout (schema_version 1)::
      action_items: [str], timeline: [{at, kind, source, event, details}]}
 
 Timestamps are UTC, ISO 8601 with a ``Z`` suffix, to the second.
+
+Storage: a folder (the default; ``transact``) or an S3 bucket (``S3Store`` and ``transact_s3``):
+one object per incident, ``<prefix><id>.json``, written with S3 conditional writes
+(``If-None-Match: *`` to create, ``If-Match: <ETag>`` to replace) and retried from a fresh read
+when another writer got there first, so two CI stages appending at once both land.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -51,6 +56,8 @@ ID_PATTERN = re.compile(r'^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$')
 TS_FORMAT = '%Y-%m-%dT%H:%M:%SZ'
 # fields that make up "the same declaration": declaring again with these equal is a no-op
 DECLARED_FIELDS = ('title', 'severity', 'impact', 'alert')
+# the runbook's severity table: P1 Critical (5 min), P2 High (15 min), P3 Medium (1 h), P4 Low (24 h)
+SEVERITY_NAMES = {'P1': 'Critical', 'P2': 'High', 'P3': 'Medium', 'P4': 'Low'}
 
 
 class IncidentError(Exception):
@@ -415,6 +422,143 @@ def transact(incident_dir, incident_id, operation, check_mode=False, create_dir=
     return before, after, changed
 
 
+def severity_label(severity):
+    """'P2 High': the severity as the runbook's table names it."""
+    return ('%s %s' % (severity, SEVERITY_NAMES[severity])).strip() if severity in SEVERITY_NAMES else (severity or '')
+
+
+# ---- S3 storage ----------------------------------------------------------------------
+
+def _s3_error(exc):
+    """(code, HTTP status) of a botocore ClientError, else (None, None)."""
+    response = getattr(exc, 'response', None) or {}
+    return (response.get('Error', {}).get('Code'), response.get('ResponseMetadata', {}).get('HTTPStatusCode'))
+
+
+class S3Store(object):
+    """One JSON object per incident in an S3 bucket; ``client`` is a boto3 S3 client."""
+
+    def __init__(self, client, bucket, prefix=''):
+        if not bucket:
+            raise IncidentError('s3_bucket', 'is required with storage=s3')
+        self.client = client
+        self.bucket = bucket
+        self.prefix = prefix or ''
+
+    def key(self, incident_id):
+        return '%s%s.json' % (self.prefix, validate_id(incident_id))
+
+    def location(self, incident_id):
+        return 's3://%s/%s' % (self.bucket, self.key(incident_id))
+
+    def _fail(self, exc, what, incident_id):
+        code, status = _s3_error(exc)
+        if code in ('NoSuchBucket',):
+            raise IncidentError('s3_bucket', 'bucket %s does not exist' % self.bucket)
+        raise IncidentError('s3_bucket', 'cannot %s %s: %s' % (what, self.location(incident_id), code or status or exc))
+
+    def load(self, incident_id):
+        """``(record, etag)``; ``(None, None)`` when there is no object."""
+        try:
+            obj = self.client.get_object(Bucket=self.bucket, Key=self.key(incident_id))
+            body = obj['Body'].read()
+        except Exception as exc:  # pylint: disable=broad-except
+            code, status = _s3_error(exc)
+            if code in ('NoSuchKey', '404') or (status == 404 and code != 'NoSuchBucket'):
+                return None, None
+            if code is None:
+                raise
+            self._fail(exc, 'read', incident_id)
+        try:
+            record = json.loads(body.decode('utf-8'))
+        except ValueError as exc:
+            raise IncidentError('s3_bucket', '%s is not a valid incident record (JSON: %s)' % (self.location(incident_id), exc))
+        if not isinstance(record, dict) or record.get('id') != incident_id or not isinstance(record.get('timeline'), list):
+            raise IncidentError('s3_bucket', '%s is not an incident record for %s' % (self.location(incident_id), incident_id))
+        return record, obj.get('ETag')
+
+    def put(self, incident_id, record, etag):
+        """Write only if the object is still the one read (``etag``; None = only if there is none).
+
+        Returns False when another writer changed it in between (the caller reads again)."""
+        body = (json.dumps(record, indent=2, sort_keys=True) + '\n').encode('utf-8')
+        condition = {'IfMatch': etag} if etag else {'IfNoneMatch': '*'}
+        try:
+            self.client.put_object(Bucket=self.bucket, Key=self.key(incident_id), Body=body,
+                                   ContentType='application/json', **condition)
+        except Exception as exc:  # pylint: disable=broad-except
+            code, status = _s3_error(exc)
+            if code in ('PreconditionFailed', 'ConditionalRequestConflict') or status in (409, 412):
+                return False
+            if code is None:
+                raise
+            self._fail(exc, 'write', incident_id)
+        return True
+
+
+def transact_s3(store, incident_id, operation, check_mode=False, create=False, attempts=20):
+    """``transact`` for S3: read, apply ``operation(current) -> new``, write conditionally.
+
+    A conditional write that loses to another writer is retried from a fresh read (the operations
+    are pure functions of the current record, so applying one again is safe). Returns
+    ``(before, after, changed)``."""
+    validate_id(incident_id)
+    for attempt in range(attempts):
+        before, etag = store.load(incident_id)
+        if before is None and not create:
+            _require(None, incident_id)
+        after = operation(before)
+        changed = after != before
+        if check_mode or not changed:
+            return before, after, changed
+        if store.put(incident_id, after, etag):
+            return before, after, changed
+        time.sleep(min(0.05 * (attempt + 1), 0.5))
+    raise IncidentError('incident_id', 'incident %s changed under this run %d times in a row at %s; try again'
+                        % (incident_id, attempts, store.location(incident_id)))
+
+
+# ---- where the record lives: the modules' common options -------------------------------
+
+def storage_argument_spec():
+    """Options of the incident modules that choose the storage; merge into their argument_spec."""
+    return dict(
+        incident_dir=dict(type='path'),
+        storage=dict(type='str', choices=['file', 's3'], default='file'),
+        s3_bucket=dict(type='str'),
+        s3_prefix=dict(type='str', default='incidents/'),
+    )
+
+
+class Storage(object):
+    """The record's place from the module parameters: a folder, or S3 (``s3_client`` makes the client)."""
+
+    def __init__(self, params, s3_client=None):
+        self.kind = params.get('storage') or 'file'
+        self.incident_dir = params.get('incident_dir') or ''
+        self.store = None
+        if self.kind == 's3':
+            if not params.get('s3_bucket'):
+                raise IncidentError('s3_bucket', 'is required with storage=s3')
+            self.store = S3Store(s3_client(), params['s3_bucket'], params.get('s3_prefix'))
+        elif not self.incident_dir:
+            raise IncidentError('incident_dir', 'is required with storage=file (the folder holding the incident records)')
+
+    def location(self, incident_id):
+        return self.store.location(incident_id) if self.store else record_path(self.incident_dir, incident_id)
+
+    def load(self, incident_id):
+        if self.store:
+            return self.store.load(incident_id)[0]
+        return load(self.incident_dir, incident_id)
+
+    def transact(self, incident_id, operation, check_mode=False, create=False, lock_timeout=30.0):
+        if self.store:
+            return transact_s3(self.store, incident_id, operation, check_mode=check_mode, create=create)
+        return transact(self.incident_dir, incident_id, operation, check_mode=check_mode, create_dir=create,
+                        lock_timeout=lock_timeout)
+
+
 def summary(record, now=None):
     """Derived figures the roles use in messages: age, human duration, open or not."""
     if not record:
@@ -426,4 +570,5 @@ def summary(record, now=None):
         'open': record['status'] != 'resolved',
         'duration_human': format_duration(record['duration_seconds']) if record.get('duration_seconds') is not None else None,
         'events': len(record['timeline']),
+        'severity_label': severity_label(record.get('severity')),
     }

@@ -22,6 +22,10 @@ description:
     append their findings and actions with M(clickview.runbook.incident_event).
   - Every write happens under an exclusive lock file (C(<incident_dir>/.<incident_id>.lock)) and goes to a temporary file
     that is renamed over the record, so concurrent writers never lose an event and readers never see a half-written file.
+  - With O(storage=s3) the record is the object C(<s3_prefix><incident_id>.json) of O(s3_bucket) instead, for runs on
+    different machines (CI stages, AWX execution nodes). Writes are S3 conditional writes (C(If-None-Match) to create,
+    C(If-Match) with the ETag read to replace); a write that loses to another writer is applied again to a fresh read,
+    so concurrent writers never lose an event there either.
   - O(action=declare) with the same title, severity, impact and alert as the existing record changes nothing; with
     different ones it fails (use O(action=update)).
   - O(action=update) records each changed field and the progress note as timeline events; repeating the last progress note
@@ -30,6 +34,13 @@ description:
     unless a new root cause, follow-up or action item is given.
 author:
   - ClickView Platform Team (@clickview)
+extends_documentation_fragment:
+  - amazon.aws.common.modules
+  - amazon.aws.region.modules
+  - amazon.aws.boto3
+  - clickview.runbook.aws
+notes:
+  - The AWS options and boto3 are used only with O(storage=s3).
 attributes:
   check_mode:
     support: full
@@ -42,8 +53,23 @@ options:
     description:
       - Folder holding the incident records on the host the module runs on (usually the controller or an AWX execution node).
       - Created (mode 0750) by O(action=declare) when missing.
+      - Required with O(storage=file).
     type: path
-    required: true
+  storage:
+    description:
+      - Where the records live - V(file) in O(incident_dir), V(s3) in O(s3_bucket) (with the AWS connection options).
+    type: str
+    choices: [ file, s3 ]
+    default: file
+  s3_bucket:
+    description:
+      - Bucket holding the incident records with O(storage=s3). It must exist.
+    type: str
+  s3_prefix:
+    description:
+      - Key prefix of the records in O(s3_bucket) with O(storage=s3).
+    type: str
+    default: incidents/
   incident_id:
     description:
       - Identifier of the incident, for example V(INC-20250131-api-errors). It names the record file.
@@ -173,6 +199,15 @@ EXAMPLES = r'''
     incident_dir: /var/lib/clickview-runbook/incidents
     incident_id: INC-20250131-api-errors
   register: incident
+
+- name: Append to the same incident from another CI stage, the record kept in S3
+  clickview.runbook.incident:
+    storage: s3
+    s3_bucket: clickview-runbook-incidents
+    region: eu-west-1
+    incident_id: INC-20250131-api-errors
+    action: update
+    progress: error ratio back under 1 %
 '''
 
 RETURN = r'''
@@ -182,10 +217,15 @@ exists:
   type: bool
   sample: true
 record_path:
-  description: The record file.
+  description: The record file, or with O(storage=s3) its C(s3://<bucket>/<key>) address.
   returned: always
   type: str
   sample: /var/lib/clickview-runbook/incidents/INC-20250131-api-errors.json
+severity_label:
+  description: The severity with its name in the runbook's table (V(P1 Critical), V(P2 High), V(P3 Medium), V(P4 Low)).
+  returned: when a record exists
+  type: str
+  sample: P2 High
 record:
   description: The record after the call (as it would be in check mode); empty when there is none.
   returned: always
@@ -308,10 +348,12 @@ msg:
 
 import json
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.clickview.runbook.plugins.module_utils import incident_record as ir
+from ansible_collections.clickview.runbook.plugins.module_utils.aws import aws_retry_argument_spec
+from ansible_collections.clickview.runbook.plugins.module_utils.aws import client as aws_client
 
 ONLY_WITH = {
     'title': ('declare',), 'alert': ('declare',), 'declared_at': ('declare',),
@@ -322,8 +364,7 @@ ONLY_WITH = {
 
 
 def argument_spec():
-    return dict(
-        incident_dir=dict(type='path', required=True),
+    spec = dict(
         incident_id=dict(type='str', required=True),
         action=dict(type='str', choices=['declare', 'update', 'resolve', 'read'], default='read'),
         title=dict(type='str'),
@@ -342,6 +383,9 @@ def argument_spec():
         details=dict(type='dict', default={}),
         lock_timeout=dict(type='int', default=30),
     )
+    spec.update(ir.storage_argument_spec())
+    spec.update(aws_retry_argument_spec())
+    return spec
 
 
 def operation(params, now):
@@ -396,23 +440,29 @@ def as_text(record):
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    module = AnsibleAWSModule(argument_spec=argument_spec(), supports_check_mode=True, check_boto3=False)
     params = module.params
     incident_dir = params['incident_dir']
     incident_id = params['incident_id']
     path = ''
     try:
         ir.validate_id(incident_id)
-        path = ir.record_path(incident_dir, incident_id)
         check_params(params)
         now = ir.utc_now()
-        if params['action'] == 'read':
-            before = after = ir.load(incident_dir, incident_id) if incident_dir else None
-            changed = False
+        if params['action'] == 'read' and params['storage'] == 'file' and not incident_dir:
+            before = after = None
         else:
-            before, after, changed = ir.transact(incident_dir, incident_id, operation(params, now),
-                                                 check_mode=module.check_mode, create_dir=params['action'] == 'declare',
-                                                 lock_timeout=float(params['lock_timeout']))
+            storage = ir.Storage(params, s3_client=lambda: aws_client(module, 's3'))
+            path = storage.location(incident_id)
+            if params['action'] == 'read':
+                before = after = storage.load(incident_id)
+                changed = False
+            else:
+                before, after, changed = storage.transact(incident_id, operation(params, now), check_mode=module.check_mode,
+                                                          create=params['action'] == 'declare',
+                                                          lock_timeout=float(params['lock_timeout']))
+        if after is None:
+            changed = False
     except ir.IncidentError as exc:
         module.fail_json(msg=to_native(exc), record_path=path)
     except (IOError, OSError) as exc:
@@ -428,7 +478,7 @@ def main():
         age_seconds=ir.age_seconds(after, now) if after else None,
     )
     if after:
-        result.update({k: v for k, v in ir.summary(after, now).items() if k in ('age_human', 'duration_human', 'open')})
+        result.update({k: v for k, v in ir.summary(after, now).items() if k in ('age_human', 'duration_human', 'open', 'severity_label')})
     if module._diff:
         result['diff'] = dict(before=as_text(before), after=as_text(after),
                               before_header=path + ' (before)', after_header=path + ' (after)')

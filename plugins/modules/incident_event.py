@@ -19,11 +19,19 @@ description:
     M(clickview.runbook.incident), so that the record holds every action the collection's playbooks took during the
     incident - findings of an investigation, a rollback, killed queries, messages sent.
   - The write happens under the record's lock file and replaces the record atomically, so several playbooks may append to
-    the same incident at the same time without losing an event.
+    the same incident at the same time without losing an event. With O(storage=s3) the write is an S3 conditional write
+    (C(If-Match) with the ETag read), applied again to a fresh read when another writer got there first.
   - Fails, changing nothing, when no record exists for O(incident_id).
   - Every call appends (events are facts in time, not desired state), so a successful call always reports C(changed).
 author:
   - ClickView Platform Team (@clickview)
+extends_documentation_fragment:
+  - amazon.aws.common.modules
+  - amazon.aws.region.modules
+  - amazon.aws.boto3
+  - clickview.runbook.aws
+notes:
+  - The AWS options and boto3 are used only with O(storage=s3).
 attributes:
   check_mode:
     support: full
@@ -34,9 +42,23 @@ attributes:
 options:
   incident_dir:
     description:
-      - Folder holding the incident records (the same as for M(clickview.runbook.incident)).
+      - Folder holding the incident records (the same as for M(clickview.runbook.incident)). Required with O(storage=file).
     type: path
-    required: true
+  storage:
+    description:
+      - Where the records live - V(file) in O(incident_dir), V(s3) in O(s3_bucket) (as for M(clickview.runbook.incident)).
+    type: str
+    choices: [ file, s3 ]
+    default: file
+  s3_bucket:
+    description:
+      - Bucket holding the incident records with O(storage=s3).
+    type: str
+  s3_prefix:
+    description:
+      - Key prefix of the records in O(s3_bucket) with O(storage=s3).
+    type: str
+    default: incidents/
   incident_id:
     description:
       - Identifier of a declared incident.
@@ -123,7 +145,7 @@ timeline_length:
   type: int
   sample: 7
 record_path:
-  description: The record file.
+  description: The record file, or with O(storage=s3) its C(s3://<bucket>/<key>) address.
   returned: always
   type: str
   sample: /var/lib/clickview-runbook/incidents/INC-20250131-api-errors.json
@@ -134,21 +156,25 @@ msg:
   sample: 'INC-20250131-api-errors: event 7 appended'
 '''
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.clickview.runbook.plugins.module_utils import incident_record as ir
+from ansible_collections.clickview.runbook.plugins.module_utils.aws import aws_retry_argument_spec
+from ansible_collections.clickview.runbook.plugins.module_utils.aws import client as aws_client
 
 
 def argument_spec():
-    return dict(
-        incident_dir=dict(type='path', required=True),
+    spec = dict(
         incident_id=dict(type='str', required=True),
         event=dict(type='str', required=True),
         source=dict(type='str', default=ir.DEFAULT_SOURCE),
         kind=dict(type='str', choices=list(ir.KINDS), default='action'),
         details=dict(type='dict', default={}),
     )
+    spec.update(ir.storage_argument_spec())
+    spec.update(aws_retry_argument_spec())
+    return spec
 
 
 def timeline_text(record):
@@ -158,7 +184,7 @@ def timeline_text(record):
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    module = AnsibleAWSModule(argument_spec=argument_spec(), supports_check_mode=True, check_boto3=False)
     params = module.params
     incident_id = params['incident_id']
     appended = {}
@@ -171,11 +197,12 @@ def main():
         return record
 
     try:
-        path = ir.record_path(params['incident_dir'], incident_id)
+        ir.validate_id(incident_id)
         ir.make_event(ir.utc_now(), params['event'], kind=params['kind'], source=params['source'],
                       details=params['details'])  # validate before touching anything
-        before, after, _changed = ir.transact(params['incident_dir'], incident_id, operation,
-                                              check_mode=module.check_mode)
+        storage = ir.Storage(params, s3_client=lambda: aws_client(module, 's3'))
+        path = storage.location(incident_id)
+        before, after, _changed = storage.transact(incident_id, operation, check_mode=module.check_mode)
     except ir.IncidentError as exc:
         module.fail_json(msg=to_native(exc), record_path=path)
     except (IOError, OSError) as exc:

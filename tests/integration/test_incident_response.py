@@ -9,15 +9,40 @@ and reads the sink filtered by that id: other developers' messages are never cle
 
 import datetime
 import json
+import os
+import sys
+import threading
 import urllib.request
 import uuid
 
+import boto3
 import pytest
 
 from conftest import lab_config, run_module, run_playbook
 
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', '..', '.collections'))
+from ansible_collections.clickview.runbook.plugins.module_utils import incident_record as ir  # noqa: E402  pylint: disable=wrong-import-position
+
 LAB = lab_config()
 SINK = 'http://%s:%d' % (LAB['host'], LAB['services']['webhook_sink']['port'])
+MOTO = 'http://%s:%d' % (LAB['host'], LAB['services']['moto']['port'])
+
+
+def s3_client():
+    return boto3.client('s3', endpoint_url=MOTO, region_name='us-east-1', aws_access_key_id='testing',
+                        aws_secret_access_key='testing')
+
+
+@pytest.fixture
+def bucket():
+    """A bucket of the test's own in the lab's S3 (moto), emptied and removed afterwards."""
+    name = 'itest-incidents-%s' % uuid.uuid4().hex[:10]
+    s3 = s3_client()
+    s3.create_bucket(Bucket=name)
+    yield name
+    for obj in s3.list_objects_v2(Bucket=name).get('Contents', []):
+        s3.delete_object(Bucket=name, Key=obj['Key'])
+    s3.delete_bucket(Bucket=name)
 
 
 def new_id():
@@ -55,39 +80,45 @@ def playbook(action, folder, iid, check=False, **extra):
     return run_playbook('playbooks/incident_%s.yml' % action, extra_vars=extra_vars, check=check)
 
 
-def test_declare_update_resolve_in_three_runs(tmp_path):
+def test_declare_update_resolve_in_three_runs_with_the_record_in_s3(tmp_path, bucket):
     iid = new_id()
     title = 'API error rate above 5 %% (%s)' % iid
+    # the record in the lab's S3; the folder is empty so that nothing can come from it
+    s3_vars = dict(clickview_incident_storage='s3', clickview_incident_s3_bucket=bucket, clickview_incident_s3_prefix='ci/')
     rc, out = playbook('declare', tmp_path, iid, incident_response_title=title, incident_response_alert='High Error Rate',
-                       incident_response_impact='about 30 % of API requests fail')
+                       incident_response_impact='about 30 % of API requests fail', **s3_vars)
     assert rc == 0, failures(out)
     # declaring again with the same content changes nothing and posts nothing
     rc, out = playbook('declare', tmp_path, iid, incident_response_title=title, incident_response_alert='High Error Rate',
-                       incident_response_impact='about 30 % of API requests fail')
+                       incident_response_impact='about 30 % of API requests fail', **s3_vars)
     assert rc == 0, failures(out)
     assert [r['changed'] for r in task_results(out, 'Declare | Record the incident')] == [False]
     rc, out = playbook('update', tmp_path, iid, incident_response_status='mitigating',
-                       incident_response_progress='rolled back clickview-backend to revision 41')
+                       incident_response_progress='rolled back clickview-backend to revision 41', **s3_vars)
     assert rc == 0, failures(out)
     rc, out = playbook('resolve', tmp_path, iid, incident_response_root_cause='a bad release of clickview-backend',
                        incident_response_follow_up='https://tracker.example/OPS-1234',
-                       incident_response_action_items=['add a canary stage'])
+                       incident_response_action_items=['add a canary stage'], **s3_vars)
     assert rc == 0, failures(out)
+    assert task_results(out, 'Resolve | Record')[0]['record_path'] == 's3://%s/ci/%s.json' % (bucket, iid)
 
-    record = load(tmp_path, iid)
+    assert list(tmp_path.iterdir()) == []
+    record = json.loads(s3_client().get_object(Bucket=bucket, Key='ci/%s.json' % iid)['Body'].read())
     chat = received('/chat/incidents', iid)
     assert [m['message_type'] for m in chat] == ['initial', 'update', 'resolution']
+    assert [m['severity'] for m in chat] == ['P2'] * 3
     initial, update, resolution = [m['text'].splitlines() for m in chat]
     assert initial[0] == '🔴 INCIDENT: ' + title
-    assert initial[1:4] == ['Severity: P2', 'Status: Investigating', 'Impact: about 30 % of API requests fail']
+    assert initial[1:4] == ['Severity: P2 High', 'Status: Investigating', 'Impact: about 30 % of API requests fail']
     assert initial[4].startswith('Next update: ') and initial[4].endswith(' UTC')
-    assert update[:3] == ['🟡 UPDATE: ' + title, 'Status: Mitigating', 'Progress: rolled back clickview-backend to revision 41']
-    assert update[3].startswith('Next update: ')
+    assert update[:4] == ['🟡 UPDATE: ' + title, 'Status: Mitigating', 'Severity: P2 High',
+                          'Progress: rolled back clickview-backend to revision 41']
+    assert update[4].startswith('Next update: ')
     duration = int((ts(record['resolved_at']) - ts(record['declared_at'])).total_seconds())
     assert record['duration_seconds'] == duration
-    assert resolution[0] == '🟢 RESOLVED: ' + title
-    assert resolution[1] == 'Duration: %ds' % duration if duration < 60 else resolution[1].startswith('Duration: ')
-    assert resolution[2:4] == ['Root cause: a bad release of clickview-backend', 'Follow-up: https://tracker.example/OPS-1234']
+    assert resolution[:2] == ['🟢 RESOLVED: ' + title, 'Severity: P2 High']
+    assert resolution[2] == 'Duration: %ds' % duration if duration < 60 else resolution[2].startswith('Duration: ')
+    assert resolution[3:5] == ['Root cause: a bad release of clickview-backend', 'Follow-up: https://tracker.example/OPS-1234']
 
     # P2 pages (trigger, then resolve with the same dedup key) and opens a status-page incident
     pager = received('/pager', iid)
@@ -107,7 +138,7 @@ def test_declare_update_resolve_in_three_runs(tmp_path):
         ('action', 'Progress: rolled back clickview-backend to revision 41'),
         ('notification', 'Update message posted to chat'),
         ('notification', 'Status page set to identified'),
-        ('status', 'Incident resolved after %s' % resolution[1][len('Duration: '):]),
+        ('status', 'Incident resolved after %s' % resolution[2][len('Duration: '):]),
         ('notification', 'Resolution message posted to chat'),
         ('notification', 'PagerDuty resolve sent'),
         ('notification', 'Status page set to resolved'),
@@ -115,8 +146,38 @@ def test_declare_update_resolve_in_three_runs(tmp_path):
     assert all(set(e) == {'at', 'kind', 'source', 'event', 'details'} for e in record['timeline'])
 
     # resolving again changes and posts nothing
-    rc, out = playbook('resolve', tmp_path, iid, incident_response_root_cause='a bad release of clickview-backend')
+    rc, out = playbook('resolve', tmp_path, iid, incident_response_root_cause='a bad release of clickview-backend', **s3_vars)
     assert rc == 0 and len(received('/chat/incidents', iid)) == 3
+
+
+def test_s3_writers_appending_at_once_lose_no_event(bucket):
+    """Two CI stages appending to one incident at the same time: S3 conditional writes, retried on conflict."""
+    iid = new_id()
+    ir.transact_s3(ir.S3Store(s3_client(), bucket, 'ci/'), iid, lambda cur: ir.declare(cur, iid, 't', 'P2'), create=True)
+    errors = []
+
+    def stage(name):
+        store = ir.S3Store(s3_client(), bucket, 'ci/')
+        try:
+            for index in range(8):
+                ir.transact_s3(store, iid, lambda cur, i=index: ir.append_event(cur, iid, '%s step %d' % (name, i))[0])
+        except Exception as exc:  # pylint: disable=broad-except
+            errors.append(exc)
+    threads = [threading.Thread(target=stage, args=(name,)) for name in ('build', 'deploy')]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    record, _etag = ir.S3Store(s3_client(), bucket, 'ci/').load(iid)
+    events = [e['event'] for e in record['timeline']][1:]
+    assert sorted(events) == sorted('%s step %d' % (n, i) for n in ('build', 'deploy') for i in range(8))
+    # a second declaration over an existing object is refused by If-None-Match, not silently overwritten
+    assert ir.S3Store(s3_client(), bucket, 'ci/').put(iid, ir.declare(None, iid, 'other', 'P4'), None) is False
+    missing = run_module('clickview.runbook.incident_event', dict(storage='s3', s3_bucket=bucket, incident_id=new_id(), event='x',
+                                                                  endpoint_url=MOTO, region='us-east-1', access_key='testing',
+                                                                  secret_key='testing'))
+    assert missing['failed'] and missing['msg'].startswith('incident_id: no incident record for')
 
 
 def test_escalation_reminder_for_an_incident_older_than_30_minutes(tmp_path):
@@ -130,6 +191,7 @@ def test_escalation_reminder_for_an_incident_older_than_30_minutes(tmp_path):
     reminder = chat[1]['text'].splitlines()
     assert reminder[0] == '⏰ ESCALATION: Old incident %s' % iid
     assert reminder[1].startswith('Open for 45m') and 'escalate when blocked > 30 minutes' in reminder[1]
+    assert reminder[2] == 'Severity: P4 Low · Status: Investigating'
     assert reminder[3] == 'Escalate to: @eng-lead, @eng-lead-backup'
     assert not received('/pager', iid)           # P4 pages nobody
     # an update a moment later posts the update but no second reminder (one per 30 minutes)

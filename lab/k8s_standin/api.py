@@ -6,8 +6,6 @@ import random
 import string
 import time
 
-import yaml
-
 import resources as R
 from store import with_typemeta
 from util import (ApiError, bad_request, json_merge_patch, json_patch, not_found, parse_field_selector,
@@ -64,10 +62,14 @@ class Request:
             raise bad_request("Object 'Kind' is missing in '%s'" % raw.decode(errors="replace"))
         try:
             if "yaml" in ctype:
-                obj = yaml.safe_load(raw)
+                import yaml  # noqa: E402 (loaded on the first YAML body: keeps the start fast)
+                try:
+                    obj = yaml.safe_load(raw)
+                except yaml.YAMLError as e:
+                    raise ValueError(str(e)) from None
             else:
                 obj = json.loads(raw)
-        except (ValueError, yaml.YAMLError) as e:
+        except ValueError as e:
             raise bad_request("couldn't get version/kind; json parse error: %s" % str(e).splitlines()[0]) from None
         if isinstance(obj, list) and allow_list:
             return obj

@@ -22,8 +22,6 @@ from urllib.parse import parse_qs, urlsplit
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import yaml  # noqa: E402
-
 from api import Api, Request  # noqa: E402
 from controllers import Sim  # noqa: E402
 from store import Store  # noqa: E402
@@ -196,8 +194,29 @@ def write_kubeconfig(path, url, ca_pem, tokens, namespace):
     tmp = path + ".tmp"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
-        yaml.safe_dump(cfg, f, default_flow_style=False, sort_keys=False)
+        f.write(to_yaml(cfg))
     os.replace(tmp, path)
+
+
+def to_yaml(o):
+    """Block-style YAML of dicts and lists (a kubeconfig), scalars as JSON (valid YAML flow scalars);
+    saves importing PyYAML at every start."""
+    def lines(o, indent):
+        out = []
+        if isinstance(o, dict):
+            for k, v in o.items():
+                if isinstance(v, (dict, list)) and v:
+                    out.append("%s%s:" % (indent, k))
+                    out.extend(lines(v, indent + ("  " if isinstance(v, dict) else "")))
+                else:
+                    out.append("%s%s: %s" % (indent, k, json.dumps(v)))
+        else:
+            for v in o:
+                sub = lines(v, indent + "  ") if isinstance(v, (dict, list)) and v else [indent + "  " + json.dumps(v)]
+                out.append(indent + "- " + sub[0].lstrip(" "))
+                out.extend(sub[1:])
+        return out
+    return "\n".join(lines(o, "")) + "\n"
 
 
 def save_state(store, sim, path):
@@ -228,13 +247,7 @@ def main(argv=None):
     if not a.http:
         hosts = sorted({"localhost", a.host if not a.host[0].isdigit() else "localhost"})
         ips = sorted({"127.0.0.1", a.host} if a.host[0].isdigit() and a.host != "0.0.0.0" else {"127.0.0.1"})
-        crt, key, _ = ca.issue("k8s-standin", hosts + ["kubernetes", "kubernetes.default"], ips)
-        cp, kp = os.path.join(a.state_dir, "server.crt"), os.path.join(a.state_dir, "server.key")
-        with open(cp, "wb") as f:
-            f.write(crt)
-        fd = os.open(kp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            f.write(key)
+        cp, kp = ca.server_cert(a.state_dir, "k8s-standin", hosts + ["kubernetes", "kubernetes.default"], ips)
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.minimum_version = ssl.TLSVersion.TLSv1_2
         ctx.load_cert_chain(cp, kp)

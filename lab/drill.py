@@ -145,9 +145,10 @@ def hold_queries(count):
     print(f"{now_iso()} all {count} long queries ended", flush=True)
 
 
-def watch_rollout(bad_image):
-    """Run detached: play the cluster's part. When the bad image is no longer deployed (rolled
-    back), the errors it caused stop: the sample backend's error fault is cleared."""
+def watch_rollout(bad_image, error_rate):
+    """Run detached: play the cluster's part. While the bad image is deployed its errors go on
+    (the sample backend's error fault is put back if something reset it); once it is no longer
+    deployed (rolled back), they stop: the fault is cleared and the watcher ends."""
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))  # pylint: disable=protected-access
     deadline, seen = time.time() + 3 * 3600, 0
     while time.time() < deadline:
@@ -160,6 +161,9 @@ def watch_rollout(bad_image):
                 print(f"{now_iso()} deployment/{DEPLOYMENT} runs {image}, {bad_image} is gone: "
                       "the sample backend's errors stop", flush=True)
                 return
+            if image == bad_image and sample_app_faults()["error_rate"] != error_rate:
+                sample_app_faults({"error_rate": error_rate})
+                print(f"{now_iso()} {bad_image} still deployed: its errors go on", flush=True)
         except (RuntimeError, OSError, subprocess.TimeoutExpired) as exc:
             print(f"{now_iso()} watcher: {exc}", flush=True)
         time.sleep(0.5)
@@ -226,7 +230,7 @@ def inject():
     kubectl("annotate", f"deployment/{DEPLOYMENT}", "--overwrite", f"kubernetes.io/change-cause={SCENARIO['bad_release']}")
     injected["bad_revision"] = backend_revision()
     sample_app_faults({"error_rate": SCENARIO["error_rate"]})
-    injected["watcher_pid"] = spawn("watcher", "watch-rollout", SCENARIO["bad_image"])
+    injected["watcher_pid"] = spawn("watcher", "watch-rollout", SCENARIO["bad_image"], str(SCENARIO["error_rate"]))
     # 2. long-running queries holding connections
     injected["holder_pid"] = spawn("holder", "hold-queries", str(SCENARIO["long_queries"]))
     # 3. the attacker: stolen sessions of one user, a leaked API key, requests in the WAF log
@@ -334,7 +338,7 @@ def main(argv):
         hold_queries(int(argv[1]))
         return 0
     if argv[:1] == ["watch-rollout"]:
-        watch_rollout(argv[1])
+        watch_rollout(argv[1], float(argv[2]))
         return 0
     actions = {"inject": inject, "clear": clear, "status": status}
     if len(argv) != 1 or argv[0] not in actions:

@@ -1,19 +1,34 @@
 #!/usr/bin/env bash
 # Run one CI/CD stage of the runbook automation: the same command from GitHub Actions, GitLab CI,
-# Jenkins or a shell. Writes JUnit XML (junit callback) and the JSON/markdown reports under
-# $ARTIFACTS_DIR, and exits non-zero when the stage's gate fails.
+# Jenkins or a shell (docs/ci/README.md). Writes JUnit XML (junit callback) under
+# $ARTIFACTS_DIR/junit and the stage's JSON/markdown reports under $ARTIFACTS_DIR, and exits
+# non-zero when the stage's gate fails.
 #
-#   ci/pipeline-stage.sh pre-deploy-gate  <env>                 # daily health check as a gate
-#   ci/pipeline-stage.sh deploy           <env> IMAGE           # canary deploy of IMAGE
-#   ci/pipeline-stage.sh post-deploy-verify <env>               # health check + error-rate check, rollback on failure
+#   ci/pipeline-stage.sh pre-deploy-gate    <env>           # daily health check as a gate
+#   ci/pipeline-stage.sh deploy             <env> IMAGE     # canary of IMAGE, promoted or rolled back
+#   ci/pipeline-stage.sh post-deploy-verify <env> [IMAGE]   # verify the deploy; roll back automatically on failure
 #
-# <env> is an inventory under inventory/ (local, staging, production). Extra arguments after
-# the stage's own are passed to ansible-playbook (e.g. --vault-password-file FILE).
+# <env> is an inventory under inventory/ (local, staging, production). Arguments after the
+# stage's own are passed to ansible-playbook (e.g. --vault-password-file FILE, -e deployment_name=...).
+# Exit codes: 0 the stage passed; 2 it failed (a check FAIL, the canary or the deploy rolled
+# back; ansible-playbook's code for a failed task); 4 a host unreachable; 64 a usage error.
 set -euo pipefail
-stage=${1:?usage: pipeline-stage.sh STAGE ENV [ARGS...]}
-env=${2:?usage: pipeline-stage.sh STAGE ENV [ARGS...]}
+usage() {
+  echo "usage: pipeline-stage.sh pre-deploy-gate|deploy|post-deploy-verify ENV [IMAGE] [ANSIBLE-PLAYBOOK ARGS...]" >&2
+  [ -z "${1:-}" ] || echo "$1" >&2
+  exit 64
+}
+[ $# -ge 2 ] || usage
+stage=$1 env=$2
 shift 2
 cd "$(dirname "$0")/.."
+case $stage in
+  pre-deploy-gate | deploy | post-deploy-verify) ;;
+  *) usage "unknown stage '$stage' (pre-deploy-gate, deploy, post-deploy-verify)" ;;
+esac
+[ -d "inventory/$env" ] || usage "unknown environment '$env' (no inventory/$env)"
+if [ "$stage" = deploy ] && { [ $# -eq 0 ] || [ "${1#-}" != "$1" ]; }; then usage "deploy needs IMAGE"; fi
+
 artifacts=${ARTIFACTS_DIR:-reports/ci}
 mkdir -p "$artifacts/junit"
 artifacts=$(cd "$artifacts" && pwd)
@@ -34,15 +49,16 @@ case $stage in
     run playbooks/health_check.yml "$@"
     ;;
   deploy)
-    image=${1:?deploy needs IMAGE}; shift
+    image=$1
+    shift
     run playbooks/deploy_canary.yml -e "deployment_image=$image" "$@"
     ;;
   post-deploy-verify)
-    run playbooks/health_check.yml "$@"
-    run playbooks/alert_high_error_rate.yml -e remediate=true "$@"
-    ;;
-  *)
-    echo "unknown stage '$stage' (pre-deploy-gate, deploy, post-deploy-verify)" >&2
-    exit 2
+    if [ $# -ge 1 ] && [ "${1#-}" = "$1" ]; then
+      image=$1
+      shift
+      set -- -e "deployment_image=$image" "$@"
+    fi
+    run playbooks/deploy_verify.yml "$@"
     ;;
 esac

@@ -69,14 +69,16 @@ def test_one_job_template_per_playbook(config):
     playbooks = sorted(p.name for p in (ROOT / "playbooks").glob("*.yml"))
     templated = sorted(t["playbook"] for t in config["awx_job_templates"])
     assert sorted(set(playbooks) - set(templated)) == [], "playbooks without a job template"
-    assert sorted(set(templated) - set(playbooks)) == [], "job templates for playbooks that do not exist"
+    elsewhere = [name for name in set(templated) - set(playbooks) if "/" in name]
+    assert sorted(set(templated) - set(playbooks) - set(elsewhere)) == [], "job templates for playbooks that do not exist"
+    assert all((ROOT / name).is_file() for name in elsewhere), elsewhere
     assert len(templated) == len(set(templated))
 
 
 def role_options(playbook):
     """Options of every role entry point the playbook includes."""
     options = set()
-    for play in load(ROOT / "playbooks" / playbook):
+    for play in load(ROOT / (playbook if "/" in playbook else "playbooks/" + playbook)):
         for task in play.get("tasks", []) + play.get("pre_tasks", []) + play.get("post_tasks", []):
             include = task.get("ansible.builtin.include_role") or task.get("ansible.builtin.import_role")
             if not include:
@@ -99,12 +101,86 @@ def test_every_survey_variable_is_a_role_argument(config):
                 assert question.get("choices"), f"{template['name']}: {question['variable']} needs choices"
 
 
+def workflow_nodes(workflow):
+    return [node for part in workflow["nodes"] for node in (part if isinstance(part, list) else [part])]
+
+
 def test_workflow_nodes_run_known_templates(config):
     names = {t["name"] for t in config["awx_job_templates"]}
     for workflow in config["awx_workflows"]:
-        identifiers = {node["identifier"] for node in workflow["nodes"]}
-        for node in workflow["nodes"]:
-            assert node["unified_job_template"]["name"] in names
+        nodes = workflow_nodes(workflow)
+        identifiers = [node["identifier"] for node in nodes]
+        assert len(identifiers) == len(set(identifiers)), workflow["name"]
+        for node in nodes:
+            ujt = node["unified_job_template"]
+            assert ujt["type"] in ("job_template", "workflow_approval"), ujt
+            if ujt["type"] == "job_template":
+                assert ujt["name"] in names, f"{workflow['name']}: no job template {ujt['name']!r}"
             for edge in ("success_nodes", "failure_nodes", "always_nodes"):
                 for target in node.get("related", {}).get(edge, []):
                     assert target["identifier"] in identifiers
+
+
+def incident_path(workflow, templates):
+    """The workflow's nodes from its root along the edges: (playbook or 'approval', edge taken to get there)."""
+    nodes = {node["identifier"]: node for node in workflow_nodes(workflow)}
+    targets = {t["identifier"] for n in nodes.values() for edge in n.get("related", {}).values() for t in edge}
+    roots = [i for i in nodes if i not in targets]
+    assert len(roots) == 1, f"{workflow['name']}: one root node, got {roots}"
+    path, current, via = [], roots[0], None
+    while current:
+        node = nodes[current]
+        ujt = node["unified_job_template"]
+        path.append((templates[ujt["name"]]["playbook"] if ujt["type"] == "job_template" else "approval", via))
+        edges = [(edge, t["identifier"]) for edge, ts in node.get("related", {}).items() for t in ts]
+        assert len(edges) <= 1, f"{workflow['name']}: {current} branches"
+        via, current = edges[0] if edges else (None, None)
+    return path
+
+
+def test_an_incident_workflow_per_alert_declare_alert_playbook_resolve_review(config):
+    templates = {t["name"]: t for t in config["awx_job_templates"]}
+    covered = set()
+    for workflow in config["awx_workflows"]:
+        path = incident_path(workflow, templates)
+        steps = [step for step, _ in path]
+        assert steps[:2] == ["extensions/awx/playbooks/incident_workflow_vars.yml", "incident_declare.yml"], steps
+        assert steps[2].startswith("alert_") and steps[3:] == ["approval", "incident_resolve.yml", "post_incident_review.yml"], steps
+        # the alert playbook fails on a FAIL finding (usual in an incident): the approval follows whatever its result
+        assert [via for _, via in path] == [None, "success_nodes", "success_nodes", "always_nodes", "success_nodes", "success_nodes"]
+        covered.add(steps[2])
+    assert covered == {p.name for p in (ROOT / "playbooks").glob("alert_*.yml")}, "an incident workflow for every alert playbook"
+
+
+def shared_ids():
+    """The variables the incident workflows' first step publishes (set_stats) for the steps after it."""
+    play = load(AWX / "playbooks" / "incident_workflow_vars.yml")[0]
+    return set(next(t for t in play["tasks"] if "ansible.builtin.set_stats" in t)["ansible.builtin.set_stats"]["data"])
+
+
+def test_incident_workflow_steps_get_every_required_answer(config):
+    """AWX passes the workflow's survey answers (and the first step's stats) to every node; each step's
+    required survey questions must be answered by them, and each answer must be an argument of some step."""
+    templates = {t["name"]: t for t in config["awx_job_templates"]}
+    assert shared_ids() == {"incident_response_id", "alert_response_incident_id", "post_incident_review_id"}
+    for workflow in config["awx_workflows"]:
+        given = {q["variable"] for q in workflow["survey"] if q.get("required") or "default" in q} | shared_ids()
+        steps = [templates[n["unified_job_template"]["name"]] for n in workflow_nodes(workflow)
+                 if n["unified_job_template"]["type"] == "job_template"]
+        for step in steps:
+            for question in step.get("survey", []):
+                if question.get("required") and "default" not in question:
+                    assert question["variable"] in given, f"{workflow['name']}: {step['name']} needs {question['variable']}"
+        arguments = set().union(*(role_options(step["playbook"]) for step in steps))
+        for question in workflow["survey"]:
+            assert question["variable"] in arguments, f"{workflow['name']}: {question['variable']} is read by no step"
+
+
+@pytest.mark.parametrize("incident_id,ok", [("INC-20250131-api-errors", True), ("", False), ("bad id; rm", False)])
+def test_incident_workflow_first_step_checks_the_id(incident_id, ok):
+    proc = subprocess.run([str(VENV_BIN / "ansible-playbook"), "-i", "inventory/local",
+                           str(AWX / "playbooks" / "incident_workflow_vars.yml"), "-e", json.dumps({"incident_response_id": incident_id})],
+                          cwd=ROOT, capture_output=True, text=True, check=False)
+    assert (proc.returncode == 0) == ok, proc.stdout[-2000:]
+    if not ok:
+        assert "incident_response_id" in proc.stdout

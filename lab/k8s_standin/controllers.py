@@ -167,6 +167,7 @@ class Sim:
         self.svc_ip_next = 10
         self.ep_dirty = True
         self.node_idx = 0
+        self.quiet = {}           # uid of a settled Deployment/ReplicaSet -> fingerprint when it settled
 
     # ------------------------------------------------------------ clock
     def vnow(self):
@@ -205,10 +206,12 @@ class Sim:
 
     def tick(self):
         v = self.vnow()
+        quiet = {}
         for e in list(self.store.data[T_DEP.key].values()):
-            self.sync_deployment(e.obj, v)
+            self._sync_unless_quiet(T_DEP, e.obj, v, quiet)
         for e in list(self.store.data[T_RS.key].values()):
-            self.sync_replicaset(e.obj, v)
+            self._sync_unless_quiet(T_RS, e.obj, v, quiet)
+        self.quiet = quiet
         for e in list(self.store.data[T_STS.key].values()):
             self.sync_statefulset(e.obj, v)
         for e in list(self.store.data[T_DS.key].values()):
@@ -223,6 +226,44 @@ class Sim:
             for e in list(self.store.data[T_SVC.key].values()):
                 self.sync_endpoints(e.obj)
         self.trim_events()
+
+    # ------------------------------------------------------------ skipping settled objects
+    # A Deployment or ReplicaSet whose rollout is complete only needs its controller again when it, one of its
+    # dependents (ReplicaSets, pods) or one of theirs is written: pod readiness and restarts are pod writes,
+    # and nothing time-based is pending once every replica is available. Skipping them keeps the controller
+    # loop (and the store lock) short with hundreds of settled Deployments.
+    def _fingerprint(self, rt, obj):
+        uid = obj["metadata"]["uid"]
+        fp = (obj["metadata"].get("resourceVersion"), self.store.touched.get(uid))
+        if rt is T_DEP:
+            fp += tuple(sorted((r["metadata"]["uid"], self.store.touched.get(r["metadata"]["uid"]))
+                               for r in self.store.owned(uid, T_RS)))
+        return fp
+
+    @staticmethod
+    def _settled(rt, obj):
+        spec, st, md = obj.get("spec") or {}, obj.get("status") or {}, obj["metadata"]
+        n = spec.get("replicas", 1)
+        if st.get("observedGeneration", 0) != md.get("generation", 1) or spec.get("paused"):
+            return False
+        counts = ("replicas", "readyReplicas", "availableReplicas") + (("updatedReplicas",) if rt is T_DEP else ())
+        if any(st.get(k, 0) != n for k in counts):
+            return False
+        if rt is T_DEP:
+            prog = next((c for c in st.get("conditions") or [] if c.get("type") == "Progressing"), None)
+            return prog is not None and prog.get("reason") == "NewReplicaSetAvailable"
+        return True
+
+    def _sync_unless_quiet(self, rt, obj, v, quiet):
+        uid = obj["metadata"]["uid"]
+        fp = self.quiet.get(uid)
+        if fp is not None and fp == self._fingerprint(rt, obj):
+            quiet[uid] = fp
+            return
+        (self.sync_deployment if rt is T_DEP else self.sync_replicaset)(obj, v)
+        cur = self.store.get_obj(rt, obj["metadata"].get("namespace"), obj["metadata"]["name"])
+        if cur is not None and cur["metadata"]["uid"] == uid and self._settled(rt, cur):
+            quiet[uid] = self._fingerprint(rt, cur)
 
     # ------------------------------------------------------------ admission hook (API writes)
     def admit(self, rt, obj, old):

@@ -41,6 +41,7 @@ class Store:
         self.events = collections.deque(maxlen=EVENT_LOG)  # (rv, key, type, entry, old_obj)
         self.oldest_rv = self.rv
         self.listeners = []   # callables(key, type, obj) run under the lock (controllers' kick)
+        self.touched = {}     # owner uid -> resourceVersion of the last write to one of its dependents
 
     # -------------------------------------------------------------- reads
     def get(self, rt, ns, name):
@@ -93,6 +94,9 @@ class Store:
 
     def _emit(self, rt, etype, entry, old_obj):
         self.events.append((self.rv, rt.key, etype, entry, old_obj))
+        for o in (entry.obj, old_obj):
+            for ref in (o or {}).get("metadata", {}).get("ownerReferences") or ():
+                self.touched[ref.get("uid")] = self.rv
         if len(self.events) == self.events.maxlen:
             self.oldest_rv = self.events[0][0]
         for fn in self.listeners:

@@ -4,16 +4,42 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""AWS connection for this collection's modules: amazon.aws's AnsibleAWSModule does auth, region,
-endpoint and certificates; this adds one thing, botocore's own retry mode, so throttling is retried
-by the SDK (standard or adaptive) with the same knobs in every module.
+"""AWS connection for this collection's modules, with botocore's own retry mode, so throttling is
+retried by the SDK (standard or adaptive) with the same knobs in every module.
 
-Documented by the ``clickview.runbook.aws`` doc fragment.
+Two ways to connect, with the same options (amazon.aws's, documented by the
+``amazon.aws.common.modules`` and ``amazon.aws.region.modules`` doc fragments, plus the
+``clickview.runbook.aws`` fragment for the retry options):
+
+* ``client(module, ...)`` for modules built on amazon.aws's AnsibleAWSModule;
+* ``aws_argument_spec()`` + ``connect(module, ...)`` for a plain AnsibleModule. It builds the
+  client from botocore directly, the way AnsibleAWSModule does (same precedence of options,
+  environment variables and profiles), without importing boto3 and amazon.aws's module
+  utilities: for a module whose whole task is a couple of API calls, that import is a large
+  part of its run time.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
+
+from ansible.module_utils.basic import env_fallback
+
+try:
+    from ansible.module_utils.ansible_release import __version__ as ANSIBLE_VERSION
+except ImportError:  # pragma: no cover
+    ANSIBLE_VERSION = 'unknown'
+
+USER_AGENT = 'APN/1.0 Ansible/%s clickview.runbook' % ANSIBLE_VERSION
+
+
+class AwsConnectError(Exception):
+    """A connection problem; ``param`` names the option to look at."""
+
+    def __init__(self, msg, param=None):
+        super(AwsConnectError, self).__init__(msg)
+        self.msg = msg
+        self.param = param
 
 
 def aws_retry_argument_spec():
@@ -22,6 +48,27 @@ def aws_retry_argument_spec():
         retry_mode=dict(type="str", default="standard", choices=["standard", "adaptive"]),
         max_attempts=dict(type="int", default=10),
     )
+
+
+def aws_argument_spec():
+    """amazon.aws's connection options (names, aliases, environment fallbacks) plus the retry options."""
+    spec = dict(
+        access_key=dict(aliases=["aws_access_key_id", "aws_access_key"],
+                        fallback=(env_fallback, ["AWS_ACCESS_KEY_ID", "AWS_ACCESS_KEY"]), no_log=False),
+        secret_key=dict(aliases=["aws_secret_access_key", "aws_secret_key"],
+                        fallback=(env_fallback, ["AWS_SECRET_ACCESS_KEY", "AWS_SECRET_KEY"]), no_log=True),
+        session_token=dict(aliases=["aws_session_token"], fallback=(env_fallback, ["AWS_SESSION_TOKEN"]), no_log=True),
+        profile=dict(aliases=["aws_profile"], fallback=(env_fallback, ["AWS_PROFILE", "AWS_DEFAULT_PROFILE"])),
+        endpoint_url=dict(aliases=["aws_endpoint_url"], fallback=(env_fallback, ["AWS_URL"])),
+        validate_certs=dict(type="bool", default=True),
+        aws_ca_bundle=dict(type="path", fallback=(env_fallback, ["AWS_CA_BUNDLE"])),
+        aws_config=dict(type="dict"),
+        debug_botocore_endpoint_logs=dict(type="bool", default=False,
+                                          fallback=(env_fallback, ["ANSIBLE_DEBUG_BOTOCORE_LOGS"])),
+        region=dict(aliases=["aws_region"], fallback=(env_fallback, ["AWS_REGION", "AWS_DEFAULT_REGION"])),
+    )
+    spec.update(aws_retry_argument_spec())
+    return spec
 
 
 def botocore_config(params):
@@ -35,3 +82,61 @@ def client(module, service, region=None):
     if region:
         extra["region"] = region
     return module.client(service, **extra)
+
+
+def connect(params, service, region=None, module_name=None):
+    """A botocore client for ``service`` from aws_argument_spec() parameters; ``region`` overrides theirs.
+
+    Returns ``(client, region)``. Raises AwsConnectError naming the option at fault; botocore must
+    be importable (the caller checks first).
+    """
+    import botocore.config
+    import botocore.exceptions
+    import botocore.session
+
+    access_key = params.get("access_key") or None
+    secret_key = params.get("secret_key") or None
+    session_token = params.get("session_token") or None
+    profile = params.get("profile") or None
+    if profile and (access_key or secret_key or session_token):
+        raise AwsConnectError("Passing both a profile and access tokens is not supported.", param="profile")
+    try:
+        session = botocore.session.Session(profile=profile)
+        region = region or params.get("region") or session.get_config_variable("region")
+    except botocore.exceptions.BotoCoreError as exc:
+        raise AwsConnectError("Couldn't connect to AWS: %s" % exc, param="profile")
+    if not region:
+        raise AwsConnectError("The %s module requires a region and none was found in configuration, environment "
+                              "variables or module parameters" % (module_name or "AWS"), param="region")
+    verify = params.get("validate_certs", True)
+    if verify and params.get("aws_ca_bundle"):
+        verify = params["aws_ca_bundle"]
+    config = botocore.config.Config(user_agent_extra=USER_AGENT,
+                                    retries={"mode": params.get("retry_mode") or "standard",
+                                             "total_max_attempts": params.get("max_attempts") or 10})
+    if params.get("aws_config"):
+        try:
+            config = config.merge(botocore.config.Config(**params["aws_config"]))
+        except TypeError as exc:
+            raise AwsConnectError("aws_config: %s" % exc, param="aws_config")
+    try:
+        conn = session.create_client(service, region_name=region, endpoint_url=params.get("endpoint_url") or None,
+                                     verify=verify, aws_access_key_id=access_key, aws_secret_access_key=secret_key,
+                                     aws_session_token=session_token, config=config)
+    except ValueError as exc:
+        raise AwsConnectError("Couldn't connect to AWS: %s" % exc, param="endpoint_url")
+    except botocore.exceptions.BotoCoreError as exc:
+        raise AwsConnectError("Couldn't connect to AWS: %s" % exc)
+    return conn, region
+
+
+def record_actions(conn, service):
+    """Collect ``service:Operation`` for every API call the client makes (debug_botocore_endpoint_logs)."""
+    actions = []
+
+    def note(model=None, **kwargs):
+        if model is not None:
+            actions.append("%s:%s" % (service, model.name))
+
+    conn.meta.events.register("before-call.%s" % service, note)
+    return actions

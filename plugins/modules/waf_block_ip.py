@@ -30,6 +30,9 @@ description:
   - Expiries (O(expire_after)) are kept as tags on the IP set itself, see O(expire_after).
 author:
   - ClickView Platform Team (@clickview)
+requirements:
+  - python >= 3.6
+  - botocore >= 1.34.0 (boto3 is not needed)
 options:
   ip_sets:
     description:
@@ -120,7 +123,6 @@ seealso:
 extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
-  - amazon.aws.boto3
   - clickview.runbook.aws
 attributes:
   check_mode:
@@ -252,6 +254,12 @@ api_calls:
   returned: success
   type: int
   sample: 3
+resource_actions:
+  description: The distinct AWS actions called, with O(debug_botocore_endpoint_logs=true).
+  returned: when O(debug_botocore_endpoint_logs=true)
+  type: list
+  elements: str
+  sample: ["wafv2:GetIPSet", "wafv2:ListIPSets", "wafv2:UpdateIPSet"]
 error_code:
   description: The AWS error code when AWS refused the task (for example C(WAFNonexistentItemException), C(ThrottlingException)).
   returned: failure, when AWS answered with an error
@@ -259,16 +267,20 @@ error_code:
   sample: ThrottlingException
 """
 
+import traceback
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+BOTOCORE_IMPORT_ERROR = None
 try:
     from botocore.exceptions import BotoCoreError, ClientError
 except ImportError:
-    pass  # handled by AnsibleAWSModule
+    BOTOCORE_IMPORT_ERROR = traceback.format_exc()
 
-from ansible_collections.amazon.aws.plugins.module_utils.botocore import get_aws_region
-from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-
-from ansible_collections.clickview.runbook.plugins.module_utils.aws import aws_retry_argument_spec
-from ansible_collections.clickview.runbook.plugins.module_utils.aws import client as aws_client
+from ansible_collections.clickview.runbook.plugins.module_utils.aws import AwsConnectError
+from ansible_collections.clickview.runbook.plugins.module_utils.aws import aws_argument_spec
+from ansible_collections.clickview.runbook.plugins.module_utils.aws import connect
+from ansible_collections.clickview.runbook.plugins.module_utils.aws import record_actions
 from ansible_collections.clickview.runbook.plugins.module_utils.waf_ipset import WafIpSetError
 from ansible_collections.clickview.runbook.plugins.module_utils.waf_ipset import error_code
 from ansible_collections.clickview.runbook.plugins.module_utils.waf_ipset import error_message
@@ -276,7 +288,8 @@ from ansible_collections.clickview.runbook.plugins.module_utils.waf_ipset import
 
 
 def main():
-    argument_spec = dict(
+    argument_spec = aws_argument_spec()
+    argument_spec.update(
         ip_sets=dict(type="list", elements="str", required=True, aliases=["ip_set"]),
         scope=dict(type="str", default="REGIONAL", choices=["REGIONAL", "CLOUDFRONT"]),
         addresses=dict(type="list", elements="str"),
@@ -288,32 +301,47 @@ def main():
         allow_private=dict(type="bool", default=False),
         lock_retries=dict(type="int", default=10),
     )
-    argument_spec.update(aws_retry_argument_spec())
-    module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
+    # The AWS connection is made from botocore directly (module_utils/aws.py), not through boto3 and
+    # AnsibleAWSModule: same options, a much shorter start-up for a task of two or three API calls.
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    if BOTOCORE_IMPORT_ERROR:
+        module.fail_json(msg=missing_required_lib("botocore"), exception=BOTOCORE_IMPORT_ERROR)
 
     params = dict(module.params)
-    calls = []
+    calls, actions = [], []
+
+    def report(**fields):
+        """Fields every result carries: API calls made, and the actions called when debugging."""
+        fields["api_calls"] = len(calls)
+        if params["debug_botocore_endpoint_logs"]:
+            fields["resource_actions"] = sorted(set(actions))
+        return fields
+
     try:
         if params["scope"] == "CLOUDFRONT":
-            params["region"] = None  # CLOUDFRONT sets are managed from us-east-1, whatever the region
-            client = aws_client(module, "wafv2", region="us-east-1")
+            # CLOUDFRONT sets are managed from us-east-1, whatever the region
+            client, dummy = connect(params, "wafv2", region="us-east-1", module_name="waf_block_ip")
+            params["region"] = None
         else:
-            params["region"] = get_aws_region(module)
-            client = aws_client(module, "wafv2")
+            client, params["region"] = connect(params, "wafv2", module_name="waf_block_ip")
         client.meta.events.register("before-send.wafv2", lambda **kwargs: calls.append(1))
+        if params["debug_botocore_endpoint_logs"]:
+            actions = record_actions(client, "wafv2")
         result = run(client, params, check_mode=module.check_mode)
+    except AwsConnectError as exc:
+        module.fail_json(**report(msg=exc.msg, param=exc.param))
     except WafIpSetError as exc:
-        failure = dict(msg=exc.msg, api_calls=len(calls))
+        failure = report(msg=exc.msg)
         if exc.code:
             failure["error_code"] = exc.code
         module.fail_json(**failure)
     except (ClientError, BotoCoreError) as exc:
         code = error_code(exc)
-        module.fail_json(msg="%s%s; nothing changed" % ("%s: " % code if code else "", error_message(exc)),
-                         error_code=code or type(exc).__name__, api_calls=len(calls))
+        module.fail_json(**report(msg="%s%s; nothing changed" % ("%s: " % code if code else "", error_message(exc)),
+                                  error_code=code or type(exc).__name__))
 
     diff = result.pop("diff")
-    result["api_calls"] = len(calls)
+    result = report(**result)
     if module._diff and diff:
         result["diff"] = diff
     module.exit_json(**result)

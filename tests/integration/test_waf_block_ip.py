@@ -243,6 +243,49 @@ def test_credentials_refused(tmp_path):
     assert "wrong-secret-value" not in json.dumps(result)
 
 
+def test_connection_from_environment_profile_and_debug_actions(aws, tmp_path):  # pylint: disable=redefined-outer-name
+    """The amazon.aws connection conventions: keys and region from the environment, a named profile from
+    the shared files, and the list of actions called with debug_botocore_endpoint_logs."""
+    v4 = new_set(aws, "IPV4")
+    cfg = aws["cfg"]
+    env = dict(os.environ, AWS_ACCESS_KEY_ID=cfg["access_key"], AWS_SECRET_ACCESS_KEY=cfg["secret_key"],
+               AWS_REGION=cfg["region"])
+    result = run_module(MODULE, dict(endpoint_url=aws["endpoint"], ip_sets=[v4["name"]], addresses=["198.51.100.21"],
+                                     debug_botocore_endpoint_logs=True), env=env)
+    assert result.get("changed") and result["added"] == ["198.51.100.21/32"], result
+    assert result["resource_actions"] == ["wafv2:GetIPSet", "wafv2:ListIPSets", "wafv2:UpdateIPSet"]
+    (tmp_path / "credentials").write_text("[responder]\naws_access_key_id = %s\naws_secret_access_key = %s\n"
+                                          % (cfg["access_key"], cfg["secret_key"]), encoding="utf-8")
+    (tmp_path / "config").write_text("[profile responder]\nregion = %s\n" % cfg["region"], encoding="utf-8")
+    env = dict(os.environ, AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "credentials"),
+               AWS_CONFIG_FILE=str(tmp_path / "config"))
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE"):
+        env.pop(name, None)
+    result = run_module(MODULE, dict(endpoint_url=aws["endpoint"], profile="responder", ip_sets=[v4["name"]],
+                                     addresses=["198.51.100.22"]), env=env)
+    assert result.get("changed") and result["added"] == ["198.51.100.22/32"], result
+    assert blocked(aws, v4) == ["198.51.100.21/32", "198.51.100.22/32"]
+
+
+@pytest.mark.parametrize("args,param,words", [
+    (dict(region=None), "region", ["requires a region"]),
+    (dict(profile="responder"), "profile", ["profile and access tokens"]),
+    (dict(aws_config={"no_such_setting": 1}), "aws_config", ["aws_config"]),
+])
+def test_bad_connection_options_fail_naming_them(aws, args, param, words):  # pylint: disable=redefined-outer-name
+    v4 = new_set(aws, "IPV4")
+    env = dict(os.environ, AWS_CONFIG_FILE=os.devnull)  # no region from a config file either
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE"):
+        env.pop(name, None)
+    task = dict(aws["conn"], ip_sets=[v4["name"]], addresses=["198.51.100.7"], **args)
+    result = run_module(MODULE, dict((k, v) for k, v in task.items() if v is not None), env=env)
+    assert result.get("failed") and result.get("param") == param, result
+    for word in words:
+        assert word in result["msg"], result
+    assert "Traceback (most recent call last)" not in json.dumps(result)
+    assert blocked(aws, v4) == []
+
+
 class _Throttler(http.server.BaseHTTPRequestHandler):
     hits = 0
 

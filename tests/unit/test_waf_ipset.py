@@ -151,6 +151,37 @@ def test_protected_and_private_ranges_refused_with_the_overlap_named():
     assert err.value.param == "protected"
 
 
+@pytest.mark.parametrize("address,protected", [
+    ("198.51.100.127", "198.51.100.0/25"),  # last address of the range
+    ("198.51.100.0", "198.51.100.0/25"),  # first address
+    ("198.51.100.128", "198.51.100.0/25"),  # just after: no overlap
+    ("198.51.99.255", "198.51.100.0/25"),  # just before: no overlap
+    ("198.51.0.0/16", "198.51.100.0/25"),  # a block around the range
+    ("2001:db8::/127", "2001:db8::1/128"),
+    ("2001:db8::2", "2001:db8::1/128"),
+    ("::ffff:198.51.100.1", "198.51.100.0/25"),  # other family: never an overlap
+])
+def test_protected_check_agrees_with_ipaddress_overlaps(address, protected):
+    network = w.parse_addresses([address])[0][0]
+    ranges = w.parse_protected([protected], allow_private=True)
+    expected = network.version == ranges[0][0].version and network.overlaps(ranges[0][0])
+    try:
+        w.check_protected([network], ranges)
+        refused = False
+    except w.WafIpSetError:
+        refused = True
+    assert refused == expected
+
+
+def test_canonical_forms_and_odd_entries():
+    assert w.canonical("203.0.113.7/32") == "203.0.113.7/32"
+    assert w.canonical(" 203.0.113.7/24") == "203.0.113.0/24"
+    assert w.canonical("2001:DB8:0::1/128") == "2001:db8::1/128"
+    assert w.canonical("not an address") is None
+    assert w.canonical(["unhashable"]) is None
+    assert w.canonical("203.0.113.7/32") == "203.0.113.7/32"  # remembered, same answer
+
+
 def test_documentation_ranges_are_not_private():
     w.check_protected(w.parse_addresses(["192.0.2.1", "198.51.100.1", "203.0.113.1", "2001:db8::1"])[0],
                       w.parse_protected([]))

@@ -18,8 +18,11 @@ redis-cli UNLINK``, and ``ansible localhost -m clickview.runbook.session_purge``
 
 Run from the repository (after ``make venv collection``):
 
-    .venv/bin/python benchmarks/session_purge.py              # 1M sessions among 2M keys
+    .venv/bin/python benchmarks/session_purge.py              # 1M sessions among 2M keys, 5 rounds
     .venv/bin/python benchmarks/session_purge.py --sessions 100000 --repeat 3
+
+Each round runs every method once, in turn, on freshly seeded data; the table gives the median
+and the spread over the rounds, and the load average of the machine before and after.
 """
 
 import argparse
@@ -121,84 +124,125 @@ def run_measured(cmd, env, shell=False):
     return wall, peak, proc
 
 
-def methods(port, batch_size, cli):
-    module_args = json.dumps(dict(host='127.0.0.1', port=port, pattern='session:*', batch_size=batch_size))
+def methods(port, batch_size, slice_ms, cli):
+    module_args = dict(host='127.0.0.1', port=port, pattern='session:*', batch_size=batch_size)
+    label = 'ansible -m session_purge'
+    if slice_ms is not None:
+        module_args['slice_ms'] = slice_ms
+        label += ' (slice %g ms)' % slice_ms
     return [
         ('runbook: KEYS | xargs DEL',
          "%s -p %d KEYS 'session:*' | xargs %s -p %d DEL > /dev/null" % (cli, port, cli, port), True),
         ('redis-cli --scan | xargs UNLINK',
          "%s -p %d --scan --pattern 'session:*' | xargs %s -p %d UNLINK > /dev/null" % (cli, port, cli, port), True),
-        ('ansible -m session_purge (batch %d)' % batch_size,
+        (label,
          [str(BIN / 'ansible'), 'localhost', '-i', 'localhost,', '-c', 'local', '-o',
           '-e', 'ansible_python_interpreter=%s' % sys.executable,
-          '-m', 'clickview.runbook.session_purge', '-a', module_args], False),
+          '-m', 'clickview.runbook.session_purge', '-a', json.dumps(module_args)], False),
     ]
+
+
+def module_elapsed(stdout):
+    """The module's own ``elapsed`` (the purge itself) from ``ansible -o`` output, if there."""
+    try:
+        return float(json.loads(stdout.split('=>', 1)[1])['elapsed'])
+    except (IndexError, ValueError, KeyError, TypeError):
+        return None
+
+
+def median(values):
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2.0
+
+
+def loadavg():
+    try:
+        with open('/proc/loadavg') as handle:
+            return ' '.join(handle.read().split()[:3])
+    except OSError:
+        return 'unknown'
+
+
+def measure(server, cmd, shell, env, sessions):
+    client = server.client
+    seed(client, sessions, sessions)
+    client.config_set('latency-monitor-threshold', 1)
+    client.execute_command('LATENCY', 'RESET')
+    pinger = Pinger(server.port)
+    pinger.start()
+    wall, peak, proc = run_measured(cmd, env, shell=shell)
+    pinger.stop()
+    latest = client.execute_command('LATENCY', 'LATEST') or []
+    stall = max([int(event[3]) for event in latest] or [0])
+    left = sum(1 for dummy in client.scan_iter(match='session:*', count=10000))
+    survivors = client.dbsize() - left
+    ok = proc.returncode == 0 and left == 0 and survivors == sessions + 4
+    return dict(wall=wall, stall=stall, ping=pinger.worst * 1000, rss=peak / 1024.0, ok=ok,
+                purge=module_elapsed(proc.stdout) if not shell else None)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--sessions', type=int, default=1000000, help='session:* keys (as many other keys are added)')
     parser.add_argument('--batch-size', type=int, default=1000, help='batch_size given to the module')
-    parser.add_argument('--repeat', type=int, default=1, help='runs of each method (the best wall time is shown)')
+    parser.add_argument('--slice-ms', type=float, default=None, help="slice_ms given to the module (default: the module's)")
+    parser.add_argument('--repeat', type=int, default=5, help='rounds; each round runs every method once, in turn')
     parser.add_argument('--redis-server', default=shutil.which('redis-server') or '/usr/bin/redis-server')
     parser.add_argument('--redis-cli', default=shutil.which('redis-cli') or '/usr/bin/redis-cli')
     args = parser.parse_args()
 
     env = dict(os.environ)
     env.update(ANSIBLE_COLLECTIONS_PATH=str(ROOT / '.collections'), ANSIBLE_CONFIG=str(ROOT / 'ansible.cfg'),
-               ANSIBLE_NOCOLOR='1', PATH='%s:%s' % (BIN, env.get('PATH', '')))
+               ANSIBLE_NOCOLOR='1', ANSIBLE_DEPRECATION_WARNINGS='0', PATH='%s:%s' % (BIN, env.get('PATH', '')))
     if not (ROOT / '.collections' / 'ansible_collections' / 'clickview' / 'runbook').exists():
         sys.exit('run `make collection` first: .collections/ansible_collections/clickview/runbook is missing')
 
+    load_before = loadavg()
     server = Server(args.redis_server)
-    rows = []
+    todo = methods(server.port, args.batch_size, args.slice_ms, args.redis_cli)
+    runs = dict((name, []) for name, dummy, dummy in todo)
+    pings = []
     try:
-        client = server.client
-        baseline = time.perf_counter()
-        subprocess.run([str(BIN / 'ansible'), 'localhost', '-i', 'localhost,', '-c', 'local', '-o', '-m', 'ping',
-                        '-e', 'ansible_python_interpreter=%s' % sys.executable], env=env, capture_output=True, check=True)
-        ansible_ping = time.perf_counter() - baseline
-        for name, cmd, shell in methods(server.port, args.batch_size, args.redis_cli):
-            best = None
-            for dummy in range(args.repeat):
-                seed(client, args.sessions, args.sessions)
-                client.config_set('latency-monitor-threshold', 1)
-                client.execute_command('LATENCY', 'RESET')
-                pinger = Pinger(server.port)
-                pinger.start()
-                wall, peak, proc = run_measured(cmd, env, shell=shell)
-                pinger.stop()
-                latest = client.execute_command('LATENCY', 'LATEST') or []
-                stall = max([int(event[3]) for event in latest] or [0])
-                left = sum(1 for dummy in client.scan_iter(match='session:*', count=10000))
-                survivors = client.dbsize() - left
-                ok = proc.returncode == 0 and left == 0 and survivors == args.sessions + 4
-                row = dict(name=name, wall=wall, stall=stall, ping=pinger.worst * 1000, pings=pinger.count,
-                           rss=peak / 1024.0, ok=ok)
-                if best is None or row['wall'] < best['wall']:
-                    best = row
-            rows.append(best)
+        for dummy in range(args.repeat):
+            start = time.perf_counter()
+            subprocess.run([str(BIN / 'ansible'), 'localhost', '-i', 'localhost,', '-c', 'local', '-o', '-m', 'ping',
+                            '-e', 'ansible_python_interpreter=%s' % sys.executable], env=env, capture_output=True,
+                           check=True)
+            pings.append(time.perf_counter() - start)
+            for name, cmd, shell in todo:
+                runs[name].append(measure(server, cmd, shell, env, args.sessions))
     finally:
         server.stop()
 
     print()
-    print('%d session:* keys among %d keys, redis-server on 127.0.0.1:%d (own instance); '
-          '`ansible localhost -m ping` takes %.2f s' % (args.sessions, 2 * args.sessions + 4, server.port, ansible_ping))
+    print('%d session:* keys among %d keys, redis-server on 127.0.0.1:%d (own instance), %d rounds; '
+          'load average %s before, %s after; `ansible localhost -m ping` median %.2f s (%.2f-%.2f)'
+          % (args.sessions, 2 * args.sessions + 4, server.port, args.repeat, load_before, loadavg(),
+             median(pings), min(pings), max(pings)))
     print()
-    header = ('method', 'wall s', 'vs runbook', 'worst stall ms', 'worst PING ms', 'peak RSS MB', 'result')
-    print('| %-36s | %7s | %10s | %14s | %13s | %11s | %-6s |' % header)
-    print('|%s|' % '|'.join('-' * (len(h) + 2) if i else '-' * 38 for i, h in enumerate(
-        ['x' * 36, 'x' * 7, 'x' * 10, 'x' * 14, 'x' * 13, 'x' * 11, 'x' * 6])))
-    reference = rows[0]['wall']
-    for row in rows:
-        print('| %-36s | %7.2f | %9.2fx | %14d | %13.1f | %11.0f | %-6s |' % (
-            row['name'], row['wall'], row['wall'] / reference, row['stall'], row['ping'], row['rss'],
-            'ok' if row['ok'] else 'WRONG'))
+    header = ('method', 'wall s median', 'min-max', 'vs runbook', 'purge s', 'worst stall ms', 'worst PING ms',
+              'peak RSS MB', 'result')
+    print('| ' + ' | '.join(header) + ' |')
+    print('|' + '|'.join('---' for dummy in header) + '|')
+    reference = runs[todo[0][0]]
+    for name, dummy, dummy in todo:
+        rows = runs[name]
+        walls = [r['wall'] for r in rows]
+        # each round's ratio to the runbook's run of the same round, so load changes between rounds cancel out
+        ratios = [r['wall'] / ref['wall'] for r, ref in zip(rows, reference)]
+        purges = [r['purge'] for r in rows if r['purge'] is not None]
+        print('| %s | %.2f | %.2f-%.2f | %.2fx (%.2f-%.2f) | %s | %d | %.1f | %.0f | %s |' % (
+            name.replace('|', '\\|'), median(walls), min(walls), max(walls), median(ratios), min(ratios), max(ratios),
+            '%.2f' % median(purges) if purges else '', max(r['stall'] for r in rows), max(r['ping'] for r in rows),
+            max(r['rss'] for r in rows), 'ok' if all(r['ok'] for r in rows) else 'WRONG'))
     print()
-    print('worst stall: LATENCY LATEST after each run (latency-monitor-threshold 1 ms); '
+    print('vs runbook: median (min-max) of each round\'s wall time over the runbook command\'s in the same round. '
+          'purge s: the module\'s own elapsed (the rest of its wall time is Ansible). '
+          'worst stall: LATENCY LATEST after each run (latency-monitor-threshold 1 ms), worst of all rounds; '
           'worst PING: slowest reply seen by a client pinging meanwhile; '
-          'result ok = every session:* key gone, every other key (neighbours included) still there.')
-    return 0 if all(row['ok'] for row in rows) else 1
+          'result ok = every session:* key gone, every other key (neighbours included) still there, in every round.')
+    return 0 if all(r['ok'] for rows in runs.values() for r in rows) else 1
 
 
 if __name__ == '__main__':

@@ -126,7 +126,12 @@ def sleepers():
 
 
 def pool_vars(sleepers, **extra):
+    # waiting queries are counted over the whole (shared) lab: other runs' sleepers must not make it FAIL
     extra_vars = dict(alert_response_long_query_min_duration='1s',
+                      alert_response_pool_thresholds={'connections_pct': {'warn': 75, 'fail': 90},
+                                                      'waiting_queries': {'warn': 1, 'fail': 1000},
+                                                      'long_queries': {'warn': 1, 'fail': 10},
+                                                      'pgbouncer_waiting_clients': {'warn': 1, 'fail': 20}},
                       alert_response_kill_include_applications=['%s-target' % sleepers.prefix],
                       alert_response_kill_grace_period='1s')
     extra_vars.update(extra)
@@ -152,6 +157,7 @@ def test_pool_findings_name_the_long_queries_and_remediation_off_kills_nothing(t
     assert finding(rep, 'postgres.connections')[0]['status'] == 'OK'
     assert finding(rep, 'pgbouncer.pools')[0]['figure'].endswith('server connections active')
     assert rep['actions'][0]['status'] == 'skipped' and 'remediation is off' in rep['actions'][0]['detail']
+    assert rep['outcome'] == 'ok' and rep['verification'] is None      # WARN, nothing changed: no human needed yet
     assert rep['recommended_action'].startswith('Terminate them')
     assert alive(pids + control) == set(pids + control)
     assert any(m['phase'] == 'findings' and m['overall'] == 'WARN' for m in received('/chat/incidents', str(tmp_path)))
@@ -178,17 +184,28 @@ def test_pool_remediation_kills_exactly_the_listed_queries_and_records_them(tmp_
                      **pool_vars(sleepers, remediate=True))
     assert rc == 0
     rep = report(tmp_path, 'db-connection-pool-exhausted')
+    # verified: the investigation ran again after the termination and found the long queries gone
+    assert rep['overall'] == 'WARN' and rep['outcome'] == 'remediated'
+    assert finding(rep['verification'], 'postgres.long_queries')[0]['status'] == 'OK'
+    assert 'Outcome: remediated' in (tmp_path / 'alert-db-connection-pool-exhausted-local-latest.md').read_text()
+    posted = [m for m in received('/chat/incidents', iid) if m.get('alert') == 'Database Connection Pool Exhausted']
+    assert [m['phase'] for m in posted] == ['findings', 'final'] and all(m['severity'] == 'P2 High' for m in posted)
+    assert all('Incident: %s · Severity: P2 High' % iid in m['text'] for m in posted)
+    assert 'Outcome: remediated' in posted[1]['text'] and 'Verified after the resolution steps: OK' in posted[1]['text']
     action = rep['actions'][0]
     assert action['status'] == 'done' and action['step'] == 'terminate long-running queries'
+    assert len(rep['actions']) == 1          # remediate=true does not scale the backend: that has its own opt-in
     assert sorted(int(line.split()[1]) for line in action['evidence']) == sorted(pids)
     deadline = time.time() + 10
     while alive(pids) and time.time() < deadline:
         time.sleep(0.2)
     assert alive(pids + control) == set(control)
     timeline = json.loads((tmp_path / 'incidents' / ('%s.json' % iid)).read_text())['timeline']
-    assert [e['kind'] for e in timeline] == ['status', 'finding', 'action']
+    assert [e['kind'] for e in timeline] == ['status', 'finding', 'action', 'finding']
     assert timeline[1]['event'].startswith('Database Connection Pool Exhausted: WARN')
     assert timeline[2]['event'].startswith('terminate long-running queries: done')
+    assert timeline[3]['event'] == ('Database Connection Pool Exhausted: verified after the resolution steps: OK - '
+                                    'outcome remediated')
 
 
 def test_pool_fault_absent_is_ok(tmp_path, sleepers):
@@ -209,6 +226,10 @@ def test_unreachable_database_is_a_fail_line_and_a_non_zero_exit(tmp_path):
     assert conn['status'] == 'FAIL' and conn['figure'] == 'unreachable' and conn['evidence']
     assert rep['overall'] == 'FAIL' and rep['recommended_action'].startswith('Restore access to PostgreSQL')
     assert finding(rep, 'pgbouncer.pools')[0]['status'] == 'FAIL'
+    assert rep['outcome'] == 'needs_attention'
+    failed = [f['check'] for f in rep['findings'] if f['status'] == 'FAIL']
+    assert ('Database Connection Pool Exhausted: needs attention: %d finding(s) FAIL: %s' % (len(failed), ', '.join(failed))
+            in json.dumps(out))
 
 
 def test_missing_inventory_variable_fails_at_argument_validation(tmp_path):
@@ -275,8 +296,11 @@ def test_disk_space_finds_bloat_and_vacuums_only_on_request(tmp_path, bloated_ta
     node = relfilenode(bloated_table)
     rc, _out = alert('disk_space_low', tmp_path, remediate=True, **scope)
     assert rc == 0
-    action = report(tmp_path, 'disk-space-low')['actions'][0]
+    rep = report(tmp_path, 'disk-space-low')
+    action = rep['actions'][0]
     assert action['step'] == 'VACUUM (ANALYZE)' and action['status'] == 'done', action
+    assert rep['outcome'] == 'remediated' and rep['verification']['overall'] == 'OK'
+    assert finding(rep['verification'], 'postgres.bloat')[0]['status'] == 'OK'
     assert query('SELECT n_dead_tup FROM pg_stat_user_tables WHERE relname = %s', (bloated_table,))[0][0] == 0
     assert relfilenode(bloated_table) == node                 # plain VACUUM: no rewrite
     # only the table asked for: the lab's page_views keeps its dead tuples
@@ -364,6 +388,7 @@ def test_ssl_certificate_expiring_in_7_days_is_flagged(tmp_path, tls_server):
     assert 'subject: localhost' in flagged['evidence'] and 'cert-manager' in flagged['recommendation']
     assert fine['status'] == 'OK' and fine['figure'].startswith('expires in 89.9 days')
     assert rc != 0 and 'tls.certificate_expiry' in json.dumps(out)
+    assert rep['outcome'] == 'needs_attention'         # FAIL with remediation off: on-call must notice
     summary = [m for m in received('/chat/incidents', '127.0.0.1:%d' % short) if m['alert'] == 'SSL Certificate Expiring']
     assert summary and summary[0]['overall'] == 'FAIL'
 

@@ -235,5 +235,24 @@ def test_concurrent_writers_lose_no_event(tmp_path):
 def test_summary():
     record = ir.resolve(declared(), 'INC-1', now=at(75))
     assert ir.summary(record) == {'age_seconds': 4500, 'age_human': '1h 15m', 'open': False,
-                                  'duration_human': '1h 15m', 'events': 2}
+                                  'duration_human': '1h 15m', 'events': 2, 'severity_label': 'P2 High'}
     assert ir.summary(declared(), now=at(31))['age_seconds'] == 31 * 60
+
+
+def test_severity_label_names_the_runbook_table():
+    assert [ir.severity_label(s) for s in ir.SEVERITIES] == ['P1 Critical', 'P2 High', 'P3 Medium', 'P4 Low']
+    assert ir.severity_label('') == '' and ir.severity_label(None) == ''
+
+
+def test_storage_names_the_missing_parameter(tmp_path):
+    with pytest.raises(ir.IncidentError) as err:
+        ir.Storage({'storage': 'file', 'incident_dir': ''})
+    assert err.value.param == 'incident_dir'
+    with pytest.raises(ir.IncidentError) as err:
+        ir.Storage({'storage': 's3', 's3_bucket': None}, s3_client=lambda: None)
+    assert err.value.param == 's3_bucket'
+    storage = ir.Storage({'storage': 'file', 'incident_dir': str(tmp_path)})
+    assert storage.location('INC-1') == str(tmp_path / 'INC-1.json')
+    assert storage.transact('INC-1', lambda cur: ir.declare(cur, 'INC-1', 't', 'P3'), create=True)[2]
+    assert storage.load('INC-1')['severity'] == 'P3'
+    assert ir.S3Store(None, 'b', 'p/').location('INC-1') == 's3://b/p/INC-1.json'

@@ -153,6 +153,12 @@ class Server(ThreadingHTTPServer):
         super().__init__(addr, Handler)
 
     def finish_request(self, request, client_address):
+        # headers and body leave in separate writes: without TCP_NODELAY the body waits for the client's
+        # delayed ACK of the headers (~40 ms on every response)
+        try:
+            request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            pass
         if self.ssl_ctx is not None:   # TLS handshake in the request thread, not the accept loop
             try:
                 request.settimeout(10)
@@ -311,4 +317,7 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)   # state is saved: skip tearing down a large heap object by object

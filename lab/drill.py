@@ -97,6 +97,9 @@ def pg_query(sql, args=(), role="app", dbname=None):
     conn = pg_connect(role, dbname)
     try:
         with conn, conn.cursor() as cur:
+            # the lab may be in the runbook's emergency read-only mode (default_transaction_read_only)
+            # because of another drill: the injector's own writes go through regardless
+            cur.execute("SET default_transaction_read_only = off")
             cur.execute(sql, args)
             return cur.fetchall() if cur.description else []
     finally:
@@ -280,28 +283,45 @@ def unblock_attacker():
 
 
 def clear():
-    """Put the lab back to healthy, whatever the drill's remediation did or did not do."""
+    """Put the lab back to healthy, whatever the drill's remediation did or did not do. Every
+    step is tried; a step that fails is reported (and the command fails) after the others ran."""
     record_path = STATE / "injected.json"
     injected = json.loads(record_path.read_text()) if record_path.exists() else {}
-    done = {}
-    done["processes_stopped"] = [name for name in ("holder", "watcher") if stop(name)]
-    rows = pg_query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s "
-                    "AND pid <> pg_backend_pid()", (SCENARIO["long_query_app"],), role="superuser", dbname="postgres")
-    done["queries_terminated"] = len([r for r in rows if r[0]])
-    sample_app_faults({})
-    done["rolled_back"] = False
-    if backend_image() == SCENARIO["bad_image"]:
+    done, errors = {}, []
+    user = SCENARIO["victim_user_id"]
+
+    def step(name, action):
+        try:
+            done[name] = action()
+        except Exception as exc:  # noqa: BLE001  pylint: disable=broad-except - reported below, the others still run
+            errors.append(f"{name}: {type(exc).__name__}: {exc}")
+
+    def rollback():
+        if backend_image() != SCENARIO["bad_image"]:
+            return False
         revision = injected.get("good_revision")
         kubectl("rollout", "undo", f"deployment/{DEPLOYMENT}", *([f"--to-revision={revision}"] if revision else []))
         kubectl("rollout", "status", f"deployment/{DEPLOYMENT}", "--timeout=120s")
-        done["rolled_back"] = True
-    client = redis_client()
-    user = SCENARIO["victim_user_id"]
-    done["sessions_deleted"] = client.unlink(*session_keys())
-    client.srem(f"user_sessions:{user}", *session_keys())
-    rows = pg_query("DELETE FROM api_keys WHERE key_id = %s RETURNING key_id", (SCENARIO["victim_key_id"],))
-    done["key_deleted"] = bool(rows)
-    done["unblocked"] = unblock_attacker()
+        return True
+
+    def sessions():
+        client = redis_client()
+        deleted = client.unlink(*session_keys())
+        client.srem(f"user_sessions:{user}", *session_keys())
+        return deleted
+
+    step("processes_stopped", lambda: [name for name in ("holder", "watcher") if stop(name)])
+    step("queries_terminated", lambda: len([r for r in pg_query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s AND pid <> pg_backend_pid()",
+        (SCENARIO["long_query_app"],), role="superuser", dbname="postgres") if r[0]]))
+    step("faults_reset", lambda: sample_app_faults({}) and True)
+    step("rolled_back", rollback)
+    step("sessions_deleted", sessions)
+    step("key_deleted", lambda: bool(pg_query("DELETE FROM api_keys WHERE key_id = %s RETURNING key_id",
+                                              (SCENARIO["victim_key_id"],))))
+    step("unblocked", unblock_attacker)
+    if errors:
+        raise RuntimeError("; ".join(errors) + " (the other steps were done; run clear again)")
     record_path.unlink(missing_ok=True)
     return {"cleared": True, **done}
 

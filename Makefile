@@ -21,7 +21,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
         sanity unit integration lint build-smoke lock clean
 
 help:
-	@echo "make demo        install, start the lab, run the daily health check on inventory/local"
+	@echo "make demo        install, start the lab, run the daily health check, then the game-day drill on the lab"
 	@echo "make test        install, start the lab, run every check and test, stop the lab"
 	@echo "make lab-up | lab-down | lab-status"
 	@echo "make sanity | unit | integration | lint | build-smoke   (single gates; lab must be up for integration)"
@@ -79,6 +79,7 @@ lab-status:
 ## ---- the front door ------------------------------------------------------
 demo: lab-up
 	ansible-playbook -i $(INVENTORY) playbooks/health_check.yml
+	ansible-playbook -i $(INVENTORY) playbooks/game_day_drill.yml
 
 test: deps
 	tests/run-all.sh

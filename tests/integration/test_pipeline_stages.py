@@ -198,7 +198,7 @@ def test_deploy_and_verify_pass_then_a_bad_deploy_is_rolled_back(tmp_path, priva
         assert proc.returncode == 0, (stage, proc.stdout[-4000:] + proc.stderr[-2000:])
     for playbook in ("deploy_canary", "deploy_verify"):
         cases, failed = junit(good, playbook)
-        assert cases and not failed, (playbook, [c.get("name") for c, _ in failed])
+        assert cases and not failed, (playbook, [case.get("name") for case, _element in failed])
     canary, verify = report(good, "deploy-canary"), report(good, "deploy-verify")
     assert canary["details"]["decision"] == "promote" and canary["namespace"] == private_backend["namespace"]
     assert verify["details"]["decision"] == "pass" and verify["overall"] != "FAIL" and not verify["actions"]
@@ -222,7 +222,7 @@ def test_deploy_and_verify_pass_then_a_bad_deploy_is_rolled_back(tmp_path, priva
     assert proc.returncode == 2, proc.stdout[-4000:]
 
     _cases, failed = junit(bad, "deploy_verify")
-    assert len(failed) == 1, [c.get("name") for c, _ in failed]
+    assert len(failed) == 1, [case.get("name") for case, _element in failed]
     case, element = failed[0]
     assert "Fail when a check is FAIL" in case.get("name")
     assert "verify.error_ratio" in element.get("message", "") + (element.text or "")

@@ -143,11 +143,11 @@ def test_an_incident_workflow_per_alert_declare_alert_playbook_resolve_review(co
     covered = set()
     for workflow in config["awx_workflows"]:
         path = incident_path(workflow, templates)
-        steps = [step for step, _ in path]
+        steps = [step for step, _via in path]
         assert steps[:2] == ["extensions/awx/playbooks/incident_workflow_vars.yml", "incident_declare.yml"], steps
         assert steps[2].startswith("alert_") and steps[3:] == ["approval", "incident_resolve.yml", "post_incident_review.yml"], steps
         # the alert playbook fails on a FAIL finding (usual in an incident): the approval follows whatever its result
-        assert [via for _, via in path] == [None, "success_nodes", "success_nodes", "always_nodes", "success_nodes", "success_nodes"]
+        assert [via for _step, via in path] == [None, "success_nodes", "success_nodes", "always_nodes", "success_nodes", "success_nodes"]
         covered.add(steps[2])
     assert covered == {p.name for p in (ROOT / "playbooks").glob("alert_*.yml")}, "an incident workflow for every alert playbook"
 

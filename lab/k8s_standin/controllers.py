@@ -168,6 +168,8 @@ class Sim:
         self.ep_dirty = True
         self.node_idx = 0
         self.quiet = {}           # uid of a settled Deployment/ReplicaSet -> fingerprint when it settled
+        self.pods_synced_rv = None  # store.rv after the last pass over the pods
+        self.pods_next_v = None     # earliest time a pod's containers change state on their own
 
     # ------------------------------------------------------------ clock
     def vnow(self):
@@ -358,7 +360,11 @@ class Sim:
         return st
 
     def sync_pods(self, v):
+        # nothing written since the last pass and no pod due: every pod would be skipped below
+        if self.store.rv == self.pods_synced_rv and (self.pods_next_v is None or v < self.pods_next_v):
+            return
         live = set()
+        next_v = None
         for e in list(self.store.data[T_POD.key].values()):
             pod = e.obj
             uid = pod["metadata"]["uid"]
@@ -366,6 +372,8 @@ class Sim:
             st = self.pstate(pod)
             rv = pod["metadata"]["resourceVersion"]
             if st.seen_rv == rv and (st.next_v is None or v < st.next_v):
+                if st.next_v is not None and (next_v is None or st.next_v < next_v):
+                    next_v = st.next_v
                 continue
             # image changes on a pod restart that container
             for c in pod["spec"].get("containers") or []:
@@ -387,8 +395,11 @@ class Sim:
             nxt = [c.next_event(v) for c in st.containers.values()]
             nxt = [n for n in nxt if n is not None]
             st.next_v = min(nxt) if nxt else None
+            if st.next_v is not None and (next_v is None or st.next_v < next_v):
+                next_v = st.next_v
         for uid in [u for u in self.pods if u not in live]:
             del self.pods[uid]
+        self.pods_next_v, self.pods_synced_rv = next_v, self.store.rv
 
     def pod_events(self, pod, st, v):
         comp = "kubelet"

@@ -1,6 +1,14 @@
 #!/usr/bin/env bash
 # make test: start the lab, run every gate, stop the lab (whatever happens), exit non-zero
 # if any gate failed. JUnit files for CI land in tests/output/junit/.
+#
+# Two streams share the machine's cores. The foreground one starts the lab and runs the tests of
+# the shared lab; meanwhile a background stream runs the gates that need no lab (unit tests, the
+# integration tests that bring their own private services, the stand-in fidelity tests, promtool,
+# ansible-lint, ansible-test sanity, build + ansible-doc). The lab's tests spend much of their time
+# waiting on services, so the second stream uses what would be an idle core. The background
+# gates' output is kept in tests/output/logs/ and shown, gate by gate, once they are done.
+# CLICKVIEW_SERIAL_GATES=1 runs every gate in the foreground, one after the other.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 root=$PWD
@@ -8,11 +16,27 @@ export PATH=$root/.venv/bin:$root/.tools/bin:$PATH
 export ANSIBLE_CONFIG=$root/ansible.cfg
 export CLICKVIEW_STRICT_SKIPS=1   # a skipped test fails the run (tests/conftest.py)
 junit=$root/tests/output/junit
-mkdir -p "$junit"
+logs=$root/tests/output/logs
+rm -rf "$logs"
+mkdir -p "$junit" "$logs"
+started=$SECONDS
 
 # A few end-to-end tests depend on timing on a loaded 2-core machine (OOM kills in the stand-in,
 # module waits); a failure is retried once and reported as a rerun in the output and JUnit.
 reruns=(--reruns 1 --reruns-delay 5)
+pytest=(python -m pytest -q -p no:cacheprovider)
+# Integration tests that use only services of their own (a private Kubernetes API stand-in,
+# Prometheus, sample backend, incident folders): they neither need the lab nor disturb it, and
+# run in the background stream. Every other file in tests/integration runs against the lab.
+private_tests=(
+  tests/integration/test_k8s_rollback.py
+  tests/integration/test_deployment.py
+  tests/integration/test_scaling_k8s.py
+  tests/integration/test_post_incident_review.py
+)
+lab_tests=(tests/integration)
+for file in "${private_tests[@]}"; do lab_tests+=(--ignore "$file"); done
+
 failed=()
 results=()
 gate() {
@@ -28,25 +52,86 @@ gate() {
   fi
 }
 
-trap 'echo; echo "=== stopping the lab"; python lab/labctl.py down' EXIT
-echo "=== starting the lab"
-python lab/labctl.py up || exit 1
+# bg_gate NAME CMD...: like gate, in the background stream: output to a log, result to a list
+bg_count=0
+bg_gate() {
+  local name=$1; shift
+  local start=$SECONDS status=passed
+  bg_count=$((bg_count + 1))
+  local log
+  log=$logs/$(printf '%02d' "$bg_count")-$(tr -cs 'a-zA-Z0-9' '-' <<<"$name" | cut -c1-50 | sed 's/-$//').log
+  { echo "=== $name: $*"; "$@"; } >"$log" 2>&1 || status=FAILED
+  printf '%s\t%s\t%s\t%s\n' "$status" "$((SECONDS - start))" "$name" "$log" >>"$logs/background.tsv"
+}
 
-gate "unit tests" python -m pytest -q -p no:cacheprovider --junitxml="$junit/unit.xml" tests/unit
-gate "integration tests (lab)" python -m pytest -q -p no:cacheprovider "${reruns[@]}" --junitxml="$junit/integration.xml" tests/integration
-if [ -d tests/standin ]; then
-  gate "Kubernetes API stand-in fidelity tests (kubectl $(kubectl version --client -o json 2>/dev/null | python -c 'import json,sys; print(json.load(sys.stdin)["clientVersion"]["gitVersion"])'))" \
-    python -m pytest -q -p no:cacheprovider "${reruns[@]}" --junitxml="$junit/standin.xml" tests/standin
+kubectl_version=$(kubectl version --client -o json 2>/dev/null |
+                  python -c 'import json,sys; print(json.load(sys.stdin)["clientVersion"]["gitVersion"])')
+labless_gates() {   # $1: gate or bg_gate
+  local run=$1
+  $run "unit tests" "${pytest[@]}" --junitxml="$junit/unit.xml" tests/unit
+  $run "integration tests (private services)" \
+    "${pytest[@]}" "${reruns[@]}" --junitxml="$junit/integration-private.xml" "${private_tests[@]}"
+  if [ -d tests/standin ]; then
+    $run "Kubernetes API stand-in fidelity tests (kubectl $kubectl_version)" \
+      "${pytest[@]}" "${reruns[@]}" --junitxml="$junit/standin.xml" tests/standin
+  fi
+  $run "Prometheus alert rules (promtool check + test)" bash -c \
+    'promtool check rules extensions/prometheus/clickview-runbook-rules.yml lab/config/rules.yml &&
+     promtool test rules extensions/prometheus/tests/clickview-runbook-rules.test.yml'
+  $run "ansible-lint (production profile)" ansible-lint --nocolor -q
+  $run "ansible-test sanity" tests/sanity.sh
+  $run "build + install + ansible-doc" tests/build-smoke.sh
+}
+
+bg_pid=
+stop() {
+  if [ -n "$bg_pid" ] && kill -0 "$bg_pid" 2>/dev/null; then
+    echo "=== stopping the background gates"
+    pkill -TERM -P "$bg_pid" 2>/dev/null
+    kill "$bg_pid" 2>/dev/null
+  fi
+  echo; echo "=== stopping the lab"; python lab/labctl.py down
+}
+trap stop EXIT
+
+if [ "${CLICKVIEW_SERIAL_GATES:-0}" != 1 ]; then
+  echo "=== background stream (output shown at the end): gates that need no lab"
+  ( labless_gates bg_gate; echo finished >"$logs/background.done" ) &
+  bg_pid=$!
 fi
-gate "Prometheus alert rules (promtool check + test)" bash -c \
-  'promtool check rules extensions/prometheus/clickview-runbook-rules.yml lab/config/rules.yml &&
-   promtool test rules extensions/prometheus/tests/clickview-runbook-rules.test.yml'
-gate "ansible-lint (production profile)" ansible-lint --nocolor -q
-gate "ansible-test sanity" tests/sanity.sh
-gate "build + install + ansible-doc" tests/build-smoke.sh
+
+echo "=== starting the lab"
+if python lab/labctl.py up; then
+  gate "integration tests (lab)" \
+    "${pytest[@]}" "${reruns[@]}" --junitxml="$junit/integration.xml" "${lab_tests[@]}"
+else
+  results+=("FAILED  starting the lab")
+  failed+=("starting the lab")
+fi
+
+if [ -n "$bg_pid" ]; then
+  echo
+  echo "=== waiting for the background gates"
+  wait "$bg_pid"
+  bg_pid=
+  if [ -f "$logs/background.tsv" ]; then
+    while IFS=$'\t' read -r status seconds name log; do
+      echo
+      cat "$log"
+      results+=("$status  $name (${seconds}s, in the background)")
+      [ "$status" = passed ] || failed+=("$name")
+    done <"$logs/background.tsv"
+  fi
+  if [ ! -f "$logs/background.done" ]; then
+    results+=("FAILED  background stream (it did not finish every gate)")
+    failed+=("background stream")
+  fi
+else
+  labless_gates gate
+fi
 
 echo
-echo "=== summary"
+echo "=== summary ($((SECONDS - started))s in all)"
 printf '  %s\n' "${results[@]}"
 if [ ${#failed[@]} -gt 0 ]; then
   echo "FAILED gates: ${failed[*]}"

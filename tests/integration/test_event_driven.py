@@ -45,7 +45,8 @@ def http(url, data=None, headers=None, method=None):
     body = json.dumps(data).encode() if data is not None else None
     req = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json", **(headers or {})},
                                  method=method or ("POST" if data is not None else "GET"))
-    with urllib.request.urlopen(req, timeout=5) as resp:
+    # generous: on a loaded machine ansible-rulebook answers its webhook late while it starts a playbook
+    with urllib.request.urlopen(req, timeout=30) as resp:
         text = resp.read().decode()
     try:
         return json.loads(text)

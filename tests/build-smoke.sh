@@ -20,21 +20,36 @@ fi
 ansible-galaxy collection install --offline --no-deps -p "$work/collections" "$tarball" >/dev/null
 cd "$work"
 
+export ANSIBLE_NOCOLOR=1
 listed=$(ansible-doc -l clickview.runbook)
 status=0
+# render_all TYPE HEADER NAME...: one ansible-doc for every plugin of a type (each call starts
+# Ansible and loads the collections again); a plugin it cannot render has no "> HEADER name" section
+render_all() {
+  local type=$1 header=$2; shift 2
+  [ $# -gt 0 ] || return 0
+  local rendered name
+  rendered=$(ansible-doc -t "$type" "$@") || status=1
+  for name in "$@"; do
+    grep -q "^> $header $name " <<<"$rendered" || { echo "FAIL: ansible-doc cannot render $type ${name#clickview.runbook.}" >&2; status=1; }
+  done
+}
+modules=()
 for file in "$root"/plugins/modules/*.py; do
   name=$(basename "$file" .py)
   [ "$name" = __init__ ] && continue
   if ! grep -q "^clickview.runbook.$name " <<<"$listed"; then
     echo "FAIL: ansible-doc -l does not list clickview.runbook.$name" >&2; status=1; continue
   fi
-  ansible-doc "clickview.runbook.$name" >/dev/null || { echo "FAIL: ansible-doc cannot render $name" >&2; status=1; }
+  modules+=("clickview.runbook.$name")
 done
+render_all module MODULE "${modules[@]}"
+filters=()
 for file in "$root"/plugins/filter/*.py "$root"/plugins/filter/*.yml; do
   [ -e "$file" ] || continue
-  name=$(basename "${file%.*}")
-  ansible-doc -t filter "clickview.runbook.$name" >/dev/null || { echo "FAIL: filter $name has no rendered doc" >&2; status=1; }
+  filters+=("clickview.runbook.$(basename "${file%.*}")")
 done
+render_all filter FILTER "${filters[@]}"
 roles=$(ansible-doc -t role -l clickview.runbook)
 for dir in "$root"/roles/*/; do
   role=$(basename "$dir")

@@ -32,6 +32,10 @@ def ansible_env(**extra):
         PATH=f"{VENV_BIN}:{ROOT / '.tools' / 'bin'}:{env.get('PATH', '')}",
         ANSIBLE_NOCOLOR="1",
         ANSIBLE_PYTHON_INTERPRETER=str(VENV_BIN / "python"),
+        # every task runs on the controller (local connection): pipelining hands the module to the
+        # interpreter on stdin instead of a temporary directory, chmod and clean-up per task
+        ANSIBLE_PIPELINING="1",
+        ANSIBLE_GATHERING="explicit",
     )
     env.update({k: str(v) for k, v in extra.items()})
     return env
@@ -61,12 +65,11 @@ def run_playbook(playbook, inventory="inventory/local", extra_vars=None, check=F
                              f"{proc.stdout}\n{proc.stderr}") from None
 
 
-def run_module(module, args, check=False, diff=False, env=None):
-    """Run one module task on localhost through ansible-playbook; return its result dict."""
-    play = [{
-        "hosts": "localhost", "gather_facts": False, "connection": "local",
-        "tasks": [{"name": "module under test", module: args, "ignore_errors": True}],
-    }]
+def run_tasks(tasks, check=False, diff=False, env=None):
+    """Run several task dicts on localhost in one ansible-playbook (one start-up instead of one per
+    task); return each task's result dict, in order. Give each task ignore_errors: true when later
+    tasks must run after it fails."""
+    play = [{"hosts": "localhost", "gather_facts": False, "connection": "local", "tasks": tasks}]
     with tempfile.NamedTemporaryFile("w", prefix="clickview-test-", suffix=".yml", delete=False) as handle:
         yaml.safe_dump(play, handle)
         path = handle.name
@@ -74,12 +77,132 @@ def run_module(module, args, check=False, diff=False, env=None):
         _rc, out = run_playbook(path, inventory="localhost,", check=check, diff=diff, env=env)
     finally:
         os.unlink(path)
-    return out["plays"][0]["tasks"][0]["hosts"]["localhost"]
+    results = [task["hosts"]["localhost"] for task in out["plays"][0]["tasks"]]
+    assert len(results) == len(tasks), f"only {len(results)} of {len(tasks)} tasks ran: {results[-1:]}"
+    return results
+
+
+def run_module(module, args, check=False, diff=False, env=None):
+    """Run one module task on localhost through ansible-playbook; return its result dict."""
+    return run_tasks([{"name": "module under test", module: args, "ignore_errors": True}],
+                     check=check, diff=diff, env=env)[0]
 
 
 @pytest.fixture(scope="session")
 def lab():
     return lab_config()
+
+
+# ---- the lab's services, for tests that check outcomes directly ------------------------------
+# One place for the lab's ports and credentials (lab/lab.yml), so test files do not re-derive them.
+
+LAB = lab_config()
+LAB_HOST = LAB["host"]
+PG_ROLES = {"superuser": LAB["postgres"]["superuser"], "operator": LAB["postgres"]["operator"],
+            "app": LAB["postgres"]["app"], "replicator": LAB["postgres"]["replicator"]}
+
+
+def lab_port(service):
+    """The port of a lab service by its lab.yml name (postgres_primary, redis, moto, ...)."""
+    return LAB["services"][service]["port"]
+
+
+def lab_url(service, path=""):
+    return f"http://{LAB_HOST}:{lab_port(service)}{path}"
+
+
+def pg_connect(role="superuser", port="postgres_primary", dbname=None, application_name="clickview-tests",
+               autocommit=True, host=None):
+    """A psycopg2 connection as one of the lab's roles (superuser, operator, app, replicator) to the
+    primary, or to another lab service by name (postgres_replica, pgbouncer) or port number."""
+    import psycopg2  # pylint: disable=import-outside-toplevel
+    login = PG_ROLES[role] if isinstance(role, str) else role
+    extra = {"application_name": application_name} if application_name else {}
+    conn = psycopg2.connect(host=host or LAB_HOST, port=lab_port(port) if isinstance(port, str) else port,
+                            user=login["name"], password=login["password"], dbname=dbname or LAB["postgres"]["database"],
+                            connect_timeout=5, **extra)
+    conn.autocommit = autocommit
+    return conn
+
+
+def pg_query(sql, params=None, **connect):
+    """Run one statement in a new connection (pg_connect's arguments); its rows, or None."""
+    conn = pg_connect(**connect)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(sql, params)
+            return cur.fetchall() if cur.description else None
+    finally:
+        conn.close()
+
+
+def redis_client(db=0):
+    import redis  # pylint: disable=import-outside-toplevel
+    return redis.Redis(host=LAB_HOST, port=lab_port("redis"), password=LAB["redis"]["password"], db=db)
+
+
+def aws_client(service):
+    """A boto3 client of the lab's AWS (moto), e.g. aws_client("wafv2"), aws_client("s3")."""
+    import boto3  # pylint: disable=import-outside-toplevel
+    aws = LAB["aws"]
+    return boto3.client(service, region_name=aws["region"], aws_access_key_id=aws["access_key"],
+                        aws_secret_access_key=aws["secret_key"], endpoint_url=lab_url("moto"))
+
+
+def http_json(url, data=None, method=None, timeout=10):
+    """GET (or POST data as JSON) and return the decoded answer."""
+    import urllib.request  # pylint: disable=import-outside-toplevel
+    body = json.dumps(data).encode() if data is not None else None
+    req = urllib.request.Request(url, data=body, method=method or ("POST" if body is not None else "GET"),
+                                 headers={"Content-Type": "application/json"} if body is not None else {})
+    with urllib.request.urlopen(req, timeout=timeout) as resp:
+        raw = resp.read()
+    return json.loads(raw) if raw.strip() else None
+
+
+def set_sample_app_faults(**faults):
+    """Set the lab sample backend's faults (error_rate, latency_ms, healthy, ...); none resets them."""
+    return http_json(lab_url("sample_app", "/admin/faults"), faults, method="POST")
+
+
+def webhook_received(path=None, since=None):
+    """Requests recorded by the lab's webhook sink (oldest first), optionally only those to path
+    and those received at or after the epoch time since."""
+    import urllib.parse  # pylint: disable=import-outside-toplevel
+    query = "?path=" + urllib.parse.quote(path) if path else ""
+    records = http_json(lab_url("webhook_sink", "/_received" + query))
+    return [r for r in records if since is None or r["time"] >= since]
+
+
+def active_alerts():
+    """Names of the alerts Alertmanager has active."""
+    return [a["labels"].get("alertname") for a in http_json(lab_url("alertmanager", "/api/v2/alerts?active=true"))]
+
+
+def wait_until(predicate, timeout, what, interval=0.5):
+    """Poll predicate until it returns something true (returned); fail naming what after timeout s."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+@pytest.fixture
+def sample_app_faults():
+    """Set the sample backend's faults (set(error_rate=0.3)); they are reset when the test ends."""
+    yield set_sample_app_faults
+    set_sample_app_faults()
+
+
+@pytest.fixture
+def webhook_messages():
+    """messages(path): bodies the webhook sink received at path since the test started."""
+    started = time.time()
+    return lambda path: [r["body"] for r in webhook_received(path, since=started)]
 
 
 @pytest.hookimpl(hookwrapper=True)

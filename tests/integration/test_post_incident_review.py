@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from conftest import run_module, run_playbook
+from conftest import run_playbook, run_tasks
 
 PLAYBOOK = "playbooks/post_incident_review.yml"
 
@@ -101,11 +101,12 @@ def test_pir_from_recorded_incident(folders):
 def test_pir_from_a_record_written_by_the_modules(folders):
     incidents, reports = folders
     base = {"incident_dir": str(incidents), "incident_id": "INC-PIR-LIVE"}
-    declared = run_module("clickview.runbook.incident", dict(base, action="declare", title="t", severity="P2",
-                                                             declared_at="2025-03-04T09:00:00Z"))
-    assert not declared.get("failed")
-    assert not run_module("clickview.runbook.incident_event", dict(base, event="Rolled back", kind="action")).get("failed")
-    assert not run_module("clickview.runbook.incident", dict(base, action="resolve", root_cause="bad release")).get("failed")
+    results = run_tasks([   # one ansible-playbook: declare, record an action, resolve
+        {"clickview.runbook.incident": dict(base, action="declare", title="t", severity="P2",
+                                            declared_at="2025-03-04T09:00:00Z")},
+        {"clickview.runbook.incident_event": dict(base, event="Rolled back", kind="action")},
+        {"clickview.runbook.incident": dict(base, action="resolve", root_cause="bad release")}])
+    assert not any(r.get("failed") for r in results), results
     rc, out = run(folders, "INC-PIR-LIVE")
     assert rc == 0, failed_msgs(out)
     doc = json.loads((reports / "pir" / "INC-PIR-LIVE-pir.json").read_text())

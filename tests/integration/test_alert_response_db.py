@@ -265,6 +265,19 @@ def dead_tuples(name):
         time.sleep(0.5)
 
 
+def wait_for_no_old_snapshot(timeout=180):
+    """VACUUM reclaims only the dead tuples no snapshot can see: wait until no other session of the shared lab
+    holds a snapshot (backend_xmin) older than this test's table, so the remediation can be verified."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        rows = query("SELECT count(*) FROM pg_stat_activity WHERE backend_xmin IS NOT NULL AND pid <> pg_backend_pid() "
+                     "AND xact_start < now() - interval '1 second'")
+        if rows[0][0] == 0:
+            return
+        time.sleep(1)
+    raise AssertionError('another session of the lab kept an old snapshot for %s s' % timeout)
+
+
 def relfilenode(name):
     return query("SELECT relfilenode FROM pg_class WHERE oid = ('public.' || %s)::regclass", (name,))[0][0]
 
@@ -294,13 +307,15 @@ def test_disk_space_finds_bloat_and_vacuums_only_on_request(tmp_path, bloated_ta
     assert dead_tuples(bloated_table) >= 12000
 
     node = relfilenode(bloated_table)
+    wait_for_no_old_snapshot()
     rc, _out = alert('disk_space_low', tmp_path, remediate=True, **scope)
     assert rc == 0
     rep = report(tmp_path, 'disk-space-low')
     action = rep['actions'][0]
     assert action['step'] == 'VACUUM (ANALYZE)' and action['status'] == 'done', action
-    assert rep['outcome'] == 'remediated' and rep['verification']['overall'] == 'OK'
-    assert finding(rep['verification'], 'postgres.bloat')[0]['status'] == 'OK'
+    # verified by investigating again: the table is no longer bloated (other tables of the shared lab may still be)
+    assert rep['verification'] and rep['outcome'] == ('remediated' if rep['verification']['overall'] == 'OK' else 'ok')
+    assert not [line for line in finding(rep['verification'], 'postgres.bloat')[0]['evidence'] if bloated_table in line]
     assert query('SELECT n_dead_tup FROM pg_stat_user_tables WHERE relname = %s', (bloated_table,))[0][0] == 0
     assert relfilenode(bloated_table) == node                 # plain VACUUM: no rewrite
     # only the table asked for: the lab's page_views keeps its dead tuples
@@ -312,6 +327,7 @@ def test_vacuum_full_only_with_its_own_opt_in(tmp_path, bloated_table):
     node = relfilenode(bloated_table)
     scope = dict(alert_response_vacuum_tables=['public.%s' % bloated_table],
                  alert_response_maintenance_user=APP['name'], alert_response_maintenance_password=APP['password'])
+    wait_for_no_old_snapshot()
     rc, _out = alert('disk_space_low', tmp_path, alert_response_vacuum_full=True, **scope)
     assert rc == 0
     action = report(tmp_path, 'disk-space-low')['actions'][0]

@@ -90,16 +90,16 @@ def pg_connect(role="app", dbname=None, application_name=None):
     pg = CONFIG["postgres"]
     return psycopg2.connect(host=HOST, port=port("postgres_primary"), dbname=dbname or pg["database"],
                             user=pg[role]["name"], password=pg[role]["password"], connect_timeout=10,
-                            application_name=application_name or "clickview-drill")
+                            application_name=application_name or "clickview-drill",
+                            # the lab may be in the runbook's emergency read-only mode (another drill):
+                            # the injector's own writes go through regardless
+                            options="-c default_transaction_read_only=off")
 
 
 def pg_query(sql, args=(), role="app", dbname=None):
     conn = pg_connect(role, dbname)
     try:
         with conn, conn.cursor() as cur:
-            # the lab may be in the runbook's emergency read-only mode (default_transaction_read_only)
-            # because of another drill: the injector's own writes go through regardless
-            cur.execute("SET default_transaction_read_only = off")
             cur.execute(sql, args)
             return cur.fetchall() if cur.description else []
     finally:

@@ -16,49 +16,26 @@ import uuid
 import psycopg2
 import pytest
 
-from conftest import lab_config, run_module, run_playbook
+from conftest import LAB_HOST as HOST, lab_port, pg_connect, pg_query, run_module, run_playbook
 
-LAB = lab_config()
-HOST = LAB['host']
-PRIMARY = LAB['services']['postgres_primary']['port']
-REPLICA = LAB['services']['postgres_replica']['port']
-DB = LAB['postgres']['database']
-SUPER = LAB['postgres']['superuser']
-APP = LAB['postgres']['app']
+PRIMARY = lab_port('postgres_primary')
+REPLICA = lab_port('postgres_replica')
 READ_ONLY_ERROR = 'cannot execute CREATE TABLE in a read-only transaction'
+OBSERVER = 'itest-dbops-observer'
 
 
-def connect(role=SUPER, port=PRIMARY, app='itest-dbops-observer'):
-    conn = psycopg2.connect(host=HOST, port=port, user=role['name'], password=role['password'], dbname=DB,
-                            application_name=app, connect_timeout=5)
-    conn.autocommit = True
-    return conn
-
-
-def query(sql, params=None, port=PRIMARY):
-    conn = connect(port=port)
-    try:
-        with conn.cursor() as cur:
-            cur.execute(sql, params)
-            return cur.fetchall() if cur.description else None
-    finally:
-        conn.close()
+def query(sql, params=None, port='postgres_primary'):
+    return pg_query(sql, params, port=port, application_name=OBSERVER)
 
 
 def read_only_setting():
-    conn = connect()   # a new session: sees the reloaded configuration
-    try:
-        with conn.cursor() as cur:
-            cur.execute('SHOW default_transaction_read_only')
-            return cur.fetchone()[0]
-    finally:
-        conn.close()
+    # a new session: sees the reloaded configuration
+    return query('SHOW default_transaction_read_only')[0][0]
 
 
 def try_write():
     """None when a write succeeds in a new session, else the error text."""
-    conn = connect(role=APP)
-    conn.autocommit = False
+    conn = pg_connect('app', application_name=OBSERVER, autocommit=False)
     try:
         with conn.cursor() as cur:
             cur.execute('CREATE TEMPORARY TABLE itest_write_probe (x int) ON COMMIT DROP')
@@ -72,7 +49,7 @@ def try_write():
 
 def force_read_write():
     """Safety net: whatever a test did, leave the lab primary writable."""
-    conn = connect()
+    conn = pg_connect(application_name=OBSERVER)
     try:
         with conn.cursor() as cur:
             cur.execute('SET default_transaction_read_only = off')
@@ -105,7 +82,7 @@ def wait_for_lab_replica(timeout=90):
     while time.monotonic() < deadline:
         try:
             rows = query("SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'")
-            if rows[0][0] >= 1 and query('SELECT pg_is_in_recovery()', port=REPLICA)[0][0]:
+            if rows[0][0] >= 1 and query('SELECT pg_is_in_recovery()', port='postgres_replica')[0][0]:
                 return
         except psycopg2.Error:
             pass
@@ -227,7 +204,8 @@ class Sleeper(object):
     """A backend of the app role running pg_sleep under an application_name of its own."""
 
     def __init__(self, app):
-        self.conn = connect(role=APP, app=app)
+        self.conn = pg_connect('app', application_name=app)
+        self.started = time.monotonic()
         with self.conn.cursor() as cur:
             cur.execute('SELECT pg_backend_pid()')
             self.pid = cur.fetchone()[0]
@@ -258,14 +236,19 @@ def alive(pids):
 
 @pytest.fixture
 def sleepers():
+    """make(app, count): backends sleeping under app; settle(): wait until every one is older than
+    the 2 s minimum duration the tests use."""
     created = []
 
     def make(app, count=1):
         for _index in range(count):
             created.append(Sleeper(app))
-        time.sleep(2.5)     # older than the 2s minimum duration the tests use
         return created[-count:]
 
+    def settle():
+        time.sleep(max(0.0, 2.5 - (time.monotonic() - created[-1].started)))
+
+    make.settle = settle
     yield make
     for sleeper in created:
         sleeper.close()
@@ -284,6 +267,7 @@ def test_kill_long_queries_lists_without_execute_and_kills_only_the_selected_bac
     bystander_app = 'itest-dbops-bystander-%s' % uuid.uuid4().hex[:8]
     targets = sleepers(app, 2)
     bystanders = sleepers(bystander_app, 1)
+    sleepers.settle()
     pids = {s.pid for s in targets}
 
     rc, output = run('db_kill_long_queries', tmp_path, **kill_vars(app))
@@ -313,6 +297,7 @@ def test_kill_long_queries_lists_without_execute_and_kills_only_the_selected_bac
 def test_kill_long_queries_in_check_mode_signals_nothing_even_with_execute(tmp_path, sleepers):
     app = 'itest-dbops-killcheck-%s' % uuid.uuid4().hex[:8]
     targets = sleepers(app, 1)
+    sleepers.settle()
     rc, output = run('db_kill_long_queries', tmp_path, check=True,
                      **kill_vars(app, database_operations_kill_execute=True))
     assert rc == 0, output
@@ -331,29 +316,61 @@ def test_kill_long_queries_rejects_a_bad_action_before_connecting(tmp_path):
 
 # ---- emergency read-only mode --------------------------------------------------------------
 
-def test_read_only_on_blocks_writes_then_off_lifts_it(tmp_path):
-    assert read_only_setting() == 'off'
+@pytest.fixture(scope='module')
+def read_only_cycle(tmp_path_factory):
+    """db_read_only_on then db_read_only_off, recorded in an incident's timeline; between the two,
+    and after, what a new session sees. The primary is always made writable again."""
+    tmp_path = tmp_path_factory.mktemp('read-only')
+    incident_dir = tmp_path / 'incidents'
+    incident_id = 'INC-itest-dbops-%s' % uuid.uuid4().hex[:8]
+    cycle = {'incident_dir': incident_dir, 'incident_id': incident_id, 'setting_before': read_only_setting()}
+    cycle['declared'] = run_module('clickview.runbook.incident', {
+        'incident_dir': str(incident_dir), 'incident_id': incident_id, 'action': 'declare',
+        'title': 'itest database read-only', 'severity': 'P2'})
     try:
-        rc, output = run('db_read_only_on', tmp_path)
-        assert rc == 0, output
-        rep = report(tmp_path, 'db-read-only-on')
-        assert rep['overall'] == 'OK', rep
-        probe = by_check(rep, 'read_only.write_probe')[0]
-        assert READ_ONLY_ERROR in probe['figure']
-        assert rep['actions'][0]['after'] == 'on' and rep['actions'][0]['before'] == 'off'
-        # independently of the playbook's own probe: a new session cannot write
-        assert read_only_setting() == 'on'
-        error = try_write()
-        assert error is not None and READ_ONLY_ERROR in error
-
-        rc, output = run('db_read_only_off', tmp_path)
-        assert rc == 0, output
-        rep = report(tmp_path, 'db-read-only-off')
-        assert by_check(rep, 'read_only.write_probe')[0]['figure'] == 'write accepted'
-        assert read_only_setting() == 'off'
-        assert try_write() is None
+        for mode in ('on', 'off'):
+            cycle[mode] = run('db_read_only_%s' % mode, tmp_path, incident_id=incident_id,
+                              clickview_incident_dir=str(incident_dir))
+            cycle[mode + '_report'] = report(tmp_path, 'db-read-only-%s' % mode) if cycle[mode][0] == 0 else None
+            # independently of the playbook's own probe: what a new session sees
+            cycle[mode + '_setting'], cycle[mode + '_write_error'] = read_only_setting(), try_write()
     finally:
         force_read_write()
+    return cycle
+
+
+def test_read_only_on_blocks_writes(read_only_cycle):
+    cycle = read_only_cycle
+    assert cycle['setting_before'] == 'off'
+    rc, output = cycle['on']
+    assert rc == 0, output
+    rep = cycle['on_report']
+    assert rep['overall'] == 'OK', rep
+    probe = by_check(rep, 'read_only.write_probe')[0]
+    assert READ_ONLY_ERROR in probe['figure']
+    assert rep['actions'][0]['after'] == 'on' and rep['actions'][0]['before'] == 'off'
+    assert cycle['on_setting'] == 'on'
+    assert cycle['on_write_error'] is not None and READ_ONLY_ERROR in cycle['on_write_error']
+
+
+def test_read_only_off_lifts_it(read_only_cycle):
+    cycle = read_only_cycle
+    rc, output = cycle['off']
+    assert rc == 0, output
+    assert by_check(cycle['off_report'], 'read_only.write_probe')[0]['figure'] == 'write accepted'
+    assert cycle['off_setting'] == 'off'
+    assert cycle['off_write_error'] is None
+
+
+def test_read_only_is_recorded_in_the_incident_timeline(read_only_cycle):
+    cycle = read_only_cycle
+    assert not cycle['declared'].get('failed'), cycle['declared']
+    assert cycle['on'][0] == 0 and cycle['off'][0] == 0, (cycle['on'][1], cycle['off'][1])
+    record = json.loads((cycle['incident_dir'] / ('%s.json' % cycle['incident_id'])).read_text())
+    events = [e for e in record['timeline'] if e.get('source') == 'database_operations/read_only']
+    assert [e['event'] for e in events] == ['Database read-only mode %s on primary %s:%d' % (mode, HOST, PRIMARY)
+                                            for mode in ('on', 'off')]
+    assert events[0]['details']['before'] == 'off' and events[0]['details']['after'] == 'on'
 
 
 def test_read_only_off_when_already_off_changes_nothing(tmp_path):
@@ -391,23 +408,3 @@ def test_read_only_refuses_a_replica_before_anything_changes(tmp_path):
         assert not (tmp_path / 'db-read-only-on-local-latest.json').exists()
     finally:
         force_read_write()
-
-
-def test_read_only_is_recorded_in_the_incident_timeline(tmp_path):
-    incident_dir = tmp_path / 'incidents'
-    incident_id = 'INC-itest-dbops-%s' % uuid.uuid4().hex[:8]
-    declared = run_module('clickview.runbook.incident', {
-        'incident_dir': str(incident_dir), 'incident_id': incident_id, 'action': 'declare',
-        'title': 'itest database read-only', 'severity': 'P2'})
-    assert not declared.get('failed'), declared
-    try:
-        for playbook in ('db_read_only_on', 'db_read_only_off'):
-            rc, output = run(playbook, tmp_path, incident_id=incident_id, clickview_incident_dir=str(incident_dir))
-            assert rc == 0, output
-    finally:
-        force_read_write()
-    record = json.loads((incident_dir / ('%s.json' % incident_id)).read_text())
-    events = [e for e in record['timeline'] if e.get('source') == 'database_operations/read_only']
-    assert [e['event'] for e in events] == ['Database read-only mode %s on primary %s:%d' % (mode, HOST, PRIMARY)
-                                            for mode in ('on', 'off')]
-    assert events[0]['details']['before'] == 'off' and events[0]['details']['after'] == 'on'

@@ -16,18 +16,11 @@ import subprocess
 import time
 import uuid
 
-import psycopg2
 import pytest
 
-from conftest import ROOT, lab_config, run_playbook
+from conftest import LAB_HOST as HOST, ROOT, lab_port, pg_query, run_playbook
 
-LAB = lab_config()
-HOST = LAB['host']
-PRIMARY = LAB['services']['postgres_primary']['port']
-PGBOUNCER = LAB['services']['pgbouncer']['port']
-DB = LAB['postgres']['database']
-SUPER = LAB['postgres']['superuser']
-OPS = LAB['postgres']['operator']
+PRIMARY = lab_port('postgres_primary')
 PG_CTL = '/usr/lib/postgresql/15/bin/pg_ctl'
 PGBOUNCER_INI = ROOT / 'lab' / '.state' / 'pgbouncer' / 'pgbouncer.ini'
 
@@ -44,16 +37,13 @@ def listening(port):
         return sock.connect_ex((HOST, port)) == 0
 
 
-def query(sql, params=None, port=PRIMARY, role=SUPER, dbname=DB, autocommit=True):
-    conn = psycopg2.connect(host=HOST, port=port, user=role['name'], password=role['password'], dbname=dbname,
-                            connect_timeout=5)
-    conn.autocommit = autocommit
-    try:
-        with conn.cursor() as cur:
-            cur.execute(sql, params)
-            return cur.fetchall() if cur.description else None
-    finally:
-        conn.close()
+def query(sql, params=None, port='postgres_primary'):
+    return pg_query(sql, params, port=port, application_name='itest-scaling-db')
+
+
+def pgbouncer_admin(sql):
+    """A command on PgBouncer's admin console, as the operator role."""
+    return pg_query(sql, port='pgbouncer', role='operator', dbname='pgbouncer', application_name=None)
 
 
 def report(tmp_path, kind):
@@ -67,7 +57,7 @@ def by_check(rep, name):
 # ---- read replica ------------------------------------------------------------------------
 
 @pytest.fixture
-def scratch_replica(tmp_path):
+def scratch_replica():
     """A replica definition of its own (name, spare port, scratch data directory); torn down always."""
     name = 'itest-replica-%s' % uuid.uuid4().hex[:6]
     parent = ROOT / 'lab' / '.state' / 'scaling-replicas' / name
@@ -169,7 +159,7 @@ def test_read_replica_rejects_a_definition_without_a_port(tmp_path):
 # ---- PgBouncer pool size -----------------------------------------------------------------
 
 def show_pool_size():
-    rows = query('SHOW CONFIG', port=PGBOUNCER, role=OPS, dbname='pgbouncer')
+    rows = pgbouncer_admin('SHOW CONFIG')
     return int([row for row in rows if row[0] == 'default_pool_size'][0][1])
 
 
@@ -181,7 +171,7 @@ def pgbouncer_restored():
     if PGBOUNCER_INI.read_text() != original_ini:
         PGBOUNCER_INI.write_text(original_ini)
     if show_pool_size() != original:
-        query('RELOAD', port=PGBOUNCER, role=OPS, dbname='pgbouncer')
+        pgbouncer_admin('RELOAD')
     assert show_pool_size() == original
 
 

@@ -229,7 +229,12 @@ def inject():
                            "roll it back (or run drill.py clear) first")
     injected["good_image"], injected["good_revision"] = current, backend_revision()
     record_path.write_text(json.dumps(injected, indent=2))   # from here on, clear knows what to undo
-    kubectl("set", "image", f"deployment/{DEPLOYMENT}", f"backend={SCENARIO['bad_image']}")
+    # the image and a pod-template annotation of this injection in one change: a new ReplicaSet
+    # created now (an identical template would bring back the one of an earlier drill, with its
+    # old creation time, and the error-rate alert compares the spike with that time)
+    template = {"metadata": {"annotations": {"lab.clickview.app/drill-injected": injected["started"]}},
+                "spec": {"containers": [{"name": "backend", "image": SCENARIO["bad_image"]}]}}
+    kubectl("patch", f"deployment/{DEPLOYMENT}", "--type=strategic", "-p", json.dumps({"spec": {"template": template}}))
     kubectl("annotate", f"deployment/{DEPLOYMENT}", "--overwrite", f"kubernetes.io/change-cause={SCENARIO['bad_release']}")
     injected["bad_revision"] = backend_revision()
     sample_app_faults({"error_rate": SCENARIO["error_rate"]})

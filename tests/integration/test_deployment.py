@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 
 import pytest
@@ -24,6 +25,8 @@ from test_k8s_rollback import standin  # noqa: F401  pylint: disable=unused-impo
 NS = "clickview"
 REG = "registry.clickview.lab"
 PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"
+ERROR_RATIO = 'sum(rate(http_requests_total{status=~"5.."}[5s])) / sum(rate(http_requests_total[5s]))'
+LATENCY_P95 = "histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket[5s])))"
 
 
 def free_port():
@@ -74,8 +77,28 @@ def metrics(tmp_path_factory):
         with urllib.request.urlopen(req, timeout=5) as r:
             assert r.status == 200
 
-    time.sleep(6)  # a few scrapes, so that rate() over the window has data
-    yield {"prometheus": prom_url, "app": app_url, "faults": faults}
+    def figures():
+        """The error ratio and P95 latency over the canary's 5 s window, None until there is data."""
+        values = []
+        for query in (ERROR_RATIO, LATENCY_P95):
+            url = prom_url + "/api/v1/query?" + urllib.parse.urlencode({"query": query})
+            with urllib.request.urlopen(url, timeout=5) as r:
+                result = json.load(r)["data"]["result"]
+            values.append(float(result[0]["value"][1]) if result else None)
+        return None if None in values else tuple(values)
+
+    def wait_for_window(predicate, what):
+        """Wait until the figures over the 5 s window are what the faults make them (polling the scrapes)."""
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            now = figures()
+            if now is not None and predicate(*now):
+                return
+            time.sleep(0.5)
+        pytest.fail("the private Prometheus did not see %s (error ratio, p95: %s)" % (what, figures()))
+
+    wait_for_window(lambda error_ratio, p95: True, "rate data")  # a few scrapes: rate() over the window has data
+    yield {"prometheus": prom_url, "app": app_url, "faults": faults, "wait_for_window": wait_for_window}
     for proc in (prom, app):
         proc.terminate()
         try:
@@ -219,7 +242,7 @@ CANARY = {"deployment_canary_analysis_seconds": 4, "deployment_canary_sample_int
 
 def test_canary_promoted_on_good_metrics(api, play, metrics):
     metrics["faults"]()  # healthy: 0.5 % errors, ~80 ms
-    time.sleep(6)
+    metrics["wait_for_window"](lambda error_ratio, p95: error_ratio < 0.02 and p95 < 0.4, "healthy figures")
     new = REG + "/clickview-backend:1.6.0"
     rc, out = play("deploy_canary.yml", deployment_image=new, deployment_prometheus_url=metrics["prometheus"], **CANARY)
     assert rc == 0, out
@@ -237,7 +260,7 @@ def test_canary_promoted_on_good_metrics(api, play, metrics):
 def test_canary_rolled_back_on_bad_metrics(api, play, metrics):
     before = image(api, "clickview-backend")
     metrics["faults"](error_rate=0.3, latency_ms=900)
-    time.sleep(6)
+    metrics["wait_for_window"](lambda error_ratio, p95: error_ratio > 0.1 and p95 > 0.5, "the bad figures")
     try:
         rc, out = play("deploy_canary.yml", deployment_image=REG + "/clickview-backend:1.7.0",
                        deployment_prometheus_url=metrics["prometheus"], **CANARY)

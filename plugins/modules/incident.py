@@ -39,8 +39,6 @@ extends_documentation_fragment:
   - amazon.aws.region.modules
   - amazon.aws.boto3
   - clickview.runbook.aws
-notes:
-  - The AWS options and boto3 are used only with O(storage=s3).
 attributes:
   check_mode:
     support: full
@@ -156,8 +154,9 @@ options:
     type: int
     default: 30
 notes:
-  - Storage is a folder on the host the module runs on. For separate AWX jobs or CI stages it must be shared between them
-    (a persistent volume, an NFS mount). S3 storage is not implemented yet.
+  - With O(storage=file) the folder is on the host the module runs on. For separate AWX jobs or CI stages it must be shared
+    between them (a persistent volume, an NFS mount); O(storage=s3) needs no shared folder.
+  - The AWS options and boto3 are used only with O(storage=s3); it needs C(s3:GetObject) and C(s3:PutObject) on the prefix.
   - Timestamps are UTC, ISO 8601 with a C(Z) suffix, to the second.
 seealso:
   - module: clickview.runbook.incident_event

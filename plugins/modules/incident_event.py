@@ -30,8 +30,6 @@ extends_documentation_fragment:
   - amazon.aws.region.modules
   - amazon.aws.boto3
   - clickview.runbook.aws
-notes:
-  - The AWS options and boto3 are used only with O(storage=s3).
 attributes:
   check_mode:
     support: full
@@ -87,7 +85,8 @@ options:
     type: dict
     default: {}
 notes:
-  - Storage is a folder on the host the module runs on; see M(clickview.runbook.incident).
+  - Storage is a folder on the host the module runs on, or an S3 bucket; see M(clickview.runbook.incident).
+  - The AWS options and boto3 are used only with O(storage=s3).
 seealso:
   - module: clickview.runbook.incident
 '''

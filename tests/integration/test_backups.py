@@ -21,10 +21,9 @@ import time
 import uuid
 from pathlib import Path
 
-import boto3
 import pytest
 
-from conftest import ROOT, VENV_BIN, run_playbook
+from conftest import ROOT, VENV_BIN, aws_client, run_playbook
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 pytestmark = pytest.mark.skipif(not shutil.which("pgbackrest") or not PG_BIN.exists(),
@@ -108,24 +107,15 @@ def env(lab):
         cluster.pg_ctl("-m", "immediate", "-w", "stop", data=copy)
     cluster.pg_ctl("-m", "immediate", "-w", "stop")
     shutil.rmtree(base, ignore_errors=True)
-    s3 = s3_client(lab)
+    s3 = aws_client("s3")
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=aws["backup_bucket"], Prefix=repo_path.lstrip("/")):
         for obj in page.get("Contents", []):
             s3.delete_object(Bucket=aws["backup_bucket"], Key=obj["Key"])
 
 
-def s3_client(lab):
-    aws = lab["aws"]
-    return boto3.client("s3", endpoint_url=f"http://127.0.0.1:{lab['services']['moto']['port']}",
-                        aws_access_key_id=aws["access_key"], aws_secret_access_key=aws["secret_key"],
-                        region_name=aws["region"])
-
-
 def play(env, name, check=False, diff=False, **overrides):
     extra = dict(env["extra"], **overrides)
-    rc, out = run_playbook(f"playbooks/{name}.yml", extra_vars=extra, check=check, diff=diff,
-                           env={"ANSIBLE_PIPELINING": "1"})
-    return rc, out
+    return run_playbook(f"playbooks/{name}.yml", extra_vars=extra, check=check, diff=diff)
 
 
 def report(env, kind):
@@ -295,7 +285,7 @@ def test_verify_passes_on_a_good_backup(env):
 
 
 def test_verify_fails_on_a_corrupted_backup(env, lab):
-    s3, bucket = s3_client(lab), lab["aws"]["backup_bucket"]
+    s3, bucket = aws_client("s3"), lab["aws"]["backup_bucket"]
     prefix = env["repo_path"].lstrip("/") + "/backup/test/"
     objects = [o for o in s3.list_objects_v2(Bucket=bucket, Prefix=prefix)["Contents"]
                if "/pg_data/" in o["Key"] or "/bundle/" in o["Key"]]

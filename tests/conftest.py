@@ -32,10 +32,6 @@ def ansible_env(**extra):
         PATH=f"{VENV_BIN}:{ROOT / '.tools' / 'bin'}:{env.get('PATH', '')}",
         ANSIBLE_NOCOLOR="1",
         ANSIBLE_PYTHON_INTERPRETER=str(VENV_BIN / "python"),
-        # every task runs on the controller (local connection): pipelining hands the module to the
-        # interpreter on stdin instead of a temporary directory, chmod and clean-up per task
-        ANSIBLE_PIPELINING="1",
-        ANSIBLE_GATHERING="explicit",
     )
     env.update({k: str(v) for k, v in extra.items()})
     return env

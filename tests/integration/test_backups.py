@@ -115,7 +115,9 @@ def env(lab):
 
 def play(env, name, check=False, diff=False, **overrides):
     extra = dict(env["extra"], **overrides)
-    return run_playbook(f"playbooks/{name}.yml", extra_vars=extra, check=check, diff=diff)
+    # pipelining: the tasks that become the postgres account need no world-readable temporary files
+    return run_playbook(f"playbooks/{name}.yml", extra_vars=extra, check=check, diff=diff,
+                        env={"ANSIBLE_PIPELINING": "1"})
 
 
 def report(env, kind):

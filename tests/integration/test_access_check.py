@@ -4,10 +4,9 @@ pg_signal_backend, and an IP set the credentials cannot find."""
 import json
 import uuid
 
-import psycopg2
 import pytest
 
-from conftest import run_playbook
+from conftest import pg_connect, run_playbook
 
 PLAYBOOK = "playbooks/oncall_access_check.yml"
 
@@ -50,13 +49,10 @@ def test_read_only_token_shows_the_write_verbs_missing(tmp_path):
 
 
 @pytest.fixture
-def restricted_role(lab):
+def restricted_role():
     """A login role with no pg_signal_backend and no pg_read_all_stats."""
-    pg = lab["postgres"]
     name, password = f"oncall_{uuid.uuid4().hex[:8]}", uuid.uuid4().hex
-    conn = psycopg2.connect(host=lab["host"], port=lab["services"]["postgres_primary"]["port"], dbname=pg["database"],
-                            user=pg["superuser"]["name"], password=pg["superuser"]["password"])
-    conn.autocommit = True
+    conn = pg_connect(application_name="itest-access-check")
     with conn.cursor() as cur:
         cur.execute(f'CREATE ROLE "{name}" LOGIN PASSWORD %s', (password,))
     try:

@@ -6,25 +6,16 @@ backend's error rate is raised until Prometheus fires HighErrorRate through Aler
 import json
 import subprocess
 import sys
-import time
-import urllib.request
 
 import pytest
 
-from conftest import ROOT, run_playbook
+from conftest import ROOT, active_alerts, run_playbook, wait_until
 
 PLAYBOOK = "playbooks/health_check.yml"
 
 
 def labctl(*args):
     subprocess.run([sys.executable, str(ROOT / "lab" / "labctl.py"), *args], check=True, capture_output=True)
-
-
-def http_json(url, data=None):
-    req = urllib.request.Request(url, data=json.dumps(data).encode() if data is not None else None,
-                                 method="POST" if data is not None else "GET")
-    with urllib.request.urlopen(req, timeout=5) as resp:
-        return json.load(resp)
 
 
 def run_health_check(tmp_path, **extra):
@@ -39,15 +30,6 @@ def by_check(report):
     for check in report["checks"]:
         checks.setdefault(check["check"], []).append(check)
     return checks
-
-
-def wait_for(predicate, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(1)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 def test_healthy_lab_reports_every_check_ok(tmp_path, quiet_lab):  # pylint: disable=unused-argument
@@ -71,18 +53,15 @@ def test_healthy_lab_reports_every_check_ok(tmp_path, quiet_lab):  # pylint: dis
 
 
 @pytest.fixture
-def faults(lab):
+def faults(sample_app_faults):
     """Stop the replica and Redis, raise the error rate; restore everything afterwards."""
-    app = f"http://127.0.0.1:{lab['services']['sample_app']['port']}/admin/faults"
-    alertmanager = f"http://127.0.0.1:{lab['services']['alertmanager']['port']}/api/v2/alerts?active=true"
     labctl("stop", "postgres-replica", "redis")
-    http_json(app, {"error_rate": 0.6})
     try:
-        wait_for(lambda: any(a["labels"]["alertname"] == "HighErrorRate" for a in http_json(alertmanager)),
-                 90, "HighErrorRate to fire")
+        sample_app_faults(error_rate=0.6)
+        wait_until(lambda: "HighErrorRate" in active_alerts(), 90, "HighErrorRate to fire")
         yield
     finally:
-        http_json(app, {})
+        sample_app_faults()
         labctl("start", "postgres-replica", "redis")
 
 

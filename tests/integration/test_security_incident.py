@@ -8,15 +8,15 @@ Redis keys with the test's own user ids, a private incident folder."""
 import json
 import random
 import time
-import urllib.request
 import uuid
 
-import boto3
-import psycopg2
 import pytest
-import redis
 
-from conftest import run_module, run_playbook
+from conftest import aws_client, pg_connect, redis_client, run_playbook, run_tasks, webhook_received
+
+TAG = uuid.uuid4().hex[:8]
+# the incidents the tests work on, one per test (the refusal cases share theirs: each checks it is unchanged)
+INCIDENTS = {name: f"SEC-{TAG}-{name}" for name in ("con", "chk", "bad", "evd", "win", "evc", "ntf")}
 
 
 def failure_messages(out):
@@ -31,21 +31,26 @@ def failure_messages(out):
     return msgs
 
 
+@pytest.fixture(scope="module")
+def incidents(tmp_path_factory):
+    """A private incident folder with the tests' P1 incidents, declared by the collection's module in one run."""
+    folder = tmp_path_factory.mktemp("incidents")
+    results = run_tasks([{"clickview.runbook.incident": {
+        "incident_dir": str(folder), "incident_id": incident_id, "action": "declare", "title": "sectest",
+        "severity": "P1"}} for incident_id in INCIDENTS.values()])
+    assert not any(r.get("failed") for r in results), results
+    return folder
+
+
 @pytest.fixture
-def env(lab, tmp_path):
-    """A private incident folder, report folder, WAF IP set, users with API keys and sessions."""
-    aws = lab["aws"]
-    endpoint = f"http://127.0.0.1:{lab['services']['moto']['port']}"
-    waf = boto3.client("wafv2", region_name=aws["region"], aws_access_key_id=aws["access_key"],
-                       aws_secret_access_key=aws["secret_key"], endpoint_url=endpoint)
-    tag = uuid.uuid4().hex[:8]
+def env(incidents, tmp_path):
+    """A private report folder, WAF IP set, users with API keys and sessions."""
+    waf = aws_client("wafv2")
+    tag = f"{TAG}{uuid.uuid4().hex[:4]}"
     set_name = f"sectest-{tag}"
     summary = waf.create_ip_set(Name=set_name, Scope="REGIONAL", IPAddressVersion="IPV4", Addresses=[])["Summary"]
 
-    pg = lab["postgres"]
-    conn = psycopg2.connect(host="127.0.0.1", port=lab["services"]["postgres_primary"]["port"], dbname=pg["database"],
-                            user=pg["superuser"]["name"], password=pg["superuser"]["password"])
-    conn.autocommit = True
+    conn = pg_connect(application_name="itest-security-incident")
     with conn.cursor() as cur:      # other tests may switch the lab database to read-only for a while
         cur.execute("SET default_transaction_read_only = off")
     base = random.randint(90_000_000, 99_000_000)
@@ -58,20 +63,19 @@ def env(lab, tmp_path):
             for key in keys[uid]:
                 cur.execute("INSERT INTO api_keys (key_id, user_id, label) VALUES (%s, %s, 'sectest')", (key, uid))
 
-    rds = redis.Redis(host="127.0.0.1", port=lab["services"]["redis"]["port"], password=lab["redis"]["password"], db=0)
+    rds = redis_client()
     seeded_sessions = sum(1 for _key in rds.scan_iter(match="session:*", count=1000))
     sessions = {uid: [f"session:sectest{tag}{n}-{uid}" for n in range(3)] for uid in users}
     for uid, names in sessions.items():
         for name in names:
             rds.set(name, "x", ex=3600)
 
-    incidents = tmp_path / "incidents"
     reports = tmp_path / "reports"
     extra = {"clickview_incident_dir": str(incidents), "clickview_report_dir": str(reports),
              "security_incident_waf_ip_sets": [set_name]}
     yield dict(waf=waf, set_name=set_name, set_id=summary["Id"], conn=conn, users=users, keys=keys, redis=rds,
                sessions=sessions, seeded_sessions=seeded_sessions, incidents=incidents, reports=reports, extra=extra,
-               tag=tag, endpoint=endpoint, aws=aws)
+               tag=tag)
 
     lock = waf.get_ip_set(Name=set_name, Scope="REGIONAL", Id=summary["Id"])["LockToken"]
     waf.delete_ip_set(Name=set_name, Scope="REGIONAL", Id=summary["Id"], LockToken=lock)
@@ -83,14 +87,6 @@ def env(lab, tmp_path):
     conn.close()
     for names in sessions.values():
         rds.delete(*names)
-
-
-def declare(env, incident_id, severity="P1"):
-    result = run_module("clickview.runbook.incident", {
-        "incident_dir": str(env["incidents"]), "incident_id": incident_id, "action": "declare",
-        "title": "sectest", "severity": severity})
-    assert not result.get("failed"), result
-    return incident_id
 
 
 def record(env, incident_id):
@@ -138,7 +134,7 @@ def test_classify_opens_incident_with_runbook_severity(env):
 
 
 def test_containment_blocks_revokes_and_logs_out_only_the_affected(env):
-    incident = declare(env, f"SEC-{env['tag']}-con")
+    incident = INCIDENTS["con"]
     victim, other, by_key = env["users"]
     key_by_id = env["keys"][by_key][0]
     rc, out = run_playbook("playbooks/security_containment.yml", extra_vars=dict(
@@ -180,7 +176,7 @@ def test_containment_blocks_revokes_and_logs_out_only_the_affected(env):
 
 
 def test_containment_check_mode_changes_nothing(env):
-    incident = declare(env, f"SEC-{env['tag']}-chk")
+    incident = INCIDENTS["chk"]
     before = record(env, incident)
     victim = env["users"][0]
     rc, out = run_playbook("playbooks/security_containment.yml", check=True, extra_vars=dict(
@@ -198,7 +194,7 @@ def test_containment_check_mode_changes_nothing(env):
 
 @pytest.mark.parametrize("case", ["unknown_incident", "revoke_without_target", "unknown_key", "bad_user_id"])
 def test_containment_refuses_bad_input_before_any_change(env, case):
-    incident = declare(env, f"SEC-{env['tag']}-bad")
+    incident = INCIDENTS["bad"]
     victim = env["users"][0]
     extra = dict(env["extra"], security_incident_id=incident, security_incident_block_addresses=["203.0.113.79"],
                  security_incident_revoke_keys=True, security_incident_logout="affected",
@@ -227,8 +223,7 @@ def test_containment_refuses_bad_input_before_any_change(env, case):
 
 
 def put_waf_log(env, message):
-    logs = boto3.client("logs", region_name=env["aws"]["region"], aws_access_key_id=env["aws"]["access_key"],
-                        aws_secret_access_key=env["aws"]["secret_key"], endpoint_url=env["endpoint"])
+    logs = aws_client("logs")
     stream = f"sectest-{env['tag']}"
     logs.create_log_stream(logGroupName="aws-waf-logs-clickview", logStreamName=stream)
     logs.put_log_events(logGroupName="aws-waf-logs-clickview", logStreamName=stream,
@@ -236,7 +231,7 @@ def put_waf_log(env, message):
 
 
 def test_evidence_bundle_is_complete_and_its_manifest_verifies_until_tampered(env):
-    incident = declare(env, f"SEC-{env['tag']}-evd")
+    incident = INCIDENTS["evd"]
     marker = f"sectest-{env['tag']}-attack"
     put_waf_log(env, json.dumps({"action": "BLOCK", "httpRequest": {"clientIp": "203.0.113.80", "uri": marker}}))
     with env["conn"].cursor() as cur:
@@ -260,8 +255,7 @@ def test_evidence_bundle_is_complete_and_its_manifest_verifies_until_tampered(en
     event = [e for e in record(env, incident)["timeline"] if e["details"].get("step") == "evidence"][-1]
     assert event["details"]["manifest_sha256"] == report["manifest_sha256"]
 
-    s3 = boto3.client("s3", region_name=env["aws"]["region"], aws_access_key_id=env["aws"]["access_key"],
-                      aws_secret_access_key=env["aws"]["secret_key"], endpoint_url=env["endpoint"])
+    s3 = aws_client("s3")
     listed = s3.list_objects_v2(Bucket="clickview-backups", Prefix=f"sectest-{env['tag']}/")
     uploaded = sorted(obj["Key"].split("/", 2)[2] for obj in listed.get("Contents", []))
     assert uploaded == sorted(names + ["MANIFEST.sha256", "manifest.json"])
@@ -288,7 +282,7 @@ def test_evidence_bundle_is_complete_and_its_manifest_verifies_until_tampered(en
     ({"security_incident_evidence_start": "yesterday"}, "is not an ISO 8601 UTC time"),
 ])
 def test_evidence_refuses_a_bad_window(env, window, expected):
-    incident = declare(env, f"SEC-{env['tag']}-win")
+    incident = INCIDENTS["win"]
     before = record(env, incident)
     rc, out = run_playbook("playbooks/security_evidence.yml", extra_vars=dict(env["extra"], security_incident_id=incident,
                                                                               **window))
@@ -299,7 +293,7 @@ def test_evidence_refuses_a_bad_window(env, window, expected):
 
 
 def test_evidence_check_mode_writes_nothing(env):
-    incident = declare(env, f"SEC-{env['tag']}-evc")
+    incident = INCIDENTS["evc"]
     before = record(env, incident)
     rc, out = run_playbook("playbooks/security_evidence.yml", check=True,
                            extra_vars=dict(env["extra"], security_incident_id=incident))
@@ -308,17 +302,15 @@ def test_evidence_check_mode_writes_nothing(env):
     assert record(env, incident) == before
 
 
-def test_notify_sends_security_alert_and_writes_the_checklist(env, lab):
-    incident = declare(env, f"SEC-{env['tag']}-ntf", severity="P1")
+def test_notify_sends_security_alert_and_writes_the_checklist(env):
+    incident = INCIDENTS["ntf"]
     rc, out = run_playbook("playbooks/security_notify.yml", extra_vars=dict(
         env["extra"], security_incident_id=incident, security_incident_type="data_breach",
         security_incident_public_impact=True, security_incident_checklist_states={"forensic_analysis": "in_progress"}))
     assert rc == 0, failure_messages(out)
-    sink = f"http://127.0.0.1:{lab['services']['webhook_sink']['port']}"
 
     def received(path):
-        with urllib.request.urlopen(f"{sink}/_received?path={path}", timeout=5) as resp:
-            return [r["body"] for r in json.load(resp) if incident in json.dumps(r["body"])]
+        return [r["body"] for r in webhook_received(path) if incident in json.dumps(r["body"])]
 
     security = received("/chat/security")
     assert security and security[-1]["text"].startswith("SECURITY ALERT") and "Data breach" in security[-1]["text"]

@@ -86,6 +86,16 @@ def finding(rep, check):
     return found[0]
 
 
+def expected_outcome(rep):
+    """The documented rule: a failed step or a FAIL left needs attention; a verification better than the first
+    investigation is remediated; otherwise ok."""
+    rank = {'OK': 0, 'WARN': 1, 'FAIL': 2}
+    verified = (rep['verification'] or {}).get('overall')
+    if any(a['status'] == 'failed' for a in rep['actions']) or (verified or rep['overall']) == 'FAIL':
+        return 'needs_attention'
+    return 'remediated' if verified and rank[verified] < rank[rep['overall']] else 'ok'
+
+
 @pytest.fixture(scope='module')
 def api(standin):  # noqa: F811  pylint: disable=redefined-outer-name
     return config.new_client_from_config(config_file=standin, context='clickview-lab')
@@ -303,9 +313,9 @@ def test_latency_raised_scales_out_within_bounds(api, play):
         # step 2 from 3 replicas, but the bound is 4
         rc, out = play('high_latency', remediate=True, alert_response_scale_out_max=4)
         rep = play.report('high-latency')
-        # verified by investigating again; the lab's latency fault is still on, so it is not remediated
-        assert rep['verification'] and rep['outcome'] in ('ok', 'needs_attention')
-        assert (rc != 0) == (rep['outcome'] == 'needs_attention') == (rep['verification']['overall'] == 'FAIL'), out
+        # verified by investigating again (the lab's latency fault is still on: the P95 seldom falls at once)
+        assert rep['verification'], (rc, rep['actions'])
+        assert rep['outcome'] == expected_outcome(rep) and (rc != 0) == (rep['outcome'] == 'needs_attention'), out
         p95 = finding(rep, 'prometheus.latency_p95')
         assert p95['status'] in ('WARN', 'FAIL') and int(p95['figure'].split()[0]) > 500
         action = rep['actions'][0]
@@ -388,8 +398,8 @@ def test_memory_leak_reported_and_restarted(api, play):
     rep = play.report('high-memory')
     # OOM kills are FAIL; after the restart the investigation runs again on the new pods (the leaking image
     # is still deployed: they may leak again before it looks)
-    assert rep['overall'] == 'FAIL' and rep['verification'] and rep['outcome'] in ('remediated', 'needs_attention')
-    assert (rc == 0) == (rep['outcome'] == 'remediated') == (rep['verification']['overall'] != 'FAIL'), out
+    assert rep['overall'] == 'FAIL' and rep['verification'] and rep['outcome'] == expected_outcome(rep)
+    assert (rc == 0) == (rep['outcome'] == 'remediated'), out
     oom = finding(rep, 'k8s.oom_kills')
     assert oom['status'] == 'FAIL' and 'containers OOMKilled in their last run' in oom['figure']
     assert any('OOMKilled (exit 137)' in line for line in oom['evidence'])

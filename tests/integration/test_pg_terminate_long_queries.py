@@ -15,20 +15,14 @@ import uuid
 import psycopg2
 import pytest
 
-from conftest import lab_config, run_module, run_playbook, ROOT
+from conftest import LAB, LAB_HOST as HOST, PG_ROLES, lab_port, pg_connect, pg_query, run_module, run_tasks
 
 MODULE = 'clickview.runbook.pg_terminate_long_queries'
-LAB = lab_config()
-HOST = LAB['host']
-PRIMARY = LAB['services']['postgres_primary']['port']
-PGBOUNCER = LAB['services']['pgbouncer']['port']
+PRIMARY = lab_port('postgres_primary')
+PGBOUNCER = lab_port('pgbouncer')
 DB = LAB['postgres']['database']
-ROLES = {
-    'app': LAB['postgres']['app'],
-    'ops': LAB['postgres']['operator'],
-    'super': LAB['postgres']['superuser'],
-    'replicator': LAB['postgres']['replicator'],
-}
+ROLES = {'app': PG_ROLES['app'], 'ops': PG_ROLES['operator'], 'super': PG_ROLES['superuser'],
+         'replicator': PG_ROLES['replicator']}
 SLEEP = 'SELECT pg_sleep(600)'
 # Loops around pg_sleep and swallows query_canceled: only pg_terminate_backend ends it.
 STUBBORN_FUNCTION = """
@@ -45,11 +39,8 @@ END $$
 """
 
 
-def connect(role='app', app='itest', db=DB, port=PRIMARY, autocommit=True):
-    conn = psycopg2.connect(host=HOST, port=port, user=ROLES[role]['name'], password=ROLES[role]['password'],
-                            dbname=db, application_name=app, connect_timeout=5)
-    conn.autocommit = autocommit
-    return conn
+def connect(role='app', app='itest', db=DB, autocommit=True):
+    return pg_connect(ROLES[role], dbname=db, application_name=app, autocommit=autocommit)
 
 
 def login(role='ops', **extra):
@@ -60,13 +51,7 @@ def login(role='ops', **extra):
 
 
 def admin_query(sql, params=None):
-    conn = connect('super', app='itest-observer')
-    try:
-        with conn.cursor() as cur:
-            cur.execute(sql, params)
-            return cur.fetchall() if cur.description else None
-    finally:
-        conn.close()
+    return pg_query(sql, params, application_name='itest-observer')
 
 
 def alive(pids):
@@ -377,22 +362,6 @@ def test_clears_exhausted_connections_as_superuser(pg):
         connect('ops', app=pg.app('x-probe')).close()
     finally:
         pg.cleanup()
-
-
-def run_tasks(tasks):
-    """Run several module tasks in one ansible-playbook (saves start-up time); return their results."""
-    import os
-    import tempfile
-    import yaml
-    play = [{'hosts': 'localhost', 'gather_facts': False, 'connection': 'local', 'tasks': tasks}]
-    with tempfile.NamedTemporaryFile('w', suffix='.yml', dir=ROOT / 'tests', delete=False) as handle:
-        yaml.safe_dump(play, handle)
-        path = handle.name
-    try:
-        _returncode, out = run_playbook(path, inventory='localhost,')
-    finally:
-        os.unlink(path)
-    return [task['hosts']['localhost'] for task in out['plays'][0]['tasks']]
 
 
 def test_bad_input_fails_with_the_parameter_and_changes_nothing(pg):

@@ -49,7 +49,7 @@ def test_healthy_lab_reports_every_check_ok(tmp_path, quiet_lab):  # pylint: dis
     deployments = sorted(c["target"] for c in checks["kubernetes.pods_ready"])
     assert deployments == ["clickview/clickview-backend", "clickview/clickview-frontend"]
     assert "Daily health check: OK" in markdown
-    assert "local: OK" in output    # the summary is printed in the log
+    assert "Daily health check (local): OK" in output   # the summary is printed in the log
 
 
 @pytest.fixture

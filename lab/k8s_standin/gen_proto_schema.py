@@ -19,6 +19,8 @@ import re
 import sys
 import zlib
 
+from k8sproto import _wire  # pylint: disable=import-error  (run as a script from this folder)
+
 PACKAGES = ("k8s.io.apimachinery.pkg.apis.meta.v1", "k8s.io.apimachinery.pkg.runtime",
             "k8s.io.apimachinery.pkg.api.resource", "k8s.io.apimachinery.pkg.util.intstr",
             "k8s.io.api.core.v1", "k8s.io.api.apps.v1", "k8s.io.api.autoscaling.v2",
@@ -26,34 +28,9 @@ PACKAGES = ("k8s.io.apimachinery.pkg.apis.meta.v1", "k8s.io.apimachinery.pkg.run
 GOGO_NULLABLE = 65001
 
 
-def _varint(b, i):
-    r = s = 0
-    while True:
-        x = b[i]
-        i += 1
-        r |= (x & 0x7f) << s
-        s += 7
-        if x < 0x80:
-            return r, i
-
-
 def _fields(b):
-    i = 0
-    while i < len(b):
-        key, i = _varint(b, i)
-        n, wt = key >> 3, key & 7
-        if wt == 0:
-            v, i = _varint(b, i)
-        elif wt == 2:
-            ln, i = _varint(b, i)
-            v, i = b[i:i + ln], i + ln
-        elif wt == 1:
-            v, i = b[i:i + 8], i + 8
-        elif wt == 5:
-            v, i = b[i:i + 4], i + 4
-        else:
-            raise ValueError("wire type %d" % wt)
-        yield n, v
+    """(field number, value) of one message's bytes: the stand-in's own wire reader."""
+    return ((number, value) for number, _wire_type, value in _wire(b))
 
 
 def descriptors(binary):

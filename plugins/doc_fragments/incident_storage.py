@@ -13,20 +13,34 @@ class ModuleDocFragment(object):
     # Where incident records live: the options of plugins/module_utils/incident_record.py's
     # storage_argument_spec(), shared by the incident and incident_event modules.
     DOCUMENTATION = r"""
+notes:
+  - The storage options are one decision of the environment. Left out of a task, O(storage), O(incident_dir),
+    O(s3_bucket) and O(s3_prefix) come from the inventory variables C(clickview_incident_storage),
+    C(clickview_incident_dir), C(clickview_incident_s3_bucket) and C(clickview_incident_s3_prefix), and with
+    O(storage=s3) the AWS connection (O(region), O(endpoint_url), O(access_key), O(secret_key)) from
+    C(clickview_aws_region), C(clickview_aws_endpoint_url), C(clickview_aws_access_key) and
+    C(clickview_aws_secret_key), so every role's events land in the same record. Options given in the task win.
+attributes:
+  action:
+    support: full
+    description: An action plugin fills the storage options from the inventory (see the notes).
 options:
   storage:
     description:
       - Where the records live - V(file) in O(incident_dir), V(s3) in O(s3_bucket) (with the AWS connection options).
+      - Left out, the inventory's C(clickview_incident_storage), else V(file).
     type: str
     choices: [ file, s3 ]
     default: file
   s3_bucket:
     description:
       - Bucket holding the incident records with O(storage=s3). It must exist.
+      - Left out, the inventory's C(clickview_incident_s3_bucket).
     type: str
   s3_prefix:
     description:
       - Key prefix of the records in O(s3_bucket) with O(storage=s3).
+      - Left out, the inventory's C(clickview_incident_s3_prefix), else V(incidents/).
     type: str
     default: incidents/
 """

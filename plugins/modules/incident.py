@@ -52,7 +52,7 @@ options:
     description:
       - Folder holding the incident records on the host the module runs on (usually the controller or an AWX execution node).
       - Created (mode 0750) by O(action=declare) when missing.
-      - Required with O(storage=file).
+      - Required with O(storage=file); left out, the inventory's C(clickview_incident_dir).
     type: path
   incident_id:
     description:

@@ -41,7 +41,8 @@ attributes:
 options:
   incident_dir:
     description:
-      - Folder holding the incident records (the same as for M(clickview.runbook.incident)). Required with O(storage=file).
+      - Folder holding the incident records (the same as for M(clickview.runbook.incident)). Required with O(storage=file);
+        left out, the inventory's C(clickview_incident_dir).
     type: path
   incident_id:
     description:

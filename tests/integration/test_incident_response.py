@@ -17,6 +17,7 @@ import uuid
 
 import boto3
 import pytest
+import yaml
 
 from conftest import lab_config, run_module, run_playbook
 
@@ -288,3 +289,45 @@ def test_incident_event_module(tmp_path):
     assert done['event']['details'] == {'pids': [1, 2, 3]} and done['event']['source'] == 'itest'
     bad = run_module('clickview.runbook.incident_event', dict(base, event='x', kind='bogus'))
     assert bad['failed'] and 'kind' in bad['msg']
+
+
+def test_every_role_records_where_the_inventory_says(bucket, tmp_path):
+    """With clickview_incident_storage=s3 in the inventory, the incident modules and the roles' own
+    event tasks (which name only the incident, as in deployment and database_operations) all write
+    to the one record in S3; the folder stays empty; an option the task gives still wins."""
+    iid = new_id()
+    inventory = dict(clickview_incident_storage='s3', clickview_incident_s3_bucket=bucket,
+                     clickview_incident_s3_prefix='records/', clickview_incident_dir=str(tmp_path),
+                     clickview_aws_region='us-east-1', clickview_aws_endpoint_url=MOTO,
+                     clickview_aws_access_key='testing', clickview_aws_secret_key='testing')
+    play = tmp_path.parent / ('%s-play.yml' % iid)
+    play.write_text(yaml.safe_dump([{'hosts': 'localhost', 'gather_facts': False, 'connection': 'local', 'tasks': [
+        {'name': 'declare', 'vars': inventory,
+         'clickview.runbook.incident': {'incident_id': iid, 'action': 'declare', 'title': 'storage from the inventory',
+                                        'severity': 'P3'}},
+        {'name': 'a module event', 'vars': inventory,
+         'clickview.runbook.incident_event': {'incident_id': iid, 'event': 'a module event'}},
+        {'name': 'a deployment event', 'ansible.builtin.include_role': {
+            'name': 'clickview.runbook.deployment', 'tasks_from': 'common/incident_event.yml'},
+         'vars': dict(inventory, incident_id=iid, deployment_event='rolled back to revision 4',
+                      deployment_procedure='rollback')},
+        {'name': 'a database event', 'ansible.builtin.include_role': {
+            'name': 'clickview.runbook.database_operations', 'tasks_from': 'incident_event.yml'},
+         'vars': dict(inventory, incident_id=iid, database_operations_event='terminated 3 queries',
+                      database_operations_event_source='database_operations/kill_long_queries')},
+        {'name': 'file storage named in the task', 'vars': inventory, 'ignore_errors': True,
+         'clickview.runbook.incident_event': {'incident_id': iid, 'event': 'not here', 'storage': 'file',
+                                              'incident_dir': str(tmp_path)}},
+    ]}]), encoding='utf-8')
+    _rc, out = run_playbook(str(play), inventory='localhost,')
+    results = [task_results(out, name)[-1] for name in ('declare', 'a module event', 'a deployment event',
+                                                        'a database event', 'file storage named in the task')]
+    assert results[0]['record_path'] == 's3://%s/records/%s.json' % (bucket, iid), results[0]
+    assert all(not r.get('failed') for r in results[:4]), results
+    record = json.loads(s3_client().get_object(Bucket=bucket, Key='records/%s.json' % iid)['Body'].read())
+    events = [e['event'] for e in record['timeline']]
+    assert events[-3:] == ['a module event', 'rolled back to revision 4', 'terminated 3 queries'], events
+    assert [e['source'] for e in record['timeline'][-2:]] == ['deployment/rollback', 'database_operations/kill_long_queries']
+    # the task's own storage=file won: that folder holds no record of the incident, so it failed
+    assert results[4]['failed'] and 'incident_dir' in results[4].get('param', 'incident_dir')
+    assert list(tmp_path.iterdir()) == []

@@ -6,7 +6,7 @@
 # the shared lab; meanwhile a background stream runs the gates that need no lab (unit tests, the
 # integration tests that bring their own private services, the stand-in fidelity tests, promtool,
 # ansible-lint, ansible-test sanity, build + ansible-doc) and, once the lab is up, the lab tests
-# that touch only resources of their own. The lab's tests spend much of their time waiting on
+# that only read the shared services or use resources of their own there. The lab's tests spend much of their time waiting on
 # services, so the second stream uses what would be an idle core. The background
 # gates' output is kept in tests/output/logs/ and shown, gate by gate, once they are done.
 # CLICKVIEW_SERIAL_GATES=1 runs every gate in the foreground, one after the other.
@@ -35,10 +35,11 @@ private_tests=(
   tests/integration/test_scaling_k8s.py
   tests/integration/test_post_incident_review.py
 )
-# Lab tests that use the lab only through things of their own (their own WAF IP sets and S3
-# objects, a private PostgreSQL cluster, their own Kubernetes namespace and Prometheus, their own
-# roles and tokens) and never stop, fault or reconfigure a shared service: they run in the
-# background stream once the lab is up, beside the other lab tests.
+# Lab tests that only read the shared services or use things of their own there (their own WAF
+# IP sets and S3 objects, a private PostgreSQL cluster, their own Kubernetes namespace and
+# Prometheus, their own database roles and tokens) and never stop, fault or reconfigure a shared
+# service: they run in the background stream once the lab is up, beside the other lab tests, and
+# are done before the drill starts.
 lab_isolated_tests=(
   tests/integration/test_backups.py
   tests/integration/test_waf_block_ip.py
@@ -90,6 +91,7 @@ labless_gates() {   # $1: gate or bg_gate
     "${pytest[@]}" "${reruns[@]}" --junitxml="$junit/integration-private.xml" "${private_tests[@]}"
   $run "integration tests (lab, own resources)" wait_for_lab \
     "${pytest[@]}" "${reruns[@]}" --junitxml="$junit/integration-lab-own.xml" "${lab_isolated_tests[@]}"
+  touch "$logs/lab-own.done"
   if [ -d tests/standin ]; then
     $run "Kubernetes API stand-in fidelity tests (kubectl $kubectl_version)" \
       "${pytest[@]}" "${reruns[@]}" --junitxml="$junit/standin.xml" tests/standin
@@ -137,6 +139,8 @@ if python lab/labctl.py up; then
   touch "$logs/lab.up"
   gate "integration tests (lab)" \
     "${pytest[@]}" "${reruns[@]}" --junitxml="$junit/integration.xml" "${lab_tests[@]}"
+  # the drill has the lab to itself: wait for the background stream's lab tests
+  while [ -n "$bg_pid" ] && [ ! -f "$logs/lab-own.done" ] && kill -0 "$bg_pid" 2>/dev/null; do sleep 2; done
   gate "game-day drill (lab)" "${pytest[@]}" --junitxml="$junit/game-day.xml" "$drill_test"
 else
   touch "$logs/lab.failed"

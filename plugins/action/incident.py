@@ -9,9 +9,12 @@
 Every role that records an incident event says only which incident and what happened. Where the
 record lives - a folder or an S3 bucket - is one decision of the environment, made once in the
 inventory (clickview_incident_storage, clickview_incident_dir, clickview_incident_s3_bucket,
-clickview_incident_s3_prefix and the clickview_aws_* connection). This plugin fills in those
-options from the inventory when the task does not give them, then runs the module as usual (check
-mode, diff and no_log work as for any module). Options the task gives always win.
+clickview_incident_s3_prefix and the clickview_aws_* connection). This plugin fills in each of
+those options from the inventory when the task does not give it, then runs the module as usual
+(check mode, diff and no_log work as for any module). Options the task gives always win; note that
+a task naming only incident_dir still follows the inventory's storage (the folder is used when
+that storage is file). A task with its own AWS identity (a profile, a session token or keys) gets
+the inventory's region and endpoint only, never its keys.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -19,6 +22,12 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible.plugins.action import ActionBase
+
+try:  # ansible-core 2.19+: a value templated to omit raises this instead of giving a placeholder string
+    from ansible.errors import AnsibleValueOmittedError
+    OMITTED = (AnsibleValueOmittedError,)
+except ImportError:
+    OMITTED = ()
 
 # module option -> inventory variable
 STORAGE_VARS = (
@@ -34,6 +43,9 @@ AWS_VARS = (
     ('access_key', 'clickview_aws_access_key'),
     ('secret_key', 'clickview_aws_secret_key'),
 )
+# a task that names any of these chose its own AWS identity: the inventory's keys are not added
+OWN_IDENTITY = ('profile', 'aws_profile', 'session_token', 'aws_session_token', 'access_key', 'aws_access_key_id',
+                'aws_access_key', 'secret_key', 'aws_secret_access_key', 'aws_secret_key')
 # the option names and aliases a task may already use for them
 ALIASES = {
     'region': ('region', 'aws_region'),
@@ -52,8 +64,11 @@ class ActionModule(ActionBase):
         """The templated value of an inventory variable; None when unset, empty or omitted."""
         if name not in task_vars:
             return None
-        value = self._templar.template(task_vars[name])
-        omit = task_vars.get('omit')
+        try:
+            value = self._templar.template(task_vars[name])
+        except OMITTED:  # e.g. "{{ vault_key | default(omit) }}" with no vault_key (an instance role)
+            return None
+        omit = task_vars.get('omit')  # before 2.19: the omit placeholder string
         if value is None or value == '' or (omit and isinstance(value, str) and value.startswith(omit)):
             return None
         return value
@@ -73,7 +88,10 @@ class ActionModule(ActionBase):
         args = dict(self._task.args)
         self._fill(args, task_vars, STORAGE_VARS)
         if args.get('storage') == 's3':
-            self._fill(args, task_vars, AWS_VARS)
+            pairs = AWS_VARS
+            if any(name in args for name in OWN_IDENTITY):
+                pairs = [pair for pair in AWS_VARS if pair[0] not in ('access_key', 'secret_key')]
+            self._fill(args, task_vars, pairs)
         result.update(self._execute_module(module_name=self._task.resolved_action or self._task.action,
                                            module_args=args, task_vars=task_vars))
         return result

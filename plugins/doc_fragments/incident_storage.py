@@ -19,7 +19,9 @@ notes:
     C(clickview_incident_dir), C(clickview_incident_s3_bucket) and C(clickview_incident_s3_prefix), and with
     O(storage=s3) the AWS connection (O(region), O(endpoint_url), O(access_key), O(secret_key)) from
     C(clickview_aws_region), C(clickview_aws_endpoint_url), C(clickview_aws_access_key) and
-    C(clickview_aws_secret_key), so every role's events land in the same record. Options given in the task win.
+    C(clickview_aws_secret_key), so every role's events land in the same record. Options given in the task win,
+    each on its own - a task that names only O(incident_dir) still follows C(clickview_incident_storage) - and a
+    task with its own AWS identity (a profile, a session token or keys) never gets the inventory's keys.
 attributes:
   action:
     support: full

@@ -315,19 +315,28 @@ def test_every_role_records_where_the_inventory_says(bucket, tmp_path):
             'name': 'clickview.runbook.database_operations', 'tasks_from': 'incident_event.yml'},
          'vars': dict(inventory, incident_id=iid, database_operations_event='terminated 3 queries',
                       database_operations_event_source='database_operations/kill_long_queries')},
+        # keys left to the environment (an instance role in production): the inventory's omit is no value
+        {'name': 'keys from the environment',
+         'environment': {'AWS_ACCESS_KEY_ID': 'testing', 'AWS_SECRET_ACCESS_KEY': 'testing'},
+         'vars': dict(inventory, clickview_aws_access_key='{{ vault_clickview_aws_access_key | default(omit) }}',
+                      clickview_aws_secret_key='{{ vault_clickview_aws_secret_key | default(omit) }}'),
+         'clickview.runbook.incident_event': {'incident_id': iid, 'event': 'keys from the environment'}},
         {'name': 'file storage named in the task', 'vars': inventory, 'ignore_errors': True,
          'clickview.runbook.incident_event': {'incident_id': iid, 'event': 'not here', 'storage': 'file',
                                               'incident_dir': str(tmp_path)}},
     ]}]), encoding='utf-8')
     _rc, out = run_playbook(str(play), inventory='localhost,')
     results = [task_results(out, name)[-1] for name in ('declare', 'a module event', 'a deployment event',
-                                                        'a database event', 'file storage named in the task')]
+                                                        'a database event', 'file storage named in the task',
+                                                        'keys from the environment')]
     assert results[0]['record_path'] == 's3://%s/records/%s.json' % (bucket, iid), results[0]
     assert all(not r.get('failed') for r in results[:4]), results
     record = json.loads(s3_client().get_object(Bucket=bucket, Key='records/%s.json' % iid)['Body'].read())
     events = [e['event'] for e in record['timeline']]
-    assert events[-3:] == ['a module event', 'rolled back to revision 4', 'terminated 3 queries'], events
-    assert [e['source'] for e in record['timeline'][-2:]] == ['deployment/rollback', 'database_operations/kill_long_queries']
+    assert events[-4:] == ['a module event', 'rolled back to revision 4', 'terminated 3 queries',
+                           'keys from the environment'], events
+    assert [e['source'] for e in record['timeline'][-3:-1]] == ['deployment/rollback', 'database_operations/kill_long_queries']
+    assert not results[5].get('failed'), results[5]
     # the task's own storage=file won: that folder holds no record of the incident, so it failed
-    assert results[4]['failed'] and 'incident_dir' in results[4].get('param', 'incident_dir')
+    assert results[4]['failed'] and 'no incident record' in results[4]['msg'] and str(tmp_path) in results[4]['record_path']
     assert list(tmp_path.iterdir()) == []

@@ -477,6 +477,31 @@ class S3Store(object):
             raise IncidentError('s3_bucket', '%s is not an incident record for %s' % (self.location(incident_id), incident_id))
         return record, obj.get('ETag')
 
+    def ids(self):
+        """The incident ids of the records under the prefix (every page of the listing)."""
+        found = []
+        token = None
+        while True:
+            kwargs = dict(Bucket=self.bucket, Prefix=self.prefix)
+            if token:
+                kwargs['ContinuationToken'] = token
+            try:
+                page = self.client.list_objects_v2(**kwargs)
+            except Exception as exc:  # pylint: disable=broad-except
+                code, status = _s3_error(exc)
+                if code is None:
+                    raise
+                if code == 'NoSuchBucket':
+                    raise IncidentError('s3_bucket', 'bucket %s does not exist' % self.bucket)
+                raise IncidentError('s3_bucket', 'cannot list s3://%s/%s: %s' % (self.bucket, self.prefix, code or status))
+            for obj in page.get('Contents', []):
+                name = obj['Key'][len(self.prefix):]
+                if name.endswith('.json') and '/' not in name and ID_PATTERN.match(name[:-5]):
+                    found.append(name[:-5])
+            token = page.get('NextContinuationToken')
+            if not page.get('IsTruncated') or not token:
+                return found
+
     def put(self, incident_id, record, etag):
         """Write only if the object is still the one read (``etag``; None = only if there is none).
 
@@ -551,6 +576,27 @@ class Storage(object):
         if self.store:
             return self.store.load(incident_id)[0]
         return load(self.incident_dir, incident_id)
+
+    def list(self):
+        """Every record, oldest declaration first, and ``{id: reason}`` for records that could not be read."""
+        if self.store:
+            ids = self.store.ids()
+        elif os.path.isdir(self.incident_dir):
+            ids = [name[:-5] for name in os.listdir(self.incident_dir)
+                   if name.endswith('.json') and ID_PATTERN.match(name[:-5])]
+        else:
+            ids = []
+        records, unreadable = [], {}
+        for incident_id in sorted(ids):
+            try:
+                record = self.load(incident_id)
+            except IncidentError as exc:
+                unreadable[incident_id] = str(exc)
+                continue
+            if record:
+                records.append(record)
+        records.sort(key=lambda record: (record.get('declared_at') or '', record['id']))
+        return records, unreadable
 
     def transact(self, incident_id, operation, check_mode=False, create=False, lock_timeout=30.0):
         if self.store:

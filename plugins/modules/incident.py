@@ -58,16 +58,18 @@ options:
     description:
       - Identifier of the incident, for example V(INC-20250131-api-errors). It names the record file.
       - 1-128 characters of letters, digits, C(.), C(_) or C(-), starting with a letter or digit.
+      - Required, except with O(action=list).
     type: str
-    required: true
   action:
     description:
       - V(declare) creates the record (status V(investigating)).
       - V(update) changes status, severity or impact and/or adds a progress note.
       - V(resolve) marks the incident resolved and computes its duration.
       - V(read) returns the record (RV(exists=false) when there is none); it never changes anything.
+      - V(list) returns every record of the folder or the bucket's prefix in RV(records) (for reports such as the
+        on-call handoff); it never changes anything.
     type: str
-    choices: [ declare, update, resolve, read ]
+    choices: [ declare, update, resolve, read, list ]
     default: read
   title:
     description:
@@ -193,9 +195,26 @@ EXAMPLES = r'''
     incident_id: INC-20250131-api-errors
     action: update
     progress: error ratio back under 1 %
+
+- name: Every incident on record, wherever the inventory keeps them (folder or S3)
+  clickview.runbook.incident:
+    action: list
+  register: incidents
 '''
 
 RETURN = r'''
+records:
+  description:
+    - With O(action=list), every incident record found, oldest declaration first (each as in RV(record)).
+  returned: when O(action=list)
+  type: list
+  elements: dict
+  sample: [{"id": "INC-20250131-api-errors", "severity": "P2", "status": "resolved", "timeline": []}]
+unreadable:
+  description: With O(action=list), the records that could not be read, by incident id, with the reason.
+  returned: when O(action=list)
+  type: dict
+  sample: {"INC-20250130-broken": "incident_dir: /var/lib/clickview-runbook/incidents/INC-20250130-broken.json is not a valid incident record"}
 exists:
   description: Whether a record exists (after the call; in check mode, whether it would).
   returned: always
@@ -332,6 +351,7 @@ msg:
 '''
 
 import json
+import os
 
 from ansible.module_utils.common.text.converters import to_native
 
@@ -350,8 +370,8 @@ ONLY_WITH = {
 
 def argument_spec():
     spec = dict(
-        incident_id=dict(type='str', required=True),
-        action=dict(type='str', choices=['declare', 'update', 'resolve', 'read'], default='read'),
+        incident_id=dict(type='str'),
+        action=dict(type='str', choices=['declare', 'update', 'resolve', 'read', 'list'], default='read'),
         title=dict(type='str'),
         severity=dict(type='str', choices=list(ir.SEVERITIES)),
         impact=dict(type='str'),
@@ -424,9 +444,33 @@ def as_text(record):
     return json.dumps(record, indent=2, sort_keys=True) + '\n' if record else ''
 
 
+def list_records(module, params):
+    """action=list: every record of the storage; changes nothing."""
+    try:
+        for name in [n for n in ONLY_WITH if params[n] is not None] + (['action_items'] if params['action_items'] else []):
+            raise ir.IncidentError(name, 'is not used with action=list')
+        if params['storage'] == 'file' and params['incident_dir'] and not os.path.isdir(params['incident_dir']):
+            records, unreadable = [], {}  # no folder yet: no incident was ever declared here
+        else:
+            records, unreadable = ir.Storage(params, s3_client=lambda: aws_client(module, 's3')).list()
+    except ir.IncidentError as exc:
+        module.fail_json(msg=to_native(exc), records=[], unreadable={})
+    except (IOError, OSError) as exc:
+        module.fail_json(msg='incident_dir: cannot use %s: %s' % (params['incident_dir'], to_native(exc)), records=[],
+                         unreadable={})
+    open_count = sum(1 for record in records if record.get('status') != 'resolved')
+    msg = '%d incident records (%d open)' % (len(records), open_count)
+    if unreadable:
+        msg += ', %d unreadable' % len(unreadable)
+    module.exit_json(changed=False, records=records, unreadable=unreadable, msg=msg)
+
+
 def main():
-    module = AnsibleAWSModule(argument_spec=argument_spec(), supports_check_mode=True, check_boto3=False)
+    module = AnsibleAWSModule(argument_spec=argument_spec(), supports_check_mode=True, check_boto3=False,
+                              required_if=[('action', action, ['incident_id']) for action in ('declare', 'update', 'resolve', 'read')])
     params = module.params
+    if params['action'] == 'list':
+        list_records(module, params)
     incident_dir = params['incident_dir']
     incident_id = params['incident_id']
     path = ''

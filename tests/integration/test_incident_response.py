@@ -321,6 +321,7 @@ def test_every_role_records_where_the_inventory_says(bucket, tmp_path):
          'vars': dict(inventory, clickview_aws_access_key='{{ vault_clickview_aws_access_key | default(omit) }}',
                       clickview_aws_secret_key='{{ vault_clickview_aws_secret_key | default(omit) }}'),
          'clickview.runbook.incident_event': {'incident_id': iid, 'event': 'keys from the environment'}},
+        {'name': 'list every record', 'vars': inventory, 'clickview.runbook.incident': {'action': 'list'}},
         {'name': 'file storage named in the task', 'vars': inventory, 'ignore_errors': True,
          'clickview.runbook.incident_event': {'incident_id': iid, 'event': 'not here', 'storage': 'file',
                                               'incident_dir': str(tmp_path)}},
@@ -328,7 +329,7 @@ def test_every_role_records_where_the_inventory_says(bucket, tmp_path):
     _rc, out = run_playbook(str(play), inventory='localhost,')
     results = [task_results(out, name)[-1] for name in ('declare', 'a module event', 'a deployment event',
                                                         'a database event', 'file storage named in the task',
-                                                        'keys from the environment')]
+                                                        'keys from the environment', 'list every record')]
     assert results[0]['record_path'] == 's3://%s/records/%s.json' % (bucket, iid), results[0]
     assert all(not r.get('failed') for r in results[:4]), results
     record = json.loads(s3_client().get_object(Bucket=bucket, Key='records/%s.json' % iid)['Body'].read())
@@ -337,6 +338,9 @@ def test_every_role_records_where_the_inventory_says(bucket, tmp_path):
                            'keys from the environment'], events
     assert [e['source'] for e in record['timeline'][-3:-1]] == ['deployment/rollback', 'database_operations/kill_long_queries']
     assert not results[5].get('failed'), results[5]
+    # action=list reads the bucket too (the on-call handoff lists the records this way)
+    assert [r['id'] for r in results[6]['records']] == [iid] and results[6]['unreadable'] == {}
+    assert len(results[6]['records'][0]['timeline']) == len(record['timeline'])
     # the task's own storage=file won: that folder holds no record of the incident, so it failed
     assert results[4]['failed'] and 'no incident record' in results[4]['msg'] and str(tmp_path) in results[4]['record_path']
     assert list(tmp_path.iterdir()) == []

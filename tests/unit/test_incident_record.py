@@ -256,3 +256,16 @@ def test_storage_names_the_missing_parameter(tmp_path):
     assert storage.transact('INC-1', lambda cur: ir.declare(cur, 'INC-1', 't', 'P3'), create=True)[2]
     assert storage.load('INC-1')['severity'] == 'P3'
     assert ir.S3Store(None, 'b', 'p/').location('INC-1') == 's3://b/p/INC-1.json'
+
+
+def test_list_gives_every_record_oldest_first_and_names_the_unreadable(tmp_path):
+    storage = ir.Storage({'storage': 'file', 'incident_dir': str(tmp_path)})
+    assert storage.list() == ([], {})
+    for incident_id, minutes in (('INC-late', 30), ('INC-early', 0)):
+        storage.transact(incident_id, lambda current, i=incident_id, m=minutes: ir.declare(
+            current, i, 'API errors', 'P2', now=at(m)), create=True)
+    (tmp_path / 'INC-broken.json').write_text('{not json')
+    (tmp_path / 'notes.txt').write_text('not a record')
+    records, unreadable = storage.list()
+    assert [r['id'] for r in records] == ['INC-early', 'INC-late']
+    assert list(unreadable) == ['INC-broken'] and 'not a valid incident record' in unreadable['INC-broken']

@@ -138,16 +138,16 @@ def methods(port, batch_size, slice_ms, cli):
         ('redis-cli --scan | xargs UNLINK',
          "%s -p %d --scan --pattern 'session:*' | xargs %s -p %d UNLINK > /dev/null" % (cli, port, cli, port), True),
         (label,
-         [str(BIN / 'ansible'), 'localhost', '-i', 'localhost,', '-c', 'local', '-o',
+         [str(BIN / 'ansible'), 'localhost', '-i', 'localhost,', '-c', 'local',
           '-e', 'ansible_python_interpreter=%s' % sys.executable,
           '-m', 'clickview.runbook.session_purge', '-a', json.dumps(module_args)], False),
     ]
 
 
 def module_elapsed(stdout):
-    """The module's own ``elapsed`` (the purge itself) from ``ansible -o`` output, if there."""
+    """The module's own ``elapsed`` (the purge itself) from the json callback's output, if there."""
     try:
-        return float(json.loads(stdout.split('=>', 1)[1])['elapsed'])
+        return float(json.loads(stdout)['plays'][0]['tasks'][0]['hosts']['localhost']['elapsed'])
     except (IndexError, ValueError, KeyError, TypeError):
         return None
 
@@ -199,7 +199,8 @@ def main():
 
     env = dict(os.environ)
     env.update(ANSIBLE_COLLECTIONS_PATH=str(ROOT / '.collections'), ANSIBLE_CONFIG=str(ROOT / 'ansible.cfg'),
-               ANSIBLE_NOCOLOR='1', ANSIBLE_DEPRECATION_WARNINGS='0', PATH='%s:%s' % (BIN, env.get('PATH', '')))
+               ANSIBLE_NOCOLOR='1', ANSIBLE_LOAD_CALLBACK_PLUGINS='1', ANSIBLE_STDOUT_CALLBACK='ansible.posix.json',
+               PATH='%s:%s' % (BIN, env.get('PATH', '')))
     if not (ROOT / '.collections' / 'ansible_collections' / 'clickview' / 'runbook').exists():
         sys.exit('run `make collection` first: .collections/ansible_collections/clickview/runbook is missing')
 
@@ -212,7 +213,7 @@ def main():
     try:
         for dummy in range(args.repeat):
             start = time.perf_counter()
-            subprocess.run([str(BIN / 'ansible'), 'localhost', '-i', 'localhost,', '-c', 'local', '-o', '-m', 'ping',
+            subprocess.run([str(BIN / 'ansible'), 'localhost', '-i', 'localhost,', '-c', 'local', '-m', 'ping',
                             '-e', 'ansible_python_interpreter=%s' % sys.executable], env=env, capture_output=True,
                            check=True)
             pings.append(time.perf_counter() - start)

@@ -85,3 +85,20 @@ def test_context_has_the_system_packages_and_collections(context):
     containerfile = next(p for p in (context / "Containerfile", context / "Dockerfile") if p.exists()).read_text()
     assert "ansible-galaxy collection install /build/collections/clickview-runbook-" in containerfile
     assert list((context / "_build" / "collections").glob("clickview-runbook-*.tar.gz")), "the collection tarball is in the context"
+
+
+def test_every_stage_has_the_build_files_it_uses(context):
+    """A RUN that reads /build/... works only in a stage that copied the build files there first."""
+    containerfile = next(p for p in (context / "Containerfile", context / "Dockerfile") if p.exists()).read_text()
+    stages = re.split(r"^FROM ", containerfile, flags=re.M)[1:]
+    users = 0
+    for stage in stages:
+        copied = False
+        for line in stage.splitlines():
+            if re.match(r"COPY\s+_build\S*\s+/build", line):
+                copied = True
+            elif line.startswith("RUN") and "/build/" in line:
+                users += 1
+                assert copied, "stage %r runs %r without copying the build files to /build first" % (
+                    stage.split("\n", 1)[0], line)
+    assert users, "the collection tarball is installed from /build in some stage"

@@ -184,3 +184,43 @@ def test_incident_workflow_first_step_checks_the_id(incident_id, ok):
     assert (proc.returncode == 0) == ok, proc.stdout[-2000:]
     if not ok:
         assert "incident_response_id" in proc.stdout
+
+
+def test_surveys_as_awx_receives_them(tasks, tmp_path):
+    """The job template task's survey options, rendered by Ansible for every template: AWX refuses a
+    survey spec without questions, so a template without questions must send none."""
+    task = next(t for t in tasks if awx_module(t) == "awx.awx.job_template")
+    args = task["awx.awx.job_template"]
+    out = tmp_path / "surveys.json"
+    play = [{
+        "hosts": "localhost", "gather_facts": False,
+        "vars_files": [str(p) for p in sorted((AWX / "vars").glob("*.yml"))],
+        "tasks": [
+            {"name": "Render", "loop": "{{ awx_job_templates }}",
+             "vars": {"rendered_enabled": args["survey_enabled"], "rendered_spec": args["survey_spec"]},
+             "ansible.builtin.set_fact": {"rendered": "{{ rendered | default([]) + [{'name': item.name, "
+                                                      "'enabled': rendered_enabled, 'spec': rendered_spec}] }}"}},
+            {"name": "Write", "ansible.builtin.copy": {"content": "{{ rendered | to_json }}", "dest": str(out)}},
+        ],
+    }]
+    playbook = tmp_path / "render.yml"
+    playbook.write_text(yaml.safe_dump(play))
+    proc = subprocess.run([str(VENV_BIN / "ansible-playbook"), "-i", "localhost,", "-c", "local",
+                           "-e", "ansible_python_interpreter=" + sys.executable, str(playbook)],
+                          cwd=ROOT, capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    rendered = {r["name"]: r for r in json.loads(out.read_text())}
+    config = {}
+    for path in (AWX / "vars").glob("*.yml"):
+        config.update(load(path))
+    templates = config["awx_job_templates"]
+    assert len(rendered) == len(templates)
+    without = [t["name"] for t in templates if not t.get("survey")]
+    assert without, "some templates have no questions (health check, configure): the case to check"
+    for template in templates:
+        result = rendered[template["name"]]
+        if template.get("survey"):
+            assert result["enabled"] is True and result["spec"]["name"] == template["name"]
+            assert result["spec"]["spec"] and all(q["type"] in SURVEY_TYPES for q in result["spec"]["spec"])
+        else:
+            assert result["enabled"] is False and result["spec"] == {}, (template["name"], result)

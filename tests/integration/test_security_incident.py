@@ -16,7 +16,7 @@ from conftest import aws_client, pg_connect, redis_client, run_playbook, run_tas
 
 TAG = uuid.uuid4().hex[:8]
 # the incidents the tests work on, one per test (the refusal cases share theirs: each checks it is unchanged)
-INCIDENTS = {name: f"SEC-{TAG}-{name}" for name in ("con", "chk", "bad", "evd", "win", "evc", "ntf")}
+INCIDENTS = {name: f"SEC-{TAG}-{name}" for name in ("con", "awx", "chk", "bad", "evd", "win", "evc", "ntf")}
 
 
 def failure_messages(out):
@@ -173,6 +173,27 @@ def test_containment_blocks_revokes_and_logs_out_only_the_affected(env):
         security_incident_revoke_user_ids=[victim]))
     assert rc == 0, failure_messages(out)
     assert len(key_rows(env)[1]) == len(audit)
+
+
+def test_containment_takes_survey_answers_as_awx_sends_them(env):
+    """An AWX survey answer is one string: addresses one per line (textarea), ids comma-separated,
+    yes/no as "true"/"false"; they must act exactly as lists given on the command line."""
+    incident = INCIDENTS["awx"]
+    victim, other, by_key = env["users"]
+    rc, out = run_playbook("playbooks/security_containment.yml", extra_vars=dict(
+        env["extra"], security_incident_id=incident,
+        security_incident_block_addresses="203.0.113.81\r\n203.0.113.82, 203.0.113.83\n",
+        security_incident_block_expire_after="1h", security_incident_revoke_keys="true",
+        security_incident_revoke_key_ids=env["keys"][by_key][0], security_incident_revoke_user_ids="",
+        security_incident_logout="affected", security_incident_logout_user_ids=f"{victim}, {by_key}"))
+    assert rc == 0, failure_messages(out)
+    assert sorted(ip_set(env)[0]) == ["203.0.113.81/32", "203.0.113.82/32", "203.0.113.83/32"]
+    report = json.loads((env["reports"] / "security" / f"{incident}-containment.json").read_text())
+    assert sorted(report["blocked"]["expiries"]) == ["203.0.113.81/32", "203.0.113.82/32", "203.0.113.83/32"]
+    rows = key_rows(env)[0]
+    assert {key for key, (is_revoked, _by) in rows.items() if is_revoked} == {env["keys"][by_key][0]}
+    assert live_sessions(env, victim) == [] and live_sessions(env, by_key) == []
+    assert len(live_sessions(env, other)) == 3
 
 
 def test_containment_check_mode_changes_nothing(env):

@@ -81,8 +81,12 @@ options:
         They are written before the addresses, are visible in the console, and are removed by O(purge_expired).
       - Blocking an address again extends its expiry; re-running the same task within a tenth of the
         duration changes nothing. An address already blocked without an expiry keeps its permanent block.
-      - AWS allows 50 tags per resource (about 600 IPv4 addresses with expiries per set); a task that would
-        need more fails before changing anything.
+      - AWS allows 50 tags per resource. Every task that blocks with an expiry takes at least one tag
+        (a tag holds about 15 IPv4 addresses), and its tags stay until O(purge_expired) removes them after
+        the expiry; so one set holds at most about 600 IPv4 addresses with expiries, or about 50 separate
+        expiring blocks, at a time. Block many addresses in one task rather than one task each, and run
+        O(purge_expired) regularly (an AWX schedule). A task that would need more tags fails before
+        changing anything.
       - Only with O(state=present). Without it, a block is permanent.
     type: str
   purge_expired:

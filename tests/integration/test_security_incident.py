@@ -5,6 +5,7 @@ with nothing left half-done, and check mode changing nothing.
 
 Nothing shared is touched: a private WAF IP set, users/API keys created (and removed) by the test,
 Redis keys with the test's own user ids, a private incident folder."""
+import datetime
 import json
 import random
 import time
@@ -194,6 +195,38 @@ def test_containment_takes_survey_answers_as_awx_sends_them(env):
     assert {key for key, (is_revoked, _by) in rows.items() if is_revoked} == {env["keys"][by_key][0]}
     assert live_sessions(env, victim) == [] and live_sessions(env, by_key) == []
     assert len(live_sessions(env, other)) == 3
+
+
+def test_expired_blocks_unblocked_by_the_scheduled_playbook(env):
+    """waf_purge_expired_blocks.yml: an expired block goes, one not yet expired and a permanent one stay."""
+    waf, name, set_id = env["waf"], env["set_name"], env["set_id"]
+    got = waf.get_ip_set(Name=name, Scope="REGIONAL", Id=set_id)
+    waf.update_ip_set(Name=name, Scope="REGIONAL", Id=set_id, LockToken=got["LockToken"],
+                      Addresses=["203.0.113.90/32", "203.0.113.91/32", "203.0.113.92/32"])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    past, later = (now + datetime.timedelta(hours=h) for h in (-2, 2))
+    expired_key = f"runbook:expires:{past:%Y-%m-%dT%H:%MZ}:e0e0e0e0:1"
+    waf.tag_resource(ResourceARN=got["IPSet"]["ARN"], Tags=[
+        {"Key": expired_key, "Value": "203.0.113.90/32"},
+        {"Key": f"runbook:expires:{later:%Y-%m-%dT%H:%MZ}:f0f0f0f0:1", "Value": "203.0.113.91/32"}])
+    everything = ["203.0.113.90/32", "203.0.113.91/32", "203.0.113.92/32"]
+
+    rc, out = run_playbook("playbooks/waf_purge_expired_blocks.yml", check=True, extra_vars=env["extra"])
+    assert rc == 0, failure_messages(out)
+    assert sorted(ip_set(env)[0]) == everything
+
+    rc, out = run_playbook("playbooks/waf_purge_expired_blocks.yml", extra_vars=env["extra"])
+    assert rc == 0, failure_messages(out)
+    addresses, tags = ip_set(env)
+    assert sorted(addresses) == ["203.0.113.91/32", "203.0.113.92/32"]
+    assert expired_key not in {t["Key"] for t in tags}
+    assert [t["Value"] for t in tags if t["Key"].startswith("runbook:expires:")] == ["203.0.113.91/32"]
+    said = [h.get("msg", "") for t in out["plays"][0]["tasks"] for h in t["hosts"].values()]
+    assert any("Unblocked 1 expired block(s): 203.0.113.90/32" in str(m) for m in said), said
+
+    rc, out = run_playbook("playbooks/waf_purge_expired_blocks.yml", extra_vars=env["extra"])
+    assert rc == 0 and sum(s["changed"] for s in out["stats"].values()) == 0, out["stats"]
+    assert sorted(ip_set(env)[0]) == ["203.0.113.91/32", "203.0.113.92/32"]
 
 
 def test_containment_check_mode_changes_nothing(env):

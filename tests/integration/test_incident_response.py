@@ -202,6 +202,31 @@ def test_escalation_reminder_for_an_incident_older_than_30_minutes(tmp_path):
     assert load(tmp_path, iid)['timeline'][2]['event'] == 'Escalation message posted to chat'
 
 
+def test_escalation_sweep_reminds_every_open_incident_once(tmp_path):
+    """The scheduled sweep: a reminder for each open incident older than 30 minutes, none for a resolved
+    or a young one, and none again within the next 30 minutes."""
+    old_open, old_resolved, young = new_id(), new_id(), new_id()
+    started = (datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(minutes=45)).strftime('%Y-%m-%dT%H:%M:%SZ')
+    for iid, declared_at in ((old_open, started), (old_resolved, started), (young, None)):
+        args = dict(action='declare', incident_dir=str(tmp_path), incident_id=iid, title='Sweep %s' % iid, severity='P3')
+        if declared_at:
+            args['declared_at'] = declared_at
+        assert not run_module('clickview.runbook.incident', args).get('failed')
+    resolved = run_module('clickview.runbook.incident', dict(action='resolve', incident_dir=str(tmp_path), incident_id=old_resolved,
+                                                             root_cause='fixed'))
+    assert not resolved.get('failed'), resolved
+
+    rc, out = run_playbook('playbooks/incident_escalation_sweep.yml', extra_vars=dict(clickview_incident_dir=str(tmp_path)))
+    assert rc == 0, failures(out)
+    assert [m['message_type'] for m in received('/chat/incidents', old_open)] == ['escalation']
+    assert received('/chat/incidents', old_resolved) == [] and received('/chat/incidents', young) == []
+    assert load(tmp_path, old_open)['timeline'][-1]['event'] == 'Escalation message posted to chat'
+
+    rc, out = run_playbook('playbooks/incident_escalation_sweep.yml', extra_vars=dict(clickview_incident_dir=str(tmp_path)))
+    assert rc == 0, failures(out)
+    assert [m['message_type'] for m in received('/chat/incidents', old_open)] == ['escalation']
+
+
 def test_check_mode_changes_nothing(tmp_path):
     iid = new_id()
     rc, out = playbook('declare', tmp_path, iid, check=True, incident_response_title='Check %s' % iid,

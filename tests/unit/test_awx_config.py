@@ -224,3 +224,25 @@ def test_surveys_as_awx_receives_them(tasks, tmp_path):
             assert result["spec"]["spec"] and all(q["type"] in SURVEY_TYPES for q in result["spec"]["spec"])
         else:
             assert result["enabled"] is False and result["spec"] == {}, (template["name"], result)
+
+
+def test_every_secret_of_the_inventories_comes_from_a_credential(config):
+    """vault.yml is never committed, so in AWX each vault_* variable the staging and production inventories
+    read must be injected by a credential type whose credential every job template carries, or be optional."""
+    import re
+
+    injected = {}
+    for kind in config["awx_credential_types"]:
+        assert kind.get("credential") in config["awx_job_credentials"], f"{kind['name']}: its credential is not attached"
+        for name in kind["injectors"].get("extra_vars", {}):
+            injected[name] = kind["name"]
+    missing = set()
+    for env in ("staging", "production"):
+        for path in (ROOT / "inventory" / env / "group_vars").rglob("*.yml"):
+            for line in path.read_text(encoding="utf-8").splitlines():
+                if line.lstrip().startswith("#"):
+                    continue
+                for match in re.finditer(r"\b(vault_[a-z0-9_]+)\b(\s*\|\s*default\()?", line):
+                    if match.group(1) not in injected and not match.group(2):
+                        missing.add(f"{match.group(1)} ({path.relative_to(ROOT)})")
+    assert not missing, f"secrets no AWX credential injects: {sorted(missing)}"

@@ -235,6 +235,15 @@ def test_missing_inventory_variable_fails_at_argument_validation(tmp_path):
     assert 'missing required arguments' in msgs and 'clickview_postgres_primary' in msgs
 
 
+def test_misshapen_inventory_variable_fails_at_argument_validation(tmp_path):
+    """A connection dict with a misspelt or missing key fails before any task, naming the variable and key."""
+    rc, out = alert('disk_space_low', tmp_path, clickview_postgres_primary={'name': 'primary', 'hostname': 'db', 'port': 5432})
+    assert rc != 0
+    msgs = json.dumps(out)
+    assert 'clickview_postgres_primary' in msgs and 'hostname' in msgs and "'NoneType'" not in msgs
+    assert not list(tmp_path.rglob('*.json')), 'nothing ran, so no report was written'
+
+
 # ---- Disk Space Low ----------------------------------------------------------------------------
 
 @pytest.fixture

@@ -1,6 +1,9 @@
 """Shared test helpers: the lab's configuration and running modules/playbooks for real."""
 import json
 import os
+import pwd
+import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -12,6 +15,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = ROOT / ".venv" / "bin"
+PG_BIN = Path("/usr/lib/postgresql/15/bin")
 
 # make `ansible_collections.clickview.runbook.plugins...` importable for unit tests
 # (.collections/ansible_collections/clickview/runbook is a link to this checkout: make collection)
@@ -87,6 +91,58 @@ def run_module(module, args, check=False, diff=False, env=None):
 @pytest.fixture(scope="session")
 def lab():
     return lab_config()
+
+
+# ---- a private PostgreSQL cluster, for tests that must not touch the lab's ----------------------
+
+def free_port(start):
+    for port in range(start, start + 200):
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) != 0 and not Path(f"/tmp/.s.PGSQL.{port}").exists():
+                return port
+    raise RuntimeError("no free port")
+
+
+class Cluster:
+    """A private PostgreSQL cluster run as the account the lab uses."""
+
+    def __init__(self, base, port):
+        self.base, self.port = base, port
+        self.data = base / "data"
+        self.user = pwd.getpwnam("postgres") if os.geteuid() == 0 else None
+
+    def run(self, argv, check=True, **kwargs):
+        if self.user is not None:
+            kwargs.update(user=self.user.pw_uid, group=self.user.pw_gid, extra_groups=[])
+            kwargs["env"] = dict(os.environ, HOME=self.user.pw_dir)
+        return subprocess.run(argv, check=check, capture_output=True, text=True, cwd="/", **kwargs)
+
+    def sql(self, query, port=None, socket_dir=None, database="clickview"):
+        out = self.run([str(PG_BIN / "psql"), "-X", "-A", "-t", "-q", "-v", "ON_ERROR_STOP=1",
+                        "-h", str(socket_dir or self.base), "-p", str(port or self.port), "-U", "postgres",
+                        "-d", database, "-c", query])
+        return out.stdout.strip()
+
+    def pg_ctl(self, *args, data=None):
+        return self.run([str(PG_BIN / "pg_ctl"), "-D", str(data or self.data), *args], check=False)
+
+    def create(self, conf):
+        """initdb (superuser postgres, local trust), append conf to postgresql.conf, start; clickview database."""
+        if self.user is not None:
+            os.chown(self.base, self.user.pw_uid, self.user.pw_gid)
+        os.chmod(self.base, 0o755)
+        self.run([str(PG_BIN / "initdb"), "-D", str(self.data), "-U", "postgres", "--auth-local=trust",
+                  "-E", "UTF8", "--locale=C.UTF-8"])
+        with open(self.data / "postgresql.conf", "a", encoding="utf-8") as handle:
+            handle.write(f"port = {self.port}\nunix_socket_directories = '{self.base}'\nfsync = off\n"
+                         f"shared_buffers = '32MB'\n{conf}")
+        assert self.pg_ctl("-l", str(self.base / "server.log"), "-w", "start").returncode == 0
+        self.sql("CREATE DATABASE clickview", database="postgres")
+
+    def destroy(self):
+        self.pg_ctl("-m", "immediate", "-w", "stop")
+        shutil.rmtree(self.base, ignore_errors=True)
+
 
 
 # ---- the lab's services, for tests that check outcomes directly ------------------------------

@@ -12,9 +12,7 @@ corrupted.
 import datetime
 import json
 import os
-import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -23,43 +21,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, VENV_BIN, aws_client, run_playbook
+from conftest import PG_BIN, ROOT, VENV_BIN, Cluster, aws_client, free_port, run_playbook
 
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
 pytestmark = pytest.mark.skipif(not shutil.which("pgbackrest") or not PG_BIN.exists(),
                                 reason="needs pgbackrest and PostgreSQL 15 (make apt)")
-
-
-def free_port(start):
-    for port in range(start, start + 200):
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) != 0 and not Path(f"/tmp/.s.PGSQL.{port}").exists():
-                return port
-    raise RuntimeError("no free port")
-
-
-class Cluster:
-    """A private PostgreSQL cluster run as the account the lab uses."""
-
-    def __init__(self, base, port):
-        self.base, self.port = base, port
-        self.data = base / "data"
-        self.user = pwd.getpwnam("postgres") if os.geteuid() == 0 else None
-
-    def run(self, argv, check=True, **kwargs):
-        if self.user is not None:
-            kwargs.update(user=self.user.pw_uid, group=self.user.pw_gid, extra_groups=[])
-            kwargs["env"] = dict(os.environ, HOME=self.user.pw_dir)
-        return subprocess.run(argv, check=check, capture_output=True, text=True, cwd="/", **kwargs)
-
-    def sql(self, query, port=None, socket_dir=None, database="clickview"):
-        out = self.run([str(PG_BIN / "psql"), "-X", "-A", "-t", "-q", "-v", "ON_ERROR_STOP=1",
-                        "-h", str(socket_dir or self.base), "-p", str(port or self.port), "-U", "postgres",
-                        "-d", database, "-c", query])
-        return out.stdout.strip()
-
-    def pg_ctl(self, *args, data=None):
-        return self.run([str(PG_BIN / "pg_ctl"), "-D", str(data or self.data), *args], check=False)
 
 
 @pytest.fixture(scope="module")
@@ -68,17 +33,7 @@ def env(lab):
                    check=True, capture_output=True)
     base = Path(tempfile.mkdtemp(prefix="cvbk-", dir="/var/tmp"))
     cluster = Cluster(base, free_port(25600))
-    if cluster.user is not None:
-        os.chown(base, cluster.user.pw_uid, cluster.user.pw_gid)
-    os.chmod(base, 0o755)
-    cluster.run([str(PG_BIN / "initdb"), "-D", str(cluster.data), "-U", "postgres", "--auth-local=trust",
-                 "-E", "UTF8", "--locale=C.UTF-8"])
-    with open(cluster.data / "postgresql.conf", "a", encoding="utf-8") as conf:
-        conf.write(f"port = {cluster.port}\nlisten_addresses = ''\nunix_socket_directories = '{base}'\n"
-                   "wal_level = replica\narchive_mode = on\narchive_command = '/bin/true'\nfsync = off\n"
-                   "shared_buffers = '32MB'\n")
-    assert cluster.pg_ctl("-l", str(base / "server.log"), "-w", "start").returncode == 0
-    cluster.sql("CREATE DATABASE clickview", database="postgres")
+    cluster.create("listen_addresses = ''\nwal_level = replica\narchive_mode = on\narchive_command = '/bin/true'\n")
     cluster.sql("CREATE TABLE users (id bigserial PRIMARY KEY, email text NOT NULL UNIQUE);"
                 "CREATE TABLE api_keys (id bigserial PRIMARY KEY, user_id bigint);"
                 "CREATE TABLE audit_log (id bigserial PRIMARY KEY, at timestamptz NOT NULL DEFAULT clock_timestamp(),"

@@ -11,12 +11,16 @@ Reports go to tmp_path; everything created is removed on teardown.
 
 import datetime
 import json
+import os
 import socket
 import ssl
+import subprocess
+import tempfile
 import threading
 import time
 import urllib.request
 import uuid
+from pathlib import Path
 
 import psycopg2
 import pytest
@@ -25,7 +29,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from conftest import lab_config, pg_connect, pg_query, run_module, run_playbook
+from conftest import PG_BIN, Cluster, free_port, lab_config, pg_connect, pg_query, run_module, run_playbook, wait_until
 
 LAB = lab_config()
 HOST = LAB['host']
@@ -198,6 +202,63 @@ def test_pool_remediation_kills_exactly_the_listed_queries_and_records_them(tmp_
     assert timeline[2]['event'].startswith('terminate long-running queries: done')
     assert timeline[3]['event'] == ('Database Connection Pool Exhausted: verified after the resolution steps: %s - '
                                     'outcome %s' % (verified, outcome))
+
+
+@pytest.fixture
+def crowded_primary():
+    """A private PostgreSQL with every ordinary connection slot taken by the application's long queries:
+    max_connections 6, 3 of them reserved for superusers, 3 held by 'app' sessions in pg_sleep."""
+    cluster = Cluster(Path(tempfile.mkdtemp(prefix="cvpool-", dir="/var/tmp")), free_port(25800))
+    cluster.create("listen_addresses = '127.0.0.1'\nmax_connections = 6\nsuperuser_reserved_connections = 3\n")
+    cluster.sql("CREATE ROLE ops LOGIN; GRANT pg_monitor, pg_signal_backend TO ops; CREATE ROLE app LOGIN")
+    app_name = 'itest-crowd-%s' % uuid.uuid4().hex[:6]
+    command = [str(PG_BIN / 'psql'), '-X', '-h', '127.0.0.1', '-p', str(cluster.port), '-U', 'app', '-d', 'clickview',
+               '-c', 'SELECT pg_sleep(600)']
+    sleepers = []
+
+    def crowded():
+        # an app session is refused while this check's own connection holds a slot: start the missing ones, let
+        # them connect, then count
+        sleepers[:] = [proc for proc in sleepers if proc.poll() is None]
+        sleepers.extend(subprocess.Popen(command, env=dict(os.environ, PGAPPNAME=app_name), stdout=subprocess.DEVNULL,
+                                         stderr=subprocess.DEVNULL) for _ in range(3 - len(sleepers)))
+        time.sleep(1)
+        return cluster.sql("SELECT count(*) FROM pg_stat_activity WHERE application_name = '%s' AND state = 'active'"
+                           % app_name) == '3'
+    wait_until(crowded, 30, 'three sleeping app sessions')
+    yield dict(cluster=cluster, app_name=app_name, sleepers=sleepers)
+    for proc in sleepers:
+        proc.kill()
+        proc.wait()
+    cluster.destroy()
+
+
+def test_pool_exhausted_to_max_connections_needs_a_reserved_slot_login(tmp_path, crowded_primary):
+    """At 3 a.m. the pool is exhausted because max_connections is used up: the operator login cannot get in
+    and the report says why; with a login that may use the reserved slots the alert investigates and ends
+    the long queries."""
+    cluster, app_name = crowded_primary['cluster'], crowded_primary['app_name']
+    primary = {'name': 'crowded', 'host': '127.0.0.1', 'port': cluster.port}
+    extra = dict(clickview_postgres_primary=primary, alert_response_long_query_min_duration='1s',
+                 alert_response_kill_include_applications=[app_name], alert_response_kill_grace_period='1s',
+                 alert_response_notify=False)
+    rc, out = alert('db_connection_pool_exhausted', tmp_path, alert_response_pool_login_user='ops', **extra)
+    assert rc != 0 and 'Traceback' not in json.dumps(out)
+    rep = report(tmp_path, 'db-connection-pool-exhausted')
+    conn = finding(rep, 'postgres.connections')[0]
+    assert conn['status'] == 'FAIL' and conn['figure'] == 'unreachable'
+    assert conn['recommendation'].startswith('No connection slot is left for ops'), conn['recommendation']
+    assert 'alert_response_pool_login_user' in conn['recommendation']
+
+    rc, out = alert('db_connection_pool_exhausted', tmp_path, remediate=True, alert_response_pool_login_user='postgres',
+                    **extra)
+    rep = report(tmp_path, 'db-connection-pool-exhausted')
+    conn = finding(rep, 'postgres.connections')[0]
+    assert conn['figure'].startswith('3 of 3 connection slots open to clients in use (100.0 %') and conn['status'] == 'FAIL', conn
+    assert rep['actions'][0]['status'] == 'done', rep['actions']
+    wait_until(lambda: all(proc.poll() is not None for proc in crowded_primary['sleepers']), 30,
+               'the sleeping app sessions ended')
+    assert cluster.sql("SELECT count(*) FROM pg_stat_activity WHERE application_name = '%s'" % app_name) == '0'
 
 
 def test_pool_fault_absent_is_ok(tmp_path, sleepers):

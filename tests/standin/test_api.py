@@ -116,6 +116,24 @@ def test_patch_types_and_generation(k8s, ns):
     assert e.value.status == 422
 
 
+def test_revision_history_is_pruned_to_the_limit(k8s, ns):
+    """revisionHistoryLimit: old ReplicaSets beyond it are deleted, the newest ones and the current stay."""
+    apps = client.AppsV1Api(k8s)
+    apps.create_namespaced_deployment(ns, deployment("h", replicas=1, revisionHistoryLimit=2))
+    for tag in ("1.1", "1.2", "1.3", "1.4"):
+        apps.patch_namespaced_deployment("h", ns, {"spec": {"template": {"spec": {"containers": [
+            {"name": "web", "image": "registry.clickview.lab/web:%s" % tag}]}}}})
+        wait_for(lambda: apps.read_namespaced_deployment("h", ns).status.updated_replicas == 1, msg="rolled out")
+
+    def revisions():
+        return sorted(int(rs.metadata.annotations["deployment.kubernetes.io/revision"])
+                      for rs in apps.list_namespaced_replica_set(ns, label_selector="app=h").items)
+    wait_for(lambda: revisions() == [3, 4, 5], msg="revisions 3, 4 and 5 only (the current and 2 old ones)")
+    current = [rs for rs in apps.list_namespaced_replica_set(ns, label_selector="app=h").items
+               if rs.metadata.annotations["deployment.kubernetes.io/revision"] == "5"]
+    assert current[0].spec.template.spec.containers[0].image == "registry.clickview.lab/web:1.4"
+
+
 def test_scale_subresource_and_wait_ready(k8s, ns):
     apps = client.AppsV1Api(k8s)
     apps.create_namespaced_deployment(ns, deployment("s", replicas=1))
@@ -149,6 +167,10 @@ def test_selectors_and_pagination(k8s, ns):
     assert names(core.list_namespaced_config_map(ns, label_selector="idx notin (0,1,2,3,4,5)").items) == ["c6"]
     assert names(core.list_namespaced_config_map(ns, label_selector="!nolabel,idx").items)[:2] == ["c0", "c1"]
     assert names(core.list_namespaced_config_map(ns, field_selector="metadata.name=c4").items) == ["c4"]
+    everywhere = core.list_config_map_for_all_namespaces(field_selector="metadata.namespace=%s" % ns).items
+    assert names(everywhere) == ["c%d" % i for i in range(7)] and {i.metadata.namespace for i in everywhere} == {ns}
+    assert names(core.list_config_map_for_all_namespaces(
+        field_selector="metadata.namespace=%s,metadata.name!=c0" % ns).items) == ["c%d" % i for i in range(1, 7)]
     got, cont = [], None
     while True:
         page = core.list_namespaced_config_map(ns, limit=3, _continue=cont, label_selector="idx")

@@ -144,7 +144,6 @@ class Cluster:
         shutil.rmtree(self.base, ignore_errors=True)
 
 
-
 # ---- the lab's services, for tests that check outcomes directly ------------------------------
 # One place for the lab's ports and credentials (lab/lab.yml), so test files do not re-derive them.
 

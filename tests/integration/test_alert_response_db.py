@@ -221,7 +221,7 @@ def crowded_primary():
         # them connect, then count
         sleepers[:] = [proc for proc in sleepers if proc.poll() is None]
         sleepers.extend(subprocess.Popen(command, env=dict(os.environ, PGAPPNAME=app_name), stdout=subprocess.DEVNULL,
-                                         stderr=subprocess.DEVNULL) for _ in range(3 - len(sleepers)))
+                                         stderr=subprocess.DEVNULL) for _slot in range(3 - len(sleepers)))
         time.sleep(1)
         return cluster.sql("SELECT count(*) FROM pg_stat_activity WHERE application_name = '%s' AND state = 'active'"
                            % app_name) == '3'

@@ -529,6 +529,7 @@ def run(client, params, check_mode=False, now=None, sleep=time.sleep, rng=random
         target["tags"] = list_tags(client, ip_set["ARN"]) if need_tags else []
         records = parse_expiry_tags(target["tags"])
         target["plan"] = plan = _plan_set(req, ip_set, networks, records, now, nonce)
+        target["now"] = now
         new_list = apply_delta(ip_set["Addresses"], plan["add"], plan["remove"])[0]
         if len(new_list) > MAX_ADDRESSES:
             raise WafIpSetError("addresses: IP set %s would hold %d entries, over the AWS limit of %d; nothing changed"
@@ -558,12 +559,24 @@ def run(client, params, check_mode=False, now=None, sleep=time.sleep, rng=random
     return result
 
 
+def _still_expired(client, ip_set, plan, now):
+    """Drop from the purge every address another task has blocked again since the tags were read (a new
+    block's record is written before its addresses, and a block extended in place writes only a record)."""
+    latest = latest_expiries(parse_expiry_tags(list_tags(client, ip_set["ARN"])))
+    extended = set(a for a in plan["purged"] if latest.get(a) is not None and latest[a] > now)
+    if extended:
+        plan["purged"] = [a for a in plan["purged"] if a not in extended]
+        plan["remove"] = [a for a in plan["remove"] if a not in extended]
+
+
 def _apply_target(client, req, target, result, check_mode, sleep, rng):
     scope, plan, ip_set = req["scope"], target["plan"], target["ip_set"]
     before = list(ip_set["Addresses"])
     outcome = {}
 
     def mutate(addresses):
+        if plan["purged"]:  # just before each write: another task may have extended a block meanwhile
+            _still_expired(client, ip_set, plan, target["now"])
         new_list, added, removed, already, not_present = apply_delta(addresses, plan["add"], plan["remove"])
         if len(new_list) > MAX_ADDRESSES:
             raise WafIpSetError("addresses: IP set %s would hold %d entries, over the AWS limit of %d; nothing changed"

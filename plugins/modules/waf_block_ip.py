@@ -94,6 +94,8 @@ options:
       - Also unblock every address of the named sets whose latest recorded expiry has passed, and remove
         the expired records. May be used with or without O(addresses).
       - Run it on a schedule (cron, AWX schedule) so an incident's blocks do not outlive it.
+      - When there is something to unblock, the tags are read again just before the write (one more call), so an
+        address another task has blocked again in the meantime stays blocked.
     type: bool
     default: false
   protected:

@@ -392,6 +392,29 @@ def test_expiry_recorded_before_the_write_then_purged(waf):
     assert addresses(waf, "v4") == ["192.0.2.1/32"] and waf.tags[arn] == []
 
 
+def test_purge_spares_a_block_extended_meanwhile(waf):
+    """Another task blocks an expired address again between this purge's read and its write: it stays."""
+    arn = next(s for s in waf.sets.values() if s["Name"] == "v4")["ARN"]
+    run(waf, addresses=["198.51.100.7", "198.51.100.8"], expire_after="1h")
+    later = NOW + datetime.timedelta(hours=2)
+    real_list_tags = waf.list_tags_for_resource
+    reads = []
+
+    def list_tags_then_reblock(**kwargs):
+        reads.append(1)
+        page = real_list_tags(**kwargs)
+        if len(reads) == 1:  # right after the purge read the tags: a responder blocks .8 again for a day
+            w.run(waf, dict(ip_sets=["v4"], addresses=["198.51.100.8"], expire_after="24h"), now=later,
+                  sleep=lambda s: None, nonce="def456")
+        return page
+
+    waf.list_tags_for_resource = list_tags_then_reblock
+    purge = run(waf, now=later, purge_expired=True)
+    assert purge["purged"] == ["198.51.100.7/32"] and purge["removed"] == ["198.51.100.7/32"]
+    assert "198.51.100.8/32" in addresses(waf, "v4") and "198.51.100.7/32" not in addresses(waf, "v4")
+    assert [t["Key"] for t in waf.tags[arn]] == ["runbook:expires:2025-11-29T14:01Z:def456:1"]
+
+
 def test_reblock_extends_expiry(waf):
     run(waf, addresses=["198.51.100.7"], expire_after="1h")
     result = run(waf, now=NOW + datetime.timedelta(minutes=50), addresses=["198.51.100.7"], expire_after="24h", nonce="x")

@@ -13,7 +13,7 @@ import uuid
 
 import pytest
 
-from conftest import aws_client, pg_connect, redis_client, run_playbook, run_tasks, webhook_received
+from conftest import aws_client, pg_connect, redis_client, run_module, run_playbook, run_tasks, webhook_received
 
 TAG = uuid.uuid4().hex[:8]
 # the incidents the tests work on, one per test (the refusal cases share theirs: each checks it is unchanged)
@@ -386,3 +386,17 @@ def test_notify_sends_security_alert_and_writes_the_checklist(env):
     rec2 = record(env, incident)
     assert [e["details"]["channel"] for e in rec2["timeline"] if e["kind"] == "notification"].count("pager") == 1
     assert len([e for e in rec2["timeline"] if "checklist" in e["details"]]) == 1
+
+    # after the resolution the checklist is still kept up to date (its steps follow the incident), with no alert sent
+    resolved = run_module("clickview.runbook.incident", dict(action="resolve", incident_dir=str(env["incidents"]),
+                                                             incident_id=incident, root_cause="leaked key"))
+    assert not resolved.get("failed"), resolved
+    posted = len(received("/chat/security"))
+    rc, out = run_playbook("playbooks/security_notify.yml", extra_vars=dict(
+        env["extra"], security_incident_id=incident, security_incident_checklist_states={"forensic_analysis": "done"}))
+    assert rc == 0, failure_messages(out)
+    assert len(received("/chat/security")) == posted
+    rec3 = record(env, incident)
+    states = {c["key"]: c["state"] for c in [e for e in rec3["timeline"] if "checklist" in e["details"]][-1]["details"]["checklist"]}
+    assert states["forensic_analysis"] == "done" and states["document_timeline"] == "done"
+    assert [e["kind"] for e in rec3["timeline"]].count("notification") == [e["kind"] for e in rec2["timeline"]].count("notification")

@@ -351,7 +351,6 @@ msg:
 '''
 
 import json
-import os
 
 from ansible.module_utils.common.text.converters import to_native
 
@@ -449,10 +448,7 @@ def list_records(module, params):
     try:
         for name in [n for n in ONLY_WITH if params[n] is not None] + (['action_items'] if params['action_items'] else []):
             raise ir.IncidentError(name, 'is not used with action=list')
-        if params['storage'] == 'file' and params['incident_dir'] and not os.path.isdir(params['incident_dir']):
-            records, unreadable = [], {}  # no folder yet: no incident was ever declared here
-        else:
-            records, unreadable = ir.Storage(params, s3_client=lambda: aws_client(module, 's3')).list()
+        records, unreadable = ir.Storage(params, s3_client=lambda: aws_client(module, 's3')).list()
     except ir.IncidentError as exc:
         module.fail_json(msg=to_native(exc), records=[], unreadable={})
     except (IOError, OSError) as exc:

@@ -529,7 +529,6 @@ def run(client, params, check_mode=False, now=None, sleep=time.sleep, rng=random
         target["tags"] = list_tags(client, ip_set["ARN"]) if need_tags else []
         records = parse_expiry_tags(target["tags"])
         target["plan"] = plan = _plan_set(req, ip_set, networks, records, now, nonce)
-        target["now"] = now
         new_list = apply_delta(ip_set["Addresses"], plan["add"], plan["remove"])[0]
         if len(new_list) > MAX_ADDRESSES:
             raise WafIpSetError("addresses: IP set %s would hold %d entries, over the AWS limit of %d; nothing changed"
@@ -545,7 +544,7 @@ def run(client, params, check_mode=False, now=None, sleep=time.sleep, rng=random
     done = []
     try:
         for target in targets:
-            _apply_target(client, req, target, result, check_mode, sleep, rng)
+            _apply_target(client, req, target, result, check_mode, now, sleep, rng)
             done.append(target)
     except (WafIpSetError, ClientError, BotoCoreError) as exc:
         undone = _rollback(client, scope, done, sleep, rng)
@@ -569,14 +568,14 @@ def _still_expired(client, ip_set, plan, now):
         plan["remove"] = [a for a in plan["remove"] if a not in extended]
 
 
-def _apply_target(client, req, target, result, check_mode, sleep, rng):
+def _apply_target(client, req, target, result, check_mode, now, sleep, rng):
     scope, plan, ip_set = req["scope"], target["plan"], target["ip_set"]
     before = list(ip_set["Addresses"])
     outcome = {}
 
     def mutate(addresses):
         if plan["purged"]:  # just before each write: another task may have extended a block meanwhile
-            _still_expired(client, ip_set, plan, target["now"])
+            _still_expired(client, ip_set, plan, now)
         new_list, added, removed, already, not_present = apply_delta(addresses, plan["add"], plan["remove"])
         if len(new_list) > MAX_ADDRESSES:
             raise WafIpSetError("addresses: IP set %s would hold %d entries, over the AWS limit of %d; nothing changed"

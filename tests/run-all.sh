@@ -6,9 +6,9 @@
 # the shared lab; meanwhile a background stream runs the gates that need no lab (unit tests, the
 # integration tests that bring their own private services, the stand-in fidelity tests, promtool,
 # ansible-lint, ansible-test sanity, build + ansible-doc) and, once the lab is up, the lab tests
-# that only read the shared services or use resources of their own there. The lab's tests spend much of their time waiting on
-# services, so the second stream uses what would be an idle core. The background
-# gates' output is kept in tests/output/logs/ and shown, gate by gate, once they are done.
+# that only read the shared services or use resources of their own there. The lab's tests spend
+# much of their time waiting on services, so the second stream uses what would be an idle core.
+# The background gates' output is kept in tests/output/logs/ and shown, gate by gate, once done.
 # CLICKVIEW_SERIAL_GATES=1 runs every gate in the foreground, one after the other.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1

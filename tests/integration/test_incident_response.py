@@ -19,7 +19,7 @@ import boto3
 import pytest
 import yaml
 
-from conftest import lab_config, run_module, run_playbook
+from conftest import lab_config, run_module, run_playbook, run_tasks
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', '..', '.collections'))
 from ansible_collections.clickview.runbook.plugins.module_utils import incident_record as ir  # noqa: E402  pylint: disable=wrong-import-position
@@ -314,6 +314,20 @@ def test_incident_event_module(tmp_path):
     assert done['event']['details'] == {'pids': [1, 2, 3]} and done['event']['source'] == 'itest'
     bad = run_module('clickview.runbook.incident_event', dict(base, event='x', kind='bogus'))
     assert bad['failed'] and 'kind' in bad['msg']
+
+
+def test_list_refuses_bad_input_and_names_a_missing_bucket(tmp_path):
+    """action=list: an option of another action, or a bucket that does not exist, fails naming the parameter."""
+    s3 = dict(storage='s3', s3_bucket='no-such-bucket-%s' % uuid.uuid4().hex[:8], endpoint_url=MOTO, region='us-east-1',
+              access_key='testing', secret_key='testing')
+    wrong_option, missing_bucket = run_tasks([
+        {'name': 'list with a title', 'ignore_errors': True,
+         'clickview.runbook.incident': {'action': 'list', 'incident_dir': str(tmp_path), 'title': 'x'}},
+        {'name': 'list a missing bucket', 'ignore_errors': True, 'clickview.runbook.incident': dict(s3, action='list')},
+    ])
+    assert wrong_option['failed'] and wrong_option['msg'] == 'title: is not used with action=list'
+    assert missing_bucket['failed'] and missing_bucket['msg'] == 's3_bucket: bucket %s does not exist' % s3['s3_bucket']
+    assert wrong_option['records'] == [] and missing_bucket['records'] == []
 
 
 def test_every_role_records_where_the_inventory_says(bucket, tmp_path):

@@ -209,28 +209,30 @@ def crowded_primary():
     """A private PostgreSQL with every ordinary connection slot taken by the application's long queries:
     max_connections 6, 3 of them reserved for superusers, 3 held by 'app' sessions in pg_sleep."""
     cluster = Cluster(Path(tempfile.mkdtemp(prefix="cvpool-", dir="/var/tmp")), free_port(25800))
-    cluster.create("listen_addresses = '127.0.0.1'\nmax_connections = 6\nsuperuser_reserved_connections = 3\n")
-    cluster.sql("CREATE ROLE ops LOGIN; GRANT pg_monitor, pg_signal_backend TO ops; CREATE ROLE app LOGIN")
-    app_name = 'itest-crowd-%s' % uuid.uuid4().hex[:6]
-    command = [str(PG_BIN / 'psql'), '-X', '-h', '127.0.0.1', '-p', str(cluster.port), '-U', 'app', '-d', 'clickview',
-               '-c', 'SELECT pg_sleep(600)']
     sleepers = []
+    try:
+        cluster.create("listen_addresses = '127.0.0.1'\nmax_connections = 6\nsuperuser_reserved_connections = 3\n")
+        cluster.sql("CREATE ROLE ops LOGIN; GRANT pg_monitor, pg_signal_backend TO ops; CREATE ROLE app LOGIN")
+        app_name = 'itest-crowd-%s' % uuid.uuid4().hex[:6]
+        command = [str(PG_BIN / 'psql'), '-X', '-h', '127.0.0.1', '-p', str(cluster.port), '-U', 'app', '-d', 'clickview',
+                   '-c', 'SELECT pg_sleep(600)']
 
-    def crowded():
-        # an app session is refused while this check's own connection holds a slot: start the missing ones, let
-        # them connect, then count
-        sleepers[:] = [proc for proc in sleepers if proc.poll() is None]
-        sleepers.extend(subprocess.Popen(command, env=dict(os.environ, PGAPPNAME=app_name), stdout=subprocess.DEVNULL,
-                                         stderr=subprocess.DEVNULL) for _slot in range(3 - len(sleepers)))
-        time.sleep(1)
-        return cluster.sql("SELECT count(*) FROM pg_stat_activity WHERE application_name = '%s' AND state = 'active'"
-                           % app_name) == '3'
-    wait_until(crowded, 30, 'three sleeping app sessions')
-    yield dict(cluster=cluster, app_name=app_name, sleepers=sleepers)
-    for proc in sleepers:
-        proc.kill()
-        proc.wait()
-    cluster.destroy()
+        def crowded():
+            # an app session is refused while this check's own connection holds a slot: start the missing ones,
+            # let them connect, then count
+            sleepers[:] = [proc for proc in sleepers if proc.poll() is None]
+            sleepers.extend(subprocess.Popen(command, env=dict(os.environ, PGAPPNAME=app_name), stdout=subprocess.DEVNULL,
+                                             stderr=subprocess.DEVNULL) for _slot in range(3 - len(sleepers)))
+            time.sleep(1)
+            return cluster.sql("SELECT count(*) FROM pg_stat_activity WHERE application_name = '%s' AND state = 'active'"
+                               % app_name) == '3'
+        wait_until(crowded, 30, 'three sleeping app sessions')
+        yield dict(cluster=cluster, app_name=app_name, sleepers=sleepers)
+    finally:  # also when the set-up failed: no cluster is left running
+        for proc in sleepers:
+            proc.kill()
+            proc.wait()
+        cluster.destroy()
 
 
 def test_pool_exhausted_to_max_connections_needs_a_reserved_slot_login(tmp_path, crowded_primary):

@@ -279,14 +279,21 @@ def wait_for_quiet_lab(timeout=150):
     urllib.request.urlopen(req, timeout=5).close()
     query = 'sum(rate(http_requests_total{status=~"5.."}[1m])) / sum(rate(http_requests_total[1m]))'
     prom = f"http://127.0.0.1:{cfg['prometheus']['port']}/api/v1/query?query={urllib.parse.quote(query)}"
+    # the newest scrape of the backend: a ratio from before this call does not yet count what a test just did
+    scraped = f"http://127.0.0.1:{cfg['prometheus']['port']}/api/v1/query?query=" + urllib.parse.quote(
+        'max(timestamp(http_requests_total))')
     alerts = f"http://127.0.0.1:{cfg['alertmanager']['port']}/api/v2/alerts?active=true"
+    called = time.time()
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        with urllib.request.urlopen(scraped, timeout=5) as resp:
+            newest = json.load(resp)["data"]["result"]
         with urllib.request.urlopen(prom, timeout=5) as resp:
             result = json.load(resp)["data"]["result"]
         with urllib.request.urlopen(alerts, timeout=5) as resp:
             firing = json.load(resp)
-        if result and float(result[0]["value"][1]) < 0.02 and not firing:
+        fresh = newest and float(newest[0]["value"][1]) > called
+        if fresh and result and float(result[0]["value"][1]) < 0.02 and not firing:
             return
         time.sleep(2)
     raise AssertionError("the lab did not become healthy again within %ss (error ratio %s, alerts %s)"

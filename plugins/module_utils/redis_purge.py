@@ -72,10 +72,34 @@ def to_bytes(value):
     return value.encode('utf-8', 'surrogateescape')
 
 
+def literal_prefix(pattern):
+    """The literal bytes a pattern starts with, up to its first glob character (``*``, ``?``, ``[``).
+
+    An escaped character (``\\*``) is literal. ``session:*`` gives ``session:``; ``*:*``, ``[^]*`` and
+    ``?ession:*`` give nothing.
+    """
+    raw = bytearray(to_bytes(pattern))
+    out = bytearray()
+    i = 0
+    while i < len(raw):
+        char = raw[i]
+        if char in bytearray(b'*?['):
+            break
+        if char == ord('\\') and i + 1 < len(raw):
+            i += 1
+            char = raw[i]
+        out.append(char)
+        i += 1
+    return bytes(out)
+
+
 def is_too_broad(pattern):
-    """True for a pattern that matches (nearly) every key: empty, or only ``*`` and ``?``."""
-    raw = to_bytes(pattern)
-    return raw.strip(b'*?') == b''
+    """True for a pattern without a literal prefix before its first glob character.
+
+    Such a pattern (``*``, ``*:*``, ``[^]*``, ``[!-~]*``, ``?ession:*``) can match keys of every kind in
+    the database, so a typo purges far more than sessions.
+    """
+    return literal_prefix(pattern) == b''
 
 
 def escape_glob(text):
@@ -266,9 +290,10 @@ class PurgeSpec(object):
     def validate(self):
         if self.pattern is None or is_too_broad(self.pattern):
             if not self.allow_all:
-                raise PurgeInputError('pattern', 'pattern %r matches every key; refusing to purge the whole database. '
-                                      'Give a narrower pattern such as session:*, or set allow_all=true if you '
-                                      'really mean every key' % (self.pattern,))
+                raise PurgeInputError('pattern', 'pattern %r has no literal prefix before its first glob character, so it '
+                                      'can match every key; refusing to purge the whole database. Give a pattern '
+                                      'that starts with the key prefix, such as session:*, or set allow_all=true if '
+                                      'you really mean every key' % (self.pattern,))
         if self.pattern is None or self.pattern == '':
             raise PurgeInputError('pattern', 'pattern must not be empty (use * with allow_all=true for every key)')
         if not isinstance(self.batch_size, int) or not 1 <= self.batch_size <= MAX_BATCH_SIZE:

@@ -41,14 +41,15 @@ options:
   pattern:
     description:
       - Glob pattern (Redis C(MATCH) syntax) of the keys to delete.
-      - A pattern made only of C(*) and C(?) (including V(*), V(**) and the empty string) matches every key
-        and is refused unless O(allow_all=true).
+      - The pattern must start with a literal prefix before its first glob character (C(*), C(?) or C([)),
+        as V(session:*) does. A pattern without one, such as V(*), V(*:*), V([^]*), V([!-~]*) or the empty
+        string, can match every key in the database and is refused unless O(allow_all=true).
       - With O(user_ids), a key is deleted only if it matches this pattern as well as the user's key pattern.
     type: str
     default: 'session:*'
   allow_all:
     description:
-      - Allow a O(pattern) that matches every key in the database.
+      - Allow a O(pattern) without a literal prefix, which can match every key in the database.
     type: bool
     default: false
   user_ids:

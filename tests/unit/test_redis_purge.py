@@ -130,12 +130,12 @@ def run(fake, check_mode=False, is_cluster=False, **spec):
 
 # ------------------------------------------------------------------ patterns
 
-@pytest.mark.parametrize('pattern', ['*', '**', '', '?*', '*?*'])
+@pytest.mark.parametrize('pattern', ['*', '**', '', '?*', '*?*', '*:*', '[^]*', '[!-~]*', '?ession:*', '[s]*'])
 def test_patterns_matching_every_key_are_too_broad(pattern):
     assert is_too_broad(pattern)
 
 
-@pytest.mark.parametrize('pattern', ['session:*', 's*', '[s]*', 'a'])
+@pytest.mark.parametrize('pattern', ['session:*', 's*', 'a', '\\*literal*'])
 def test_narrow_patterns_are_not_too_broad(pattern):
     assert not is_too_broad(pattern)
 

@@ -127,6 +127,22 @@ def parse_protected(values, allow_private=False, param="protected"):
     return ranges
 
 
+WIDEST_PREFIX = {4: 16, 6: 32}
+
+
+def check_prefix_width(networks, allow_wide=False, param="addresses"):
+    """Refuse, naming each, networks wider than /16 (IPv4) or /32 (IPv6) unless ``allow_wide``.
+
+    Such a block covers whole providers or, like 2000::/3, every global IPv6 client; it is almost always a typo."""
+    if allow_wide:
+        return
+    wide = [str(n) for n in networks if n.prefixlen < WIDEST_PREFIX[n.version]]
+    if wide:
+        raise WafIpSetError("%s: refusing prefixes wider than /%d (IPv4) or /%d (IPv6): %s; set allow_wide_prefix: true "
+                            "if you really mean to block them; nothing changed"
+                            % (param, WIDEST_PREFIX[4], WIDEST_PREFIX[6], ", ".join(wide)), param=param)
+
+
 def check_protected(networks, ranges, param="addresses"):
     """Refuse, naming every overlap, when any network overlaps a protected range.
 
@@ -432,6 +448,7 @@ def validate(params):
                             % ("block" if state == "present" else "unblock"), param="addresses")
     networks, normalized = parse_addresses(addresses, params.get("normalize", False))
     if state == "present":
+        check_prefix_width(networks, params.get("allow_wide_prefix", False))
         check_protected(networks, parse_protected(params.get("protected"), params.get("allow_private", False)))
     for version in (4, 6):
         count = len([n for n in networks if n.version == version])

@@ -112,6 +112,12 @@ options:
         are protected unless this is V(true).
     type: bool
     default: false
+  allow_wide_prefix:
+    description:
+      - With O(state=present), a network wider than /16 (IPv4) or /32 (IPv6) is refused unless this is V(true):
+        V(2000::/3) is every global IPv6 client, V(128.0.0.0/1) half the IPv4 internet.
+    type: bool
+    default: false
   lock_retries:
     description:
       - How many times to re-read and re-apply after losing a race for the IP set
@@ -305,6 +311,7 @@ def main():
         purge_expired=dict(type="bool", default=False),
         protected=dict(type="list", elements="str", default=[]),
         allow_private=dict(type="bool", default=False),
+        allow_wide_prefix=dict(type="bool", default=False),
         lock_retries=dict(type="int", default=10),
     )
     # The AWS connection is made from botocore directly (module_utils/aws.py), not through boto3 and

@@ -225,6 +225,30 @@ def test_bad_input_fails_before_any_call(waf, params, param):
     assert not waf.calls
 
 
+@pytest.mark.parametrize("wide", ["2000::/3", "128.0.0.0/1", "198.0.0.0/8", "203.0.0.0/15", "2001:db8::/31"])
+def test_wide_prefixes_refused_unless_allowed(waf, wide):
+    ip_set = "v6" if ":" in wide else "v4"
+    with pytest.raises(w.WafIpSetError) as err:
+        run(waf, ip_sets=[ip_set], addresses=["192.0.2.9" if ip_set == "v4" else "2001:db8::9", wide])
+    assert err.value.param == "addresses" and wide in err.value.msg and "allow_wide_prefix" in err.value.msg
+    assert not waf.calls
+    result = run(waf, ip_sets=[ip_set], addresses=[wide], allow_wide_prefix=True, allow_private=True)
+    assert result["changed"] and wide in addresses(waf, ip_set)
+
+
+@pytest.mark.parametrize("narrow", ["203.0.0.0/16", "2001:db8::/32", "2001:db8::1"])
+def test_prefixes_at_the_limit_are_accepted(waf, narrow):
+    ip_set = "v6" if ":" in narrow else "v4"
+    run(waf, ip_sets=[ip_set], addresses=[narrow])
+    assert any(a.startswith(narrow.split("/")[0].lower()) for a in addresses(waf, ip_set))
+
+
+def test_unblocking_a_wide_prefix_needs_no_switch(waf):
+    waf.sets[next(k for k in waf.sets if k[0] == "v4")]["Addresses"].append("198.0.0.0/8")
+    result = run(waf, addresses=["198.0.0.0/8"], state="absent")
+    assert result["changed"] and "198.0.0.0/8" not in addresses(waf, "v4")
+
+
 def test_more_than_the_capacity_fails_before_any_call(waf):
     many = ["10.%d.%d.%d" % (i >> 16, (i >> 8) & 255, i & 255) for i in range(w.MAX_ADDRESSES + 1)]
     with pytest.raises(w.WafIpSetError) as err:

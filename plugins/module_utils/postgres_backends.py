@@ -50,6 +50,9 @@ FILTER_KINDS = (
     ('client_addresses', 'client_inet'),
 )
 QUERY_PREVIEW = 200
+# application_name of backup and replication tools: pg_dump/pg_dumpall/pg_basebackup by default,
+# pgBackRest as "pgBackRest [backup]", "pgBackRest [archive-push]", ...; Barman and WAL-G as their names.
+BACKUP_TOOLS = re.compile(r'^(pg_dump|pg_dumpall|pg_basebackup|pg_receivewal|pgbackrest|barman\w*|wal-g)\b', re.IGNORECASE)
 MIN_SERVER_VERSION = 100000  # backend_type appeared in PostgreSQL 10
 EXIT_WAIT_SECONDS = 5.0
 EXIT_POLL_SECONDS = 0.02
@@ -129,8 +132,9 @@ def _network_list(params, option):
 class Selection(object):
     """Validated selection criteria."""
 
-    def __init__(self, states, min_duration, query_pattern=None, **lists):
+    def __init__(self, states, min_duration, query_pattern=None, include_backup_tools=False, **lists):
         self.states = list(states)
+        self.include_backup_tools = include_backup_tools
         self.min_duration = min_duration
         self.query_pattern = query_pattern
         self.query_regex = re.compile(query_pattern) if query_pattern else None
@@ -178,7 +182,8 @@ def build_selection(params):
                                  '%s named in both lists; remove it from one of them' % ', '.join(map(repr, both)))
         lists['include_' + kind] = include
         lists['exclude_' + kind] = exclude
-    return Selection(list(dict.fromkeys(states)), min_duration, pattern or None, **lists)
+    return Selection(list(dict.fromkeys(states)), min_duration, pattern or None,
+                     include_backup_tools=bool(params.get('include_backup_tools')), **lists)
 
 
 _SELECT_TEMPLATE = """
@@ -269,6 +274,8 @@ def guard_for(row, selection):
         return 'superuser'
     if row['is_replication'] and not named:
         return 'replication_role'
+    if not selection.include_backup_tools and BACKUP_TOOLS.match(row.get('application_name') or ''):
+        return 'backup_tool'
     return None
 
 

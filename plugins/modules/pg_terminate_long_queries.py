@@ -25,7 +25,9 @@ description:
   - Never touched, whatever the filters say, and reported with the guard that protected them - the module's own
     session (C(own_backend)); backends whose C(backend_type) is not C(client backend) such as walsenders, autovacuum,
     background and logical replication workers (C(not_client_backend)); backends of superuser (C(superuser)) and
-    replication (C(replication_role)) roles unless that role is named in O(include_users).
+    replication (C(replication_role)) roles unless that role is named in O(include_users); backup and replication
+    tools (C(backup_tool): C(application_name) pg_dump, pg_dumpall, pg_basebackup, pg_receivewal, pgBackRest,
+    Barman or WAL-G) unless O(include_backup_tools=true).
   - Refuses to run through PgBouncer (any pooling mode) or its admin console; connect to PostgreSQL directly.
 author:
   - ClickView Platform Team (@clickview)
@@ -90,6 +92,13 @@ options:
     type: list
     elements: str
     default: []
+  include_backup_tools:
+    description:
+      - Also signal backup and replication tools (see the guard C(backup_tool)). A backup killed in the middle of an
+        incident leaves the team without the restore point it may need next; leave this V(false) unless the backup
+        itself is the problem.
+    type: bool
+    default: false
   include_client_addresses:
     description:
       - Only select backends whose client address is in one of these networks (CIDR such as V(10.0.0.0/8), or a single address).
@@ -252,7 +261,7 @@ backends:
     guard:
       description:
         - For skipped backends, what protected them - V(own_backend), V(not_client_backend), V(superuser),
-          V(replication_role) or V(max_backends).
+          V(replication_role), V(backup_tool) or V(max_backends).
       type: str
       sample: superuser
     reason:
@@ -304,6 +313,7 @@ def argument_spec():
         include_applications=dict(names), exclude_applications=dict(names),
         include_client_addresses=dict(names), exclude_client_addresses=dict(names),
         query_pattern=dict(type='str'),
+        include_backup_tools=dict(type='bool', default=False),
         action=dict(type='str', choices=list(ACTIONS), default='cancel_then_terminate'),
         grace_period=dict(type='raw', default='5s'),
         max_backends=dict(type='int', default=50),

@@ -166,6 +166,15 @@ def row(pid=100, **kw):
     ({'backend_type': 'walsender', 'usename': 'replicator', 'is_replication': True}, 'not_client_backend'),
     ({'usename': 'postgres', 'is_superuser': True}, 'superuser'),
     ({'usename': 'replicator', 'is_replication': True}, 'replication_role'),
+    ({'application_name': 'pg_dump'}, 'backup_tool'),
+    ({'application_name': 'pg_dumpall'}, 'backup_tool'),
+    ({'application_name': 'pg_basebackup'}, 'backup_tool'),
+    ({'application_name': 'pgBackRest [backup]'}, 'backup_tool'),
+    ({'application_name': 'pgBackRest [archive-push:async]'}, 'backup_tool'),
+    ({'application_name': 'barman_receive_wal'}, 'backup_tool'),
+    ({'application_name': 'barman'}, 'backup_tool'),
+    ({'application_name': 'pg_dump_reports'}, None),
+    ({'application_name': 'clickview-report-export'}, None),
 ])
 def test_guards(overrides, guard):
     assert pb.guard_for(row(**overrides), pb.build_selection({})) == guard
@@ -178,6 +187,12 @@ def test_superuser_and_replication_only_when_named_in_include_users():
     # naming them never lifts the own-backend or backend-type guards
     assert pb.guard_for(row(usename='postgres', is_superuser=True, is_own=True), selection) == 'own_backend'
     assert pb.guard_for(row(usename='replicator', backend_type='walsender'), selection) == 'not_client_backend'
+
+
+def test_backup_tools_only_when_asked():
+    selection = pb.build_selection({'include_backup_tools': True})
+    assert pb.guard_for(row(application_name='pgBackRest [backup]'), selection) is None
+    assert pb.guard_for(row(application_name='pg_dump', is_own=True), selection) == 'own_backend'
 
 
 def test_classify_reports_every_row_and_truncates_query():

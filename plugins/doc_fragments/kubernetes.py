@@ -94,6 +94,13 @@ options:
       - Environment variable E(K8S_AUTH_IMPERSONATE_GROUPS) (comma-separated).
     type: list
     elements: str
+  request_timeout:
+    description:
+      - Seconds each Kubernetes API request may take to connect and to answer. An API server (or a proxy in front
+        of it) that accepts the connection and never answers fails the task after this long, naming the request.
+      - Not a kubernetes.core option; its modules take the client's default, which waits forever.
+    type: int
+    default: 30
 requirements:
   - kubernetes >= 24.2.0
   - the kubernetes.core collection (it creates the client)

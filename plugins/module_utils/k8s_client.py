@@ -20,6 +20,8 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
+import signal
+import threading
 import traceback
 
 from ansible_collections.clickview.runbook.plugins.module_utils.k8s_rollout import K8sApiError
@@ -66,7 +68,11 @@ def kubernetes_argument_spec():
         no_proxy=dict(type="str"),
         impersonate_user=dict(type="str"),
         impersonate_groups=dict(type="list", elements="str"),
+        request_timeout=dict(type="int", default=30),
     )
+
+
+NOT_AUTH_OPTIONS = ("request_timeout",)
 
 
 def missing_requirements():
@@ -89,11 +95,12 @@ def _status_message(body, fallback):
 class KubeApi(object):
     """get/list/patch on REST paths; answers are dicts, failures K8sApiError."""
 
-    def __init__(self, dynamic_client):
+    def __init__(self, dynamic_client, request_timeout=30):
         self._client = dynamic_client
+        self.request_timeout = request_timeout
 
     def request(self, method, path, body=None, content_type=None, label_selector=None, field_selector=None):
-        params = {}
+        params = {"_request_timeout": self.request_timeout}
         if content_type:
             params["content_type"] = content_type
         if label_selector:
@@ -105,7 +112,8 @@ class KubeApi(object):
         except DynamicApiError as e:
             raise K8sApiError(e.status, e.reason, _status_message(e.body, e.reason), method, path)
         except (Urllib3Error, OSError) as e:
-            raise K8sApiError(None, "ConnectionError", "cannot reach the Kubernetes API: %s" % e, method, path)
+            raise K8sApiError(None, "ConnectionError", "cannot reach the Kubernetes API (%s %s, request_timeout %ss): %s"
+                              % (method, path, self.request_timeout, e), method, path)
         data = resp.data
         if isinstance(data, bytes):
             data = data.decode("utf-8")
@@ -121,11 +129,47 @@ class KubeApi(object):
         return self.request("PATCH", path, body=ops, content_type="application/json-patch+json")
 
 
+class _Deadline(Exception):
+    pass
+
+
+def within(seconds, what, func, *args, **kwargs):
+    """Call func, raising K8sApiError (ConnectionError) if it has not returned after ``seconds``.
+
+    For calls that take no timeout of their own. A SIGALRM interrupts the blocking read; it only works in
+    the main thread (where a module runs), elsewhere func is called unbounded."""
+    if threading.current_thread() is not threading.main_thread():
+        return func(*args, **kwargs)
+
+    def expire(signum, frame):
+        raise _Deadline()
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        return func(*args, **kwargs)
+    except _Deadline:
+        raise K8sApiError(None, "ConnectionError", "cannot reach the Kubernetes API: timed out after %ss %s "
+                          "(request_timeout)" % (seconds, what))
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 def connect(params):
     """A KubeApi for the module's connection options (kubernetes.core semantics, K8S_AUTH_* honoured)."""
-    auth = dict((k, params.get(k)) for k in kubernetes_argument_spec() if params.get(k) is not None)
+    timeout = params.get("request_timeout")
+    timeout = 30 if timeout is None else timeout
+    if timeout <= 0:
+        raise K8sApiError(None, "ConfigError", "request_timeout must be a positive number of seconds, got %s" % timeout)
+
+    auth = dict((k, params.get(k)) for k in kubernetes_argument_spec()
+                if params.get(k) is not None and k not in NOT_AUTH_OPTIONS)
     try:
-        client = get_api_client(**auth)
+        # the client reads the API's discovery documents while it is created, with no timeout of its own
+        client = within(timeout, "reading the Kubernetes API's discovery documents", get_api_client, **auth)
+    except K8sApiError:
+        raise
     except Exception as e:  # kubeconfig missing or invalid, unreadable certificate files, ...
         raise K8sApiError(None, "ConfigError", "could not create the Kubernetes client: %s" % e, None, None)
-    return KubeApi(client.client)
+    return KubeApi(client.client, timeout)

@@ -246,6 +246,22 @@ def history_summary(entries, current_revision):
     return out
 
 
+def no_longer_runs(bad, current, live_template):
+    """What of the bad release (``{"revision": N, "image": ref}``) the object no longer runs, as text; None when it
+    still runs it (or nothing was named). A revision counts as run when the current entry has that number (or had
+    it before a renumbering); an image when any container of the live template uses it."""
+    bad = bad or {}
+    missing = []
+    if bad.get("revision") is not None:
+        numbers = [current["revision"]] + list(current.get("previous_revisions") or []) if current else []
+        if bad["revision"] not in numbers:
+            missing.append("revision %s" % bad["revision"])
+    if bad.get("image"):
+        if bad["image"] not in images_of(live_template):
+            missing.append("image %s" % bad["image"])
+    return " and ".join(missing) or None
+
+
 def default_change_cause(target, current, reason=None):
     images = ", ".join(i for i in target["images"] if i)
     text = "rollback to revision %d (%s)" % (target["revision"], images)
@@ -349,8 +365,12 @@ class Rollback(object):
         return entries, current
 
     # ---- planning
-    def plan(self, obj, to_revision=None, change_cause=None, reason=None):
-        """What the rollback of one object would do: a dict with changed, from/to revision, history, diff."""
+    def plan(self, obj, to_revision=None, change_cause=None, reason=None, bad=None, target_name=None):
+        """What the rollback of one object would do: a dict with changed, outcome, from/to revision, history, diff.
+
+        ``bad`` names the release the responder judged bad ({"revision": N} and/or {"image": ref}): when the
+        object no longer runs it, nothing is planned (outcome already_rolled_back). ``target_name`` pins the
+        target to one ReplicaSet/ControllerRevision (a retry re-applies what the first plan chose)."""
         if to_revision is not None and to_revision <= 0:
             raise RolloutError("to_revision must be a positive revision number, got %s" % to_revision)
         entries, current = self.history(obj)
@@ -360,11 +380,25 @@ class Rollback(object):
         if self.kind == "Deployment" and (obj.get("spec") or {}).get("paused"):
             raise RolloutError("%s is paused; resume it before rolling back (nothing was changed)" % self.ref(obj),
                                available_revisions=[e["revision"] for e in entries], **result)
+        live = normalize_template(obj["spec"].get("template"))
+        gone = no_longer_runs(bad, current, live)
+        if gone:
+            result.update(changed=False, outcome="already_rolled_back", to_revision=current_rev,
+                          requested_revision=to_revision, target_name=current["name"] if current else None,
+                          images_before=images_of(live), images_after=images_of(live), changes=[],
+                          msg="%s already rolled back: it no longer runs %s (runs revision %s: %s)"
+                              % (self.ref(obj), gone, current_rev, ", ".join(i for i in images_of(live) if i)))
+            return result, None
         try:
-            target = select_target(entries, current_rev, to_revision)
+            if target_name is not None:
+                target = next((e for e in entries if e["name"] == target_name), None)
+                if target is None:
+                    raise RolloutError("the revision chosen first (%s) no longer exists" % target_name,
+                                       available_revisions=[e["revision"] for e in entries])
+            else:
+                target = select_target(entries, current_rev, to_revision)
         except RolloutError as e:
             raise RolloutError("%s: %s" % (self.ref(obj), e.message), **dict(result, **e.details))
-        live = normalize_template(obj["spec"].get("template"))
         result.update(
             to_revision=target["revision"], requested_revision=to_revision if to_revision is not None else target["revision"],
             target_name=target["name"], images_before=images_of(live), images_after=target["images"],
@@ -373,30 +407,49 @@ class Rollback(object):
                   "after_header": "%s pod template (revision %s)" % (self.ref(obj), target["revision"]),
                   "before": live, "after": target["template"]})
         if live == target["template"]:
-            result.update(changed=False, msg="%s already runs revision %d" % (self.ref(obj), target["revision"]))
+            result.update(changed=False, outcome="unchanged",
+                          msg="%s already runs revision %d" % (self.ref(obj), target["revision"]))
             return result, None
         if change_cause is None:
             change_cause = default_change_cause(target, current, reason)
-        result.update(changed=True, change_cause=change_cause or None,
-                      msg="%s rolled back from revision %s to revision %d" % (self.ref(obj), current_rev, target["revision"]))
+        result.update(changed=True, outcome="planned", change_cause=change_cause or None,
+                      msg="%s would be rolled back from revision %s to revision %d"
+                          % (self.ref(obj), current_rev, target["revision"]))
         return result, rollback_patch(obj, target["template"], change_cause)
 
     # ---- writing
-    def apply(self, obj, to_revision=None, change_cause=None, reason=None, attempts=3):
-        """Patch one object; re-reads and re-plans when it changed between the read and the patch."""
+    def apply(self, obj, to_revision=None, change_cause=None, reason=None, bad=None, attempts=3):
+        """Patch one object. The patch applies only to the resourceVersion read; when someone else wrote the
+        object in between (409/422), it is read again and the target the first plan chose is applied again (not
+        "the revision before" the new state, which after another responder's rollback is the bad release):
+        a no-op when the object already runs that target or no longer runs the bad release.
+
+        Returns (result, patched object). The result says what really happened: outcome rolled_back only after
+        the API accepted the patch. A failed patch raises K8sApiError; the caller reports the plan as failed."""
+        result, ops = self.plan(obj, to_revision, change_cause, reason, bad=bad)
+        if ops is None:
+            return result, obj
+        first = result
         for attempt in range(attempts):
-            result, ops = self.plan(obj, to_revision, change_cause, reason)
-            if ops is None:
-                return result, obj
             try:
                 patched = self.api.json_patch(object_path(self.kind, self.namespace, obj["metadata"]["name"]), ops)
-                return result, patched
             except K8sApiError as e:
-                # the resourceVersion test failed (409/422): someone else wrote the object in between
                 conflict = e.status == 409 or (e.status == 422 and "resourceVersion" in (e.message or ""))
                 if not conflict or attempt == attempts - 1:
                     raise
                 obj = self.api.get(object_path(self.kind, self.namespace, obj["metadata"]["name"]))
+                result, ops = self.plan(obj, to_revision, change_cause, reason, bad=bad, target_name=first["target_name"])
+                if ops is None:
+                    if result["outcome"] == "unchanged":
+                        result.update(outcome="already_rolled_back",
+                                      msg="%s already rolled back to revision %s by another writer while this task ran"
+                                          % (self.ref(obj), first["to_revision"]))
+                    return result, obj
+                continue
+            result.update(outcome="rolled_back",
+                          msg="%s rolled back from revision %s to revision %d"
+                              % (self.ref(obj), result["from_revision"], result["to_revision"]))
+            return result, patched
         raise RolloutError("unreachable")  # pragma: no cover
 
     # ---- waiting

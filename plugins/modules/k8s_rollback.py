@@ -44,6 +44,12 @@ attributes:
     support: full
     details: Shows the running pod template and the target revision's pod template.
 notes:
+  - Two rollbacks of the same release at once never end on the bad release. Each patch applies only to the object
+    version it read; the one that loses that race reads the object again and re-applies the revision its first plan
+    chose, which is then a no-op (C(already_rolled_back)). A rollback that starts after the other finished needs
+    O(from_revision) or O(from_image) to know the bad release is gone.
+  - C(changed) and C(rolled_back) are reported only after the API accepted the patch; a refused patch (403, for
+    example) fails the task with RV(rollbacks[].outcome=failed) and says nothing was rolled back.
   - A paused Deployment is refused (resume it first), as C(kubectl rollout undo) does; nothing is written.
   - Without O(to_revision) every run rolls back one more revision, as C(kubectl rollout undo) does; give
     O(to_revision) to make the task idempotent.
@@ -106,6 +112,20 @@ options:
       - Only return the rollout history (and what a rollback would change); write nothing.
     type: bool
     default: false
+  from_revision:
+    description:
+      - The revision judged bad, as the rollout history numbers it (for example the revision the alert or the failed
+        deploy saw running). When the workload no longer runs it, nothing is written and the result says
+        C(already_rolled_back) (RV(rollbacks[].outcome)).
+      - Give it (or O(from_image)) whenever more than one responder may roll back the same release (an event-driven
+        remediation and a person, a CI verify stage and on-call): without it, the second of two rollbacks would roll
+        back the good release, back to the bad one, as C(kubectl rollout undo) does.
+    type: int
+  from_image:
+    description:
+      - The image judged bad, exactly as the pod template names it (for example the image a failed deploy set).
+        When no container of the workload runs it any more, nothing is written (C(already_rolled_back)).
+    type: str
 """
 
 EXAMPLES = r"""
@@ -114,6 +134,13 @@ EXAMPLES = r"""
     name: clickview-backend
     namespace: clickview
     reason: "INC-1234 error rate after release 1.4.0"
+
+- name: Roll back the release the alert judged bad (a no-op if another responder already did)
+  clickview.runbook.k8s_rollback:
+    name: clickview-backend
+    namespace: clickview
+    from_image: registry.clickview.lab/clickview-backend:1.5.0
+    reason: "INC-1234 error rate after release 1.5.0"
 
 - name: Roll back to revision 5
   clickview.runbook.k8s_rollback:
@@ -225,6 +252,14 @@ rollbacks:
     changed:
       description: Whether its pod template was (or in check mode would be) written.
       type: bool
+    outcome:
+      description:
+        - V(rolled_back) (the API accepted the patch), V(already_rolled_back) (it no longer runs O(from_revision) or
+          O(from_image), or another writer rolled it back to the same revision while this task ran), V(unchanged)
+          (it already runs the target), V(would_roll_back) (check mode), V(planned) (O(history_only)), V(failed)
+          (the patch was refused; nothing written) or V(not_attempted) (an earlier workload failed).
+      type: str
+      sample: rolled_back
     msg:
       description: What was done to it.
       type: str
@@ -326,6 +361,8 @@ def argument_spec():
         wait=dict(type="bool", default=True),
         wait_timeout=dict(type="int", default=300),
         history_only=dict(type="bool", default=False),
+        from_revision=dict(type="int"),
+        from_image=dict(type="str"),
     )
     return spec
 
@@ -335,6 +372,12 @@ def validate(module):
     if p["to_revision"] is not None and p["to_revision"] <= 0:
         module.fail_json(msg="to_revision must be a positive revision number (see the rollout history), got %d; "
                              "leave it out to roll back to the previous revision" % p["to_revision"], rollbacks=[])
+    if p["from_revision"] is not None and p["from_revision"] <= 0:
+        module.fail_json(msg="from_revision must be a positive revision number (the revision judged bad), got %d"
+                             % p["from_revision"], rollbacks=[])
+    if p["from_image"] is not None and not p["from_image"].strip():
+        module.fail_json(msg="from_image must not be empty (the image judged bad, as the pod template names it)",
+                         rollbacks=[])
     if p["wait_timeout"] <= 0:
         module.fail_json(msg="wait_timeout must be a positive number of seconds, got %d" % p["wait_timeout"], rollbacks=[])
     if p["name"] is not None and not p["name"].strip():
@@ -356,27 +399,44 @@ def main():
     validate(module)
     p = module.params
     dry = module.check_mode or p["history_only"]
+    bad = dict(revision=p["from_revision"], image=p["from_image"]) if p["from_revision"] or p["from_image"] else None
     results = []
     try:
         rb = Rollback(connect(p), p["kind"], p["namespace"])
         selector = ",".join(s.strip() for s in p["label_selectors"] or [] if s and s.strip()) or None
         objects = rb.objects(name=p["name"], label_selector=selector)
         # plan everything first: a bad to_revision on any workload fails before anything is written
-        plans = [rb.plan(obj, p["to_revision"], p["change_cause"], p["reason"]) for obj in objects]
+        plans = [rb.plan(obj, p["to_revision"], p["change_cause"], p["reason"], bad=bad) for obj in objects]
+        results = [result for result, dummy in plans]
         applied = []
-        for obj, (result, ops) in zip(objects, plans):
-            results.append(result)
+        for index, (obj, (result, ops)) in enumerate(zip(objects, plans)):
             if dry or ops is None:
                 result["status"] = obj.get("status") or {}
+                if result["outcome"] == "planned" and module.check_mode and not p["history_only"]:
+                    result["outcome"] = "would_roll_back"
                 continue
-            result, patched = rb.apply(obj, p["to_revision"], p["change_cause"], p["reason"])
-            results[-1] = result
-            applied.append((result, patched))
+            try:
+                result, patched = rb.apply(obj, p["to_revision"], p["change_cause"], p["reason"], bad=bad)
+            except (K8sApiError, RolloutError) as e:
+                # nothing was written to this workload, nor to the ones after it
+                results[index].update(changed=False, outcome="failed",
+                                      msg="%s was NOT rolled back: %s" % (rb.ref(obj), _api_failure(e, p)))
+                for later in results[index + 1:]:
+                    later.update(changed=False, outcome="not_attempted",
+                                 msg="%s/%s was not rolled back: an earlier workload failed" % (later["kind"].lower(), later["name"]))
+                raise
+            results[index] = result
+            if result["outcome"] == "rolled_back":
+                applied.append((result, patched))
+            else:
+                result["status"] = patched.get("status") or {}
         failed = rb.wait(applied, p["wait_timeout"]) if p["wait"] and applied else []
     except RolloutError as e:
-        module.fail_json(msg=e.message, rollbacks=[_public(r) for r in results], **_public(e.details))
+        module.fail_json(msg=e.message, changed=any(r.get("outcome") == "rolled_back" for r in results),
+                         rollbacks=[_public(r) for r in results], **_public(e.details))
     except K8sApiError as e:
-        module.fail_json(msg=_api_failure(e, p), rollbacks=[_public(r) for r in results])
+        module.fail_json(msg=_api_failure(e, p), changed=any(r.get("outcome") == "rolled_back" for r in results),
+                         rollbacks=[_public(r) for r in results])
 
     changed = any(r["changed"] for r in results) and not p["history_only"]
     out = dict(changed=changed, rollbacks=[_public(r) for r in results])
@@ -390,8 +450,6 @@ def main():
     msgs = [r["msg"] for r in results]
     if p["history_only"]:
         msgs = ["%s: rollout history of %d revisions" % (r["name"], len(r["history"])) for r in results]
-    elif module.check_mode:
-        msgs = [m.replace(" rolled back ", " would be rolled back ") for m in msgs]
     if failed:
         names = ", ".join("%s/%s" % (r["kind"].lower(), r["name"]) for r in failed)
         reasons = "; ".join("%s/%s: %s%s" % (r["kind"].lower(), r["name"], r["rollout"], _why(r)) for r in failed)
@@ -418,6 +476,8 @@ def _public(data):
 
 
 def _api_failure(e, p):
+    if isinstance(e, RolloutError):
+        return e.message
     if e.status == 403:
         return ("permission denied by the Kubernetes API (%s); the credentials used need get and patch on %s and list on "
                 "their revisions in namespace %s" % (e, p["kind"].lower() + "s", p["namespace"]))

@@ -330,9 +330,34 @@ def test_read_only_token_gets_a_clear_403_and_nothing_changes(k):
     assert r["failed"]
     assert "permission denied" in r["msg"] and "403" in r["msg"] and "patch" in r["msg"]
     assert k.get("deployment", "web")["metadata"]["resourceVersion"] == rv
+    # the result never says a rollback happened that did not (the role records it in the incident timeline)
+    assert r["changed"] is False and r["rollbacks"][0]["outcome"] == "failed", r
+    assert "was NOT rolled back" in r["rollbacks"][0]["msg"] and not r["rollbacks"][0]["changed"]
     # reading is enough for check mode and the history
     r = k.rollback({"name": "web", "context": "clickview-lab-readonly"}, check=True)
     assert r["changed"] is True and not r.get("failed"), r
+
+
+@pytest.mark.parametrize("how", [{"from_image": img("1.2")}, {"to_revision": 2}, {"from_revision": 3}],
+                         ids=["from_image", "to_revision", "from_revision"])
+def test_two_responders_rolling_back_at_once_never_restore_the_bad_release(k, how):
+    """EDA remediation and on-call (or CI verify and on-call) both roll back the bad release 1.2, five times
+    over: the end state is always 1.1, the release before it, and the results say who did what."""
+    from concurrent.futures import ThreadPoolExecutor
+    for round_ in range(5):
+        name = "race%d" % round_
+        k.deploy(name, [img("1.0"), img("1.1"), img("1.2")], replicas=1)
+        with ThreadPoolExecutor(2) as pool:
+            results = list(pool.map(lambda dummy: k.rollback(dict({"name": name, "wait": False}, **how)), range(2)))
+        assert image_of(k.get("deployment", name)) == img("1.1"), (round_, results)
+        assert all("rollbacks" in r for r in results), [(r.get("msg"), r.get("module_stderr"), r.get("module_stdout")) for r in results]
+        outcomes = [r["rollbacks"][0]["outcome"] for r in results]
+        assert outcomes.count("rolled_back") == 1, (round_, outcomes)
+        assert set(outcomes) - {"rolled_back"} <= {"already_rolled_back", "unchanged"}, (round_, outcomes)
+        assert [r["changed"] for r in results].count(True) == 1, results
+        # a third responder, late, changes nothing either
+        late = k.rollback(dict({"name": name, "wait": False}, **how))
+        assert late["changed"] is False and image_of(k.get("deployment", name)) == img("1.1"), late
 
 
 # ---------------------------------------------------------------- StatefulSet and DaemonSet (seeded objects)

@@ -23,6 +23,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import time
+
 from ansible.module_utils.basic import env_fallback
 
 try:
@@ -47,7 +49,15 @@ def aws_retry_argument_spec():
     return dict(
         retry_mode=dict(type="str", default="standard", choices=["standard", "adaptive"]),
         max_attempts=dict(type="int", default=10),
+        timeout=dict(type="int", default=30),
     )
+
+
+def check_timeout(params):
+    """Raise AwsConnectError naming ``timeout`` unless it is a positive number of seconds."""
+    if params.get("timeout") is None or params["timeout"] <= 0:
+        raise AwsConnectError("timeout: must be a positive number of seconds, got %r" % (params.get("timeout"),),
+                              param="timeout")
 
 
 def aws_argument_spec():
@@ -73,15 +83,40 @@ def aws_argument_spec():
 
 def botocore_config(params):
     """The ``config`` for AnsibleAWSModule.client(); a user's aws_config still overrides it."""
-    return {"retries": {"mode": params["retry_mode"], "total_max_attempts": params["max_attempts"]}}
+    timeout = params.get("timeout") or 30
+    return {"retries": {"mode": params["retry_mode"], "total_max_attempts": params["max_attempts"]},
+            "connect_timeout": timeout, "read_timeout": timeout}
+
+
+def bound_calls(conn, service, timeout, clock=time.monotonic):
+    """No retry once a call's attempts have taken ``timeout`` seconds: botocore then raises the last error
+    (or returns the last answer) instead of trying again up to max_attempts times the read timeout, so a
+    peer that accepts the connection and never answers costs about one ``timeout``, not minutes."""
+    started = {}
+
+    def start(**kwargs):
+        started["at"] = clock()
+
+    def give_up(**kwargs):
+        if clock() - started.get("at", clock()) >= timeout:
+            return False  # a non-None answer ends botocore's needs-retry chain: no retry, no sleep
+        return None
+
+    conn.meta.events.register("before-call.%s" % service, start)
+    conn.meta.events.register_first("needs-retry.%s" % service, give_up)
+    return conn
 
 
 def client(module, service, region=None):
-    """A boto3 client with the retry configuration; ``region`` overrides the module's (e.g. CLOUDFRONT)."""
+    """A boto3 client with the retry configuration and time bound; ``region`` overrides the module's (e.g.
+    CLOUDFRONT)."""
+    if module.params.get("timeout") is not None and module.params["timeout"] <= 0:
+        module.fail_json(msg="timeout: must be a positive number of seconds, got %r" % module.params["timeout"])
     extra = dict(config=botocore_config(module.params))
     if region:
         extra["region"] = region
-    return module.client(service, **extra)
+    conn = module.client(service, **extra)
+    return bound_calls(conn, conn.meta.service_model.service_id.hyphenize(), module.params.get("timeout") or 30)
 
 
 def connect(params, service, region=None, module_name=None):
@@ -111,7 +146,9 @@ def connect(params, service, region=None, module_name=None):
     verify = params.get("validate_certs", True)
     if verify and params.get("aws_ca_bundle"):
         verify = params["aws_ca_bundle"]
-    config = botocore.config.Config(user_agent_extra=USER_AGENT,
+    check_timeout(params)
+    config = botocore.config.Config(user_agent_extra=USER_AGENT, connect_timeout=params["timeout"],
+                                    read_timeout=params["timeout"],
                                     retries={"mode": params.get("retry_mode") or "standard",
                                              "total_max_attempts": params.get("max_attempts") or 10})
     if params.get("aws_config"):
@@ -127,7 +164,7 @@ def connect(params, service, region=None, module_name=None):
         raise AwsConnectError("Couldn't connect to AWS: %s" % exc, param="endpoint_url")
     except botocore.exceptions.BotoCoreError as exc:
         raise AwsConnectError("Couldn't connect to AWS: %s" % exc)
-    return conn, region
+    return bound_calls(conn, conn.meta.service_model.service_id.hyphenize(), params["timeout"]), region
 
 
 def record_actions(conn, service):

@@ -34,7 +34,7 @@ options:
     description:
       - Seconds each AWS request may take to connect and to answer (botocore's C(connect_timeout) and
         C(read_timeout)).
-      - A call whose attempts have together taken this long is not retried again: the task fails with the
+      - A call whose attempts have together taken this long is not retried again; the task fails with the
         last error. So an endpoint that accepts the connection and never answers fails the task after about
         this many seconds, not after O(max_attempts) read timeouts.
       - A C(connect_timeout) or C(read_timeout) in O(aws_config) overrides this per request.

@@ -118,7 +118,7 @@ options:
         deploy saw running). When the workload no longer runs it, nothing is written and the result says
         C(already_rolled_back) (RV(rollbacks[].outcome)).
       - Give it (or O(from_image)) whenever more than one responder may roll back the same release (an event-driven
-        remediation and a person, a CI verify stage and on-call): without it, the second of two rollbacks would roll
+        remediation and a person, a CI verify stage and on-call). Without it, the second of two rollbacks would roll
         back the good release, back to the bad one, as C(kubectl rollout undo) does.
     type: int
   from_image:

@@ -26,7 +26,7 @@ description:
     session (C(own_backend)); backends whose C(backend_type) is not C(client backend) such as walsenders, autovacuum,
     background and logical replication workers (C(not_client_backend)); backends of superuser (C(superuser)) and
     replication (C(replication_role)) roles unless that role is named in O(include_users); backup and replication
-    tools (C(backup_tool): C(application_name) pg_dump, pg_dumpall, pg_basebackup, pg_receivewal, pgBackRest,
+    tools (C(backup_tool), by C(application_name) - pg_dump, pg_dumpall, pg_basebackup, pg_receivewal, pgBackRest,
     Barman or WAL-G) unless O(include_backup_tools=true).
   - Refuses to run through PgBouncer (any pooling mode) or its admin console; connect to PostgreSQL directly.
 author:

@@ -114,7 +114,7 @@ options:
     default: false
   allow_wide_prefix:
     description:
-      - With O(state=present), a network wider than /16 (IPv4) or /32 (IPv6) is refused unless this is V(true):
+      - With O(state=present), a network wider than /16 (IPv4) or /32 (IPv6) is refused unless this is V(true).
         V(2000::/3) is every global IPv6 client, V(128.0.0.0/1) half the IPv4 internet.
     type: bool
     default: false

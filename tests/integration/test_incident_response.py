@@ -383,3 +383,29 @@ def test_every_role_records_where_the_inventory_says(bucket, tmp_path):
     # the task's own storage=file won: that folder holds no record of the incident, so it failed
     assert results[4]['failed'] and 'no incident record' in results[4]['msg'] and str(tmp_path) in results[4]['record_path']
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_page_that_was_not_delivered_is_sent_again_by_the_next_update(tmp_path):
+    """'Already paged' means a delivered page: a declare whose page went to a dead endpoint records it as not
+    delivered (after its retries), and the next update pages."""
+    iid = new_id()
+    hooks = dict(chat=SINK + '/chat/incidents', pager='http://127.0.0.1:9/pager', status_page='')
+    rc, out = playbook('declare', tmp_path, iid, incident_response_title='Checkout down (%s)' % iid,
+                       incident_response_severity='P1', incident_response_impact='checkout fails',
+                       incident_response_webhooks=hooks, incident_response_webhook_retries=1,
+                       incident_response_fail_on_notify_error=False)
+    assert rc == 0, failures(out)
+    pages = [e for e in load(tmp_path, iid)['timeline'] if e.get('details', {}).get('channel') == 'pager']
+    assert len(pages) == 1 and pages[0]['details']['delivered'] in (False, 'False')
+    assert 'NOT DELIVERED' in pages[0]['event'] and str(pages[0]['details']['attempts']) == '2'
+    assert not received('/pager', iid)
+
+    rc, out = playbook('update', tmp_path, iid, incident_response_status='identified',
+                       incident_response_progress='payment provider outage')
+    assert rc == 0, failures(out)
+    assert [(p['event_action'], p['dedup_key']) for p in received('/pager', iid)] == [('trigger', iid)]
+    # delivered now: a further update does not page again
+    rc, out = playbook('update', tmp_path, iid, incident_response_status='monitoring',
+                       incident_response_progress='provider recovered')
+    assert rc == 0, failures(out)
+    assert len(received('/pager', iid)) == 1

@@ -85,7 +85,7 @@ def _write_atomic(path, text):
     try:
         with os.fdopen(fd, "w") as handle:
             handle.write(text)
-        os.chmod(tmp, 0o444)
+        os.chmod(tmp, 0o440)
         os.rename(tmp, path)
     except Exception:
         if os.path.exists(tmp):
@@ -117,7 +117,7 @@ def create(root, metadata=None, check_mode=False, force=False):
         for name in (MANIFEST, MANIFEST_JSON):
             target = os.path.join(root, name)
             if os.path.exists(target):
-                os.chmod(target, 0o644)
+                os.chmod(target, 0o640)
         _write_atomic(os.path.join(root, MANIFEST_JSON), json.dumps(document, indent=2, sort_keys=True) + "\n")
         _write_atomic(manifest_path, text)
     return dict(changed=True, files=entries, manifest=manifest_path,

@@ -50,6 +50,17 @@ def test_healthy_lab_reports_every_check_ok(tmp_path, quiet_lab):  # pylint: dis
     assert deployments == ["clickview/clickview-backend", "clickview/clickview-frontend"]
     assert "Daily health check: OK" in markdown
     assert "Daily health check (local): OK" in output   # the summary is printed in the log
+    # readable by the owner and its group only
+    assert {oct(p.stat().st_mode & 0o777) for p in tmp_path.iterdir()} == {"0o640"}
+
+
+def test_a_report_folder_others_can_write_to_is_refused(tmp_path):
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    rc, output = run_playbook(PLAYBOOK, extra_vars={"on_call_report_dir": str(shared)}, json_output=False)
+    assert rc != 0 and "refusing to write there" in output and "writable by everyone" in output, output
+    assert list(shared.iterdir()) == []
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ import re
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import time
 import urllib.error
@@ -33,6 +34,7 @@ LAB_VARS = ROOT / "inventory" / "local" / "group_vars" / "all" / "event_driven.y
 PROMETHEUS = "/usr/bin/prometheus"
 ALERTMANAGER = "/usr/bin/prometheus-alertmanager"
 TOKEN = "lab-eda-webhook-token"    # lab only, not a secret
+LAB_CA = ROOT / "lab" / ".state" / "tls" / "ca.crt"   # signs the certificate the lab's webhook serves
 
 
 def free_port():
@@ -46,7 +48,8 @@ def http(url, data=None, headers=None, method=None):
     req = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json", **(headers or {})},
                                  method=method or ("POST" if data is not None else "GET"))
     # generous: on a loaded machine ansible-rulebook answers its webhook late while it starts a playbook
-    with urllib.request.urlopen(req, timeout=30) as resp:
+    context = ssl.create_default_context(cafile=str(LAB_CA)) if url.startswith("https:") else None
+    with urllib.request.urlopen(req, timeout=30, context=context) as resp:
         text = resp.read().decode()
     try:
         return json.loads(text)
@@ -152,6 +155,10 @@ def test_every_environment_maps_the_runbook_alerts():
             assert playbook.startswith("clickview.runbook.alert_"), (env, alert, playbook)
         for playbook in list(data["clickview_eda_alert_playbooks"].values()) + [data["clickview_eda_default_playbook"]]:
             assert (ROOT / "playbooks" / (playbook.split(".")[-1] + ".yml")).is_file(), (env, playbook)
+        # the webhook speaks HTTPS only, in every environment
+        assert data["clickview_eda_webhook_certfile"] and data["clickview_eda_webhook_keyfile"], env
+    rulebook_source = yaml.safe_load(RULEBOOK.read_text())[0]["sources"][0]["eda.builtin.webhook"]
+    assert {"token", "certfile", "keyfile"} <= set(rulebook_source), rulebook_source
     production = yaml.safe_load((ROOT / "inventory" / "production" / "group_vars" / "all" / "event_driven.yml").read_text())
     assert production["clickview_eda_remediation_enabled"] is False
     lab = yaml.safe_load(LAB_VARS.read_text(encoding="utf-8"))
@@ -180,8 +187,9 @@ def private_monitoring(tmp_path, lab):
         "route": {"receiver": "eda", "group_by": ["alertname"], "group_wait": "1s",
                   "group_interval": "3s", "repeat_interval": "6s"},
         "receivers": [{"name": "eda", "webhook_configs": [{
-            "url": f"http://127.0.0.1:{ports['rulebook']}/alertmanager", "send_resolved": True,
-            "http_config": {"authorization": {"type": "Bearer", "credentials": TOKEN}}}]}],
+            "url": f"https://127.0.0.1:{ports['rulebook']}/alertmanager", "send_resolved": True,
+            "http_config": {"authorization": {"type": "Bearer", "credentials": TOKEN},
+                            "tls_config": {"ca_file": str(LAB_CA)}}}]}],
     }), encoding="utf-8")
     sample_app = f"127.0.0.1:{lab['services']['sample_app']['port']}"
     (tmp_path / "prometheus.yml").write_text(yaml.safe_dump({
@@ -245,7 +253,7 @@ def test_high_error_rate_runs_its_playbook_once(private_monitoring, lab):
         assert alert["fingerprint"] == runs[0][1]
         first_notifications = webhook_notifications(ports["alertmanager"])
         for status in ("resolved", "firing"):
-            http(f"http://127.0.0.1:{ports['rulebook']}/alertmanager",
+            http(f"https://127.0.0.1:{ports['rulebook']}/alertmanager",
                  {"version": "4", "status": status, "receiver": "eda", "groupKey": "flap",
                   "alerts": [{"status": status, "labels": alert["labels"], "annotations": alert["annotations"],
                               "startsAt": alert["startsAt"], "endsAt": alert["endsAt"],
@@ -260,6 +268,19 @@ def test_high_error_rate_runs_its_playbook_once(private_monitoring, lab):
         time.sleep(3)
         assert len(rulebook_runs(log, "HighErrorRate")) == 1, log.read_text()
         assert "HighErrorRate resolved" in log.read_text()
+
+        # a forged event is refused: no token, a wrong token, or the same request in clear text
+        forged = {"version": "4", "status": "firing", "receiver": "eda", "groupKey": "forged",
+                  "alerts": [dict(alert, labels=dict(alert["labels"], alertname="HighLatency"))]}
+        url = f"https://127.0.0.1:{ports['rulebook']}/alertmanager"
+        for headers in ({}, {"Authorization": "Bearer forged-token"}, {"Authorization": f"Basic {TOKEN}"}):
+            with pytest.raises(urllib.error.HTTPError) as refused:
+                http(url, forged, headers=headers)
+            assert refused.value.code == 401
+        with pytest.raises((urllib.error.URLError, ConnectionError)):
+            http(url.replace("https:", "http:"), forged, headers={"Authorization": f"Bearer {TOKEN}"})
+        time.sleep(2)
+        assert not rulebook_runs(log, "HighLatency"), log.read_text()
     finally:
         http(faults, {})
 

@@ -1,7 +1,9 @@
 -- The lab's `clickview` database: a small, realistic schema for the runbook's procedures.
 -- Run as the superuser on the primary by lab/labctl.py (once, when the cluster is created).
 CREATE ROLE clickview_app LOGIN PASSWORD :'app_password';
-CREATE ROLE clickview_ops LOGIN PASSWORD :'ops_password' IN ROLE pg_monitor, pg_signal_backend, pg_read_all_data;
+-- the operator login has exactly the documented grants (docs/security.md): statistics views and
+-- the right to signal other backends, plus reading the audit trail for evidence; no table data else
+CREATE ROLE clickview_ops LOGIN PASSWORD :'ops_password' IN ROLE pg_monitor, pg_signal_backend;
 CREATE ROLE replicator LOGIN REPLICATION PASSWORD :'replicator_password';
 ALTER ROLE postgres PASSWORD :'superuser_password';
 CREATE DATABASE clickview OWNER clickview_app;
@@ -65,6 +67,7 @@ FROM generate_series(1, 200000) AS g;
 
 -- churn without vacuum: 60,000 dead tuples (30 % of the table) for the bloat report
 DELETE FROM page_views WHERE id % 10 < 3;
+GRANT SELECT ON audit_log TO clickview_ops;
 RESET ROLE;
 ANALYZE users;
 ANALYZE api_keys;

@@ -95,3 +95,22 @@ def test_wrong_variable_fails_at_argument_validation_naming_it(tmp_path):
     assert rc != 0
     assert "clickview_waf_scope must be one of: REGIONAL, CLOUDFRONT, got: regional" in output
     assert not list(tmp_path.iterdir()), "nothing runs (no report) when the arguments are wrong"
+
+
+def test_the_lab_operator_login_has_exactly_the_documented_grants():
+    """Every procedure's lab test runs as clickview_ops: it has pg_monitor, pg_signal_backend and SELECT on the
+    audit trail (docs/security.md), and no other table data; a procedure that needed more would fail its test."""
+    from conftest import pg_query  # pylint: disable=import-outside-toplevel
+    rows = pg_query(
+        "SELECT pg_has_role('clickview_ops', 'pg_monitor', 'member'), pg_has_role('clickview_ops', 'pg_signal_backend', 'member'),"
+        " pg_has_role('clickview_ops', 'pg_read_all_data', 'member'), rolsuper, rolreplication, rolcreaterole, rolcreatedb"
+        " FROM pg_roles WHERE rolname = 'clickview_ops'")
+    assert rows == [(True, True, False, False, False, False, False)]
+    readable = pg_query("SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+                        " WHERE n.nspname = 'public' AND c.relkind = 'r'"
+                        " AND has_table_privilege('clickview_ops', c.oid, 'SELECT') ORDER BY 1")
+    assert readable == [("audit_log",)]
+    writable = pg_query("SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+                        " WHERE n.nspname = 'public' AND c.relkind = 'r' AND (has_table_privilege('clickview_ops', c.oid, 'INSERT')"
+                        " OR has_table_privilege('clickview_ops', c.oid, 'UPDATE') OR has_table_privilege('clickview_ops', c.oid, 'DELETE'))")
+    assert writable == [(0,)]

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Build the collection tarball, install it into an empty collections path, and check that
-# ansible-doc lists and renders every plugin, and that lab/ and benchmarks/ stay out of it.
+# ansible-doc lists and renders every plugin, that lab/ and benchmarks/ stay out of it, and that
+# no local secret or cache file a checkout may hold gets into it (build_ignore in galaxy.yml).
+# The build runs on a copy of the checkout (the files a commit would hold) into which such files
+# are planted; the working tree is not changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -11,12 +14,53 @@ printf '[defaults]\n' > "$work/ansible.cfg"
 export ANSIBLE_CONFIG=$work/ansible.cfg
 export ANSIBLE_COLLECTIONS_PATH=$work/collections
 
-ansible-galaxy collection build --output-path "$work" "$root" >/dev/null
+# The copy: tracked and untracked-but-not-ignored files (without git: all but .git and the tools).
+tree=$work/tree
+mkdir "$tree"
+if git -C "$root" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+  git -C "$root" ls-files -z --cached --others --exclude-standard |
+    while IFS= read -r -d '' file; do
+      if [ -e "$file" ] || [ -L "$file" ]; then printf '%s\0' "$file"; fi   # skip deleted tracked files
+    done |
+    tar -C "$root" --null -T - -cf - | tar -C "$tree" -xf -
+else
+  rsync -a --exclude=/.git --exclude=/.venv --exclude=/.tools --exclude=/.collections "$root/" "$tree/"
+fi
+# Files a checkout may hold that must never be in the tarball (all git-ignored or never committed).
+planted=(
+  vault.yml .vault_pass .vault_pass.txt .vault_password staging.vault_pass inventory/staging/.vault_pass
+  .env .env.production .envrc inventory/production/.env
+  kubeconfig kubeconfig-staging .kube/config lab/.state/kubeconfig
+  id_rsa id_ed25519 tls.key tls.pem client.p12 .pgpass .netrc
+  inventory/production/group_vars/all/.vault.yml.swp inventory/staging/group_vars/all/vault.yml~
+  reports/x.md reports/ci/junit/x.xml tests/output/x.txt dist/clickview-runbook-0.0.1.tar.gz x.retry
+  plugins/modules/__pycache__/x.cpython-311.pyc plugins/filter/x.pyc
+  .pytest_cache/x tests/unit/.pytest_cache/x .ruff_cache/x .mypy_cache/x .ansible/x roles/backups/.ansible/x
+  .venv/x .tools/x .collections/x
+)
+for inventory in "$tree"/inventory/*/; do
+  planted+=("inventory/$(basename "$inventory")/group_vars/all/vault.yml")
+done
+for file in "${planted[@]}"; do
+  mkdir -p "$tree/$(dirname "$file")"
+  echo "planted by tests/build-smoke.sh: must not be in the collection tarball" > "$tree/$file"
+done
+
+ansible-galaxy collection build --output-path "$work" "$tree" >/dev/null
 tarball=$(ls "$work"/clickview-runbook-*.tar.gz)
 echo "built $(basename "$tarball") ($(du -k "$tarball" | cut -f1) KiB)"
-if tar -tzf "$tarball" | grep -E '^(lab|benchmarks|tests/output|\.venv|\.tools|\.collections|reports)/' ; then
-  echo "FAIL: non-runtime folders are in the tarball (see build_ignore in galaxy.yml)" >&2; exit 1
+listing=$(tar -tzf "$tarball")
+leaked=0
+if grep -E '^(lab|benchmarks|tests/output|\.venv|\.tools|\.collections|reports)/' <<<"$listing"; then
+  echo "FAIL: non-runtime folders are in the tarball (see build_ignore in galaxy.yml)" >&2; leaked=1
 fi
+for file in "${planted[@]}"; do
+  if grep -qxF "$file" <<<"$listing"; then
+    echo "FAIL: $file is in the tarball (see build_ignore in galaxy.yml)" >&2; leaked=1
+  fi
+done
+[ $leaked = 0 ] || exit 1
+echo "none of the ${#planted[@]} planted secret and cache files is in the tarball"
 ansible-galaxy collection install --offline --no-deps -p "$work/collections" "$tarball" >/dev/null
 cd "$work"
 

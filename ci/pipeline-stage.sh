@@ -9,7 +9,15 @@
 #   ci/pipeline-stage.sh post-deploy-verify <env> [IMAGE]   # verify the deploy; roll back automatically on failure
 #
 # <env> is an inventory under inventory/ (local, staging, production). Arguments after the
-# stage's own are passed to ansible-playbook (e.g. --vault-password-file FILE, -e deployment_name=...).
+# stage's own are passed to ansible-playbook (e.g. -e deployment_name=...).
+#
+# Secrets come from the CI's secrets in the environment, and none is ever written under the checkout:
+#   CLICKVIEW_VAULT_PASSWORD  the vault password;
+#   CLICKVIEW_VAULT_YML       the environment's vault.yml (ansible-vault encrypted), its text; or
+#   CLICKVIEW_VAULT_FILE      the path of that file outside the checkout (a GitLab file-type variable).
+# The values are written to a private folder (mktemp -d, umask 077) under $RUNNER_TEMP, else $TMPDIR,
+# else /tmp, removed when this script exits, whatever the outcome; ansible-playbook gets
+# --vault-password-file and -e @vault.yml (the vault_* variables that the inventories read).
 # Exit codes: 0 the stage passed; 2 it failed (a check FAIL, the canary or the deploy rolled
 # back; ansible-playbook's code for a failed task); 4 a host unreachable; 64 a usage error.
 set -euo pipefail
@@ -33,6 +41,28 @@ artifacts=${ARTIFACTS_DIR:-reports/ci}
 mkdir -p "$artifacts/junit"
 artifacts=$(cd "$artifacts" && pwd)
 
+secret_args=()
+if [ -n "${CLICKVIEW_VAULT_PASSWORD:-}" ] || [ -n "${CLICKVIEW_VAULT_YML:-}" ]; then
+  tmp=$(cd "${RUNNER_TEMP:-${TMPDIR:-/tmp}}" && pwd -P)
+  case $tmp/ in "$(pwd -P)"/*) usage "the temporary folder $tmp is under the checkout: secrets are written outside it" ;; esac
+  secrets=$(mktemp -d "$tmp/clickview-vault.XXXXXX")
+  trap 'rm -rf "$secrets"' EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+  if [ -n "${CLICKVIEW_VAULT_PASSWORD:-}" ]; then
+    (umask 077 && printf '%s' "$CLICKVIEW_VAULT_PASSWORD" > "$secrets/vault_pass")
+    secret_args+=(--vault-password-file "$secrets/vault_pass")
+  fi
+  if [ -n "${CLICKVIEW_VAULT_YML:-}" ]; then
+    (umask 077 && printf '%s\n' "$CLICKVIEW_VAULT_YML" > "$secrets/vault.yml")
+    secret_args+=(-e "@$secrets/vault.yml")
+  fi
+fi
+if [ -n "${CLICKVIEW_VAULT_FILE:-}" ]; then
+  secret_args+=(-e "@$CLICKVIEW_VAULT_FILE")
+fi
+unset CLICKVIEW_VAULT_PASSWORD CLICKVIEW_VAULT_YML   # not in the environment of ansible-playbook's tasks
+
 export ANSIBLE_CALLBACKS_ENABLED=ansible.builtin.junit
 export JUNIT_OUTPUT_DIR=$artifacts/junit
 export JUNIT_TASK_CLASS=yes
@@ -40,8 +70,8 @@ export JUNIT_HIDE_TASK_ARGUMENTS=yes        # task arguments may hold secrets
 export ANSIBLE_FORCE_COLOR=0
 
 run() {
-  echo ">> ansible-playbook -i inventory/$env $*"
-  ansible-playbook -i "inventory/$env" "$@" -e "{\"clickview_report_dir\": \"$artifacts\"}"
+  echo ">> ansible-playbook -i inventory/$env ${secret_args[*]:+${secret_args[*]} }$*"
+  ansible-playbook -i "inventory/$env" "${secret_args[@]}" "$@" -e "{\"clickview_report_dir\": \"$artifacts\"}"
 }
 
 case $stage in

@@ -185,11 +185,20 @@ def test_broken_image_left_when_rollback_disabled(api, play):
     checks = {c["check"]: c for c in play.report("deploy-image")["checks"]}
     assert checks["deploy.rollback"]["status"] == "WARN"
     assert image(api, "clickview-frontend") == REG + "/clickview-frontend:2.3.0-broken"
-    rc, out = play("deploy_rollback.yml", deployment_name="clickview-frontend")  # quick rollback repairs it
+    broken = REG + "/clickview-frontend:2.3.0-broken"
+    rc, out = play("deploy_rollback.yml", deployment_name="clickview-frontend",  # quick rollback repairs it
+                   deployment_rollback_from_image=broken)
     assert rc == 0, out
     assert image(api, "clickview-frontend") == before
     assert dep(api, "clickview-frontend").status.ready_replicas == 2
     assert play.report("rollback")["actions"][0]["images_after"] == [before]
+    # a second responder launching the same quick rollback of the broken image changes nothing
+    rv = dep(api, "clickview-frontend").metadata.resource_version
+    rc, out = play("deploy_rollback.yml", deployment_name="clickview-frontend", deployment_rollback_from_image=broken)
+    assert rc == 0, out
+    assert image(api, "clickview-frontend") == before
+    assert dep(api, "clickview-frontend").metadata.resource_version == rv
+    assert "already rolled back" in out
 
 
 def test_rollback_to_revision_runs_that_revisions_image(api, play):

@@ -103,8 +103,9 @@ def access_review_item(result, namespace=""):
     """Record for one SelfSubjectAccessReview answer (a registered kubernetes.core.k8s loop item)."""
     result = result or {}
     attrs = (result.get("item") or {})
-    what = "%s %s%s" % (attrs.get("verb", "?"), attrs.get("resource", "?"),
-                        "/" + attrs["subresource"] if attrs.get("subresource") else "")
+    what = "%s %s%s%s" % (attrs.get("verb", "?"), attrs.get("resource", "?"),
+                          "/" + attrs["subresource"] if attrs.get("subresource") else "",
+                          " " + attrs["name"] if attrs.get("name") else "")
     status = ((result.get("result") or {}).get("status") or {})
     if result.get("failed"):
         ok, figure, detail = False, "review failed", _error(result)

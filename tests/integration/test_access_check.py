@@ -39,7 +39,7 @@ def test_read_only_token_shows_the_write_verbs_missing(tmp_path):
     rc, _output, report, markdown = run_access_check(tmp_path, clickview_k8s_context="clickview-lab-readonly")
     assert rc != 0, "an unticked box must fail the play"
     checks = statuses(report)
-    for verb in ("patch deployments", "update deployments/scale", "delete secrets"):
+    for verb in ("patch deployments", "patch deployments/scale", "delete secrets clickview-tls"):
         item = checks[("kubernetes.can_i", f"{verb} in clickview")]
         assert (item["status"], item["figure"]) == ("FAIL", "denied")
         assert f"- [ ] `kubernetes.can_i` {verb} in clickview: denied" in markdown

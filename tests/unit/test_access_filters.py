@@ -32,6 +32,9 @@ def test_review_denied_and_allowed():
     allowed = access_review_item({"item": {"verb": "get", "resource": "pods", "subresource": "log"},
                                   "result": {"status": {"allowed": True, "reason": "RBAC"}}}, namespace="clickview")
     assert (allowed["status"], allowed["target"]) == ("OK", "get pods/log in clickview")
+    named = access_review_item({"item": {"verb": "delete", "resource": "secrets", "name": "clickview-tls"},
+                                "result": {"status": {"allowed": True}}}, namespace="clickview")
+    assert named["target"] == "delete secrets clickview-tls in clickview"
 
 
 def test_review_that_failed_reports_the_error():

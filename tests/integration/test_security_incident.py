@@ -246,7 +246,8 @@ def test_containment_check_mode_changes_nothing(env):
     assert not (env["reports"] / "security").exists()
 
 
-@pytest.mark.parametrize("case", ["unknown_incident", "revoke_without_target", "unknown_key", "bad_user_id"])
+@pytest.mark.parametrize("case", ["unknown_incident", "revoke_without_target", "unknown_key", "bad_user_id",
+                                  "production_without_protected_ranges"])
 def test_containment_refuses_bad_input_before_any_change(env, case):
     incident = INCIDENTS["bad"]
     victim = env["users"][0]
@@ -258,6 +259,7 @@ def test_containment_refuses_bad_input_before_any_change(env, case):
         "revoke_without_target": "needs security_incident_revoke_key_ids or security_incident_revoke_user_ids",
         "unknown_key": "security_incident_revoke_key_ids: no such API key sectest-nope",
         "bad_user_id": "user ids are numbers",
+        "production_without_protected_ranges": "security_incident_waf_protected is empty in production",
     }[case]
     if case == "unknown_incident":
         extra.update(security_incident_id=f"SEC-{env['tag']}-missing", security_incident_revoke_user_ids=[victim])
@@ -265,6 +267,9 @@ def test_containment_refuses_bad_input_before_any_change(env, case):
         extra.update(security_incident_revoke_key_ids=["sectest-nope"])
     elif case == "bad_user_id":
         extra.update(security_incident_revoke_user_ids=["1; DROP TABLE api_keys"])
+    elif case == "production_without_protected_ranges":
+        extra.update(security_incident_revoke_user_ids=[victim], clickview_environment="production",
+                     security_incident_waf_protected=[])
     before = record(env, incident)
     rc, out = run_playbook("playbooks/security_containment.yml", extra_vars=extra)
     assert rc != 0

@@ -5,15 +5,9 @@
 
 from __future__ import annotations
 
-import os
-import stat
-
-from ansible.errors import AnsibleLookupError
-from ansible.plugins.lookup import LookupBase
-
 DOCUMENTATION = r"""
 name: private_dir
-author: ClickView Platform Team
+author: ClickView Platform Team (@clickview)
 version_added: 0.2.0
 short_description: Create a folder with mode 0750 on the controller, refusing one another user controls
 description:
@@ -44,6 +38,12 @@ _raw:
   type: list
   elements: path
 """
+
+import os
+import stat
+
+from ansible.errors import AnsibleLookupError
+from ansible.plugins.lookup import LookupBase
 
 MODE = 0o750
 

@@ -28,6 +28,7 @@ attributes:
     description: Nothing is sent; RV(delivered) is V(false) and C(changed) is V(true).
   diff_mode:
     support: none
+    description: A message sent is not a state to compare.
 options:
   url:
     description:

@@ -52,7 +52,7 @@ def test_throttled_and_failing_webhooks_are_retried_until_delivered(hook):
     assert chat["delivered"] and chat["attempts"] == 3 and chat["changed"], chat
     assert chat["waits"][0] == 1.0  # the 429's Retry-After
     assert pager["delivered"] and pager["attempts"] == 4 and pager["json"] == {"status": 200}, pager
-    assert len([p for p, _ in hook["received"] if p.startswith("/pager/")]) == 4
+    assert len([p for p, _body in hook["received"] if p.startswith("/pager/")]) == 4
 
 
 def test_a_webhook_that_keeps_failing_is_reported_not_delivered(hook):

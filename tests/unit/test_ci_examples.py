@@ -124,7 +124,7 @@ def stage_env(tmp_path):
 
 
 def no_secret_in_checkout():
-    planted = [p for p in (ROOT / "inventory").rglob("vault.yml")] + list(ROOT.glob("*vault_pass*"))
+    planted = list((ROOT / "inventory").rglob("vault.yml")) + list(ROOT.glob("*vault_pass*"))
     assert not planted, planted
 
 

@@ -195,7 +195,7 @@ def test_the_lab_needs_no_ssh():
             yield from all_hosts(child or {})
 
     found = list(all_hosts(hosts["all"]))
-    assert found and all(v.get("ansible_connection") == "local" for _, v in found)
+    assert found and all(v.get("ansible_connection") == "local" for _name, v in found)
     data = group_vars("local")
     delegates = {k: v for k, v in data.items() if k.endswith(("_delegate", "_db_host"))}
     assert delegates and all(v in LOCAL_NAMES for v in delegates.values()), delegates

@@ -111,7 +111,7 @@ def module_of(task):
             value = task[key]
             if isinstance(value, dict):
                 return value.get("module", ""), value
-            name, _, rest = str(value).partition(" ")
+            name, _sep, rest = str(value).partition(" ")
             return name, rest
     return "", None
 
@@ -211,7 +211,7 @@ def all_tasks():
 def sensitive_results():
     """Registered results of the tasks of rule 3 (their names are role-prefixed: global is fine)."""
     out = set()
-    for _, task, _ in all_tasks():
+    for _path, task, _parents in all_tasks():
         module, args = module_of(task)
         if sensitive_source(module, args) and task.get("register"):
             out.add(task["register"])
@@ -260,7 +260,7 @@ def violations():
     # result its item and its module arguments), no_log or not: a later loop over them prints it.
     secret_items = set()
     while True:
-        more = {task["register"] for _, task, _ in tasks
+        more = {task["register"] for _path, task, _parents in tasks
                 if task.get("register") and reasons_of(task, sensitive, secret_items)} - sensitive
         if more <= secret_items:
             break
@@ -271,7 +271,7 @@ def violations():
         if no_log:
             reasons = [r for r in reasons if r.startswith("its name")]
         if reasons:
-            module, _ = module_of(task)
+            module, _args = module_of(task)
             found.append(f"{path.relative_to(ROOT)}: {task.get('name', module)!r}: {'; '.join(reasons)}"
                          + ("" if no_log else " without no_log: true"))
     return found
@@ -280,7 +280,7 @@ def violations():
 def test_the_check_sees_the_task_files():
     files = task_files()
     assert len(files) > 50
-    assert sum(1 for _ in all_tasks()) > 500
+    assert sum(1 for _task in all_tasks()) > 500
 
 
 def fake_role(monkeypatch, tmp_path, tasks):

@@ -15,6 +15,12 @@ those options from the inventory when the task does not give it, then runs the m
 a task naming only incident_dir still follows the inventory's storage (the folder is used when
 that storage is file). A task with its own AWS identity (a profile, a session token or keys) gets
 the inventory's region and endpoint only, never its keys.
+
+It also fills the ``actor`` option, when the task does not give one, with who runs the play and from
+where (incident_record.actor_from_vars): the AWX user and job id from the job metadata AWX /
+Automation Controller adds to the extra variables (awx_user_name, awx_job_id, ... or the legacy
+tower_* names), else the OS user on the controller and its host name; with the run's
+``change_reference`` when one is given. Every event the module writes carries it.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -22,6 +28,8 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible.plugins.action import ActionBase
+
+from ansible_collections.clickview.runbook.plugins.module_utils.incident_record import ACTOR_VARS, actor_from_vars
 
 try:  # ansible-core 2.19+: a value templated to omit raises this instead of giving a placeholder string
     from ansible.errors import AnsibleValueOmittedError
@@ -81,11 +89,22 @@ class ActionModule(ActionBase):
             if value is not None:
                 args[option] = value
 
+    def _actor(self, task_vars):
+        """Who runs this play and from where, computed here on the controller."""
+        values = {}
+        for name in ACTOR_VARS:
+            value = self._inventory_value(task_vars, name)
+            if value is not None:
+                values[name] = value
+        return actor_from_vars(values)
+
     def run(self, tmp=None, task_vars=None):
         task_vars = task_vars or {}
         result = super(ActionModule, self).run(tmp, task_vars)
         del tmp  # not used since Ansible 2.5
         args = dict(self._task.args)
+        if not args.get('actor'):
+            args['actor'] = self._actor(task_vars)
         self._fill(args, task_vars, STORAGE_VARS)
         if args.get('storage') == 's3':
             pairs = AWS_VARS

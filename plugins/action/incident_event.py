@@ -5,7 +5,8 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 
 """Action plugin of clickview.runbook.incident_event: the incident module's, which fills the record's
-storage options from the inventory when the task does not give them."""
+storage options from the inventory and the event's actor (who runs the play, from where) when the task
+does not give them."""
 
 from __future__ import absolute_import, division, print_function
 

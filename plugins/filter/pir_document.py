@@ -61,8 +61,8 @@ _value:
   description: >-
     incident_id, title, severity, status, impact, alert, root_cause, follow_up, started_at, resolved_at, date,
     duration_seconds, duration_human, milestones (key, name, at, time, event, elapsed_seconds, elapsed), timeline
-    (at, time, elapsed_seconds, elapsed, kind, source, event, details), action_items (action, owner, due, status),
-    review_due, review_due_hours, generated_at.
+    (at, time, elapsed_seconds, elapsed, kind, source, event, details, actor, by - the actor in one line),
+    action_items (action, owner, due, status), review_due, review_due_hours, generated_at.
   type: dict
 """
 

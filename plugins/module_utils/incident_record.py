@@ -20,7 +20,10 @@ Record layout (schema_version 1)::
 
     {id, title, severity (P1-P4), status, impact, alert, declared_at, updated_at,
      resolved_at, duration_seconds, next_update_at, root_cause, follow_up,
-     action_items: [str], timeline: [{at, kind, source, event, details}]}
+     action_items: [str], timeline: [{at, kind, source, event, details, actor}]}
+
+``actor`` (who acted and from where; see ``actor_from_vars``) is set on every event written
+through the collection's action plugin; records written before it have events without one.
 
 Timestamps are UTC, ISO 8601 with a ``Z`` suffix, to the second.
 
@@ -39,9 +42,11 @@ import copy
 import datetime
 import errno
 import fcntl
+import getpass
 import json
 import os
 import re
+import socket
 import tempfile
 import time
 
@@ -58,6 +63,15 @@ TS_FORMAT = '%Y-%m-%dT%H:%M:%SZ'
 DECLARED_FIELDS = ('title', 'severity', 'impact', 'alert')
 # the runbook's severity table: P1 Critical (5 min), P2 High (15 min), P3 Medium (1 h), P4 Low (24 h)
 SEVERITY_NAMES = {'P1': 'Critical', 'P2': 'High', 'P3': 'Medium', 'P4': 'Low'}
+# Who acted: the job metadata AWX / Automation Controller adds to every job's extra variables
+# (UnifiedJob.awx_meta_vars and Job.awx_meta_vars in awx/main/models: each under an awx_ and a legacy
+# tower_ name; the user_* ones only when a user launched the job, not for a schedule or a callback;
+# awx_execution_node added by ansible/awx#13418, so absent on older servers). Looked up awx_ first, then tower_.
+AWX_PREFIXES = ('awx', 'tower')
+AWX_FIELDS = ('job_id', 'user_name', 'user_email', 'job_template_name', 'job_launch_type', 'workflow_job_id',
+              'schedule_name', 'parent_job_schedule_name', 'execution_node')
+# the variables actor_from_vars reads (the action plugin templates only these)
+ACTOR_VARS = tuple('%s_%s' % (prefix, field) for field in AWX_FIELDS for prefix in AWX_PREFIXES) + ('change_reference',)
 
 
 class IncidentError(Exception):
@@ -154,8 +168,85 @@ def _severity(value, param='severity'):
     return text
 
 
-def make_event(at, event, kind='action', source=DEFAULT_SOURCE, details=None):
-    """One timeline entry, validated."""
+def _os_user():
+    try:
+        return getpass.getuser()
+    except Exception:  # pylint: disable=broad-except  # no passwd entry and no LOGNAME/USER (some containers)
+        return 'uid:%d' % os.getuid()
+
+
+def actor_from_vars(variables, getuser=None, gethostname=None):
+    """Who runs this and from where, from the play's variables (the action plugin gives them).
+
+    Under AWX / Automation Controller (a job id or a user name in its job metadata, awx_* or legacy
+    tower_*): ``{user: the AWX user who launched the job (a scheduled job: "schedule:<name>"),
+    via: "awx", job: the job id, host: the execution node, else this host's name, job_template,
+    launch_type, workflow_job, email}`` (the last four only when AWX gives them). Else:
+    ``{user: the OS user, via: "cli", job: None, host: this host's name}``. With a non-empty
+    ``change_reference`` variable, the actor carries it too (the change the run is made under)."""
+    variables = variables or {}
+    getuser = getuser or _os_user
+    gethostname = gethostname or socket.gethostname
+
+    def awx(field):
+        for prefix in AWX_PREFIXES:
+            value = variables.get('%s_%s' % (prefix, field))
+            if value is not None and str(value).strip():
+                return value.strip() if isinstance(value, str) else value
+        return None
+
+    job, user = awx('job_id'), awx('user_name')
+    if job is not None or user is not None:
+        if isinstance(job, str) and job.isdigit():
+            job = int(job)
+        schedule = awx('schedule_name') or awx('parent_job_schedule_name')
+        actor = {'user': str(user) if user is not None else ('schedule:%s' % schedule if schedule else getuser()),
+                 'via': 'awx', 'job': job, 'host': str(awx('execution_node') or gethostname())}
+        for key, field in (('job_template', 'job_template_name'), ('launch_type', 'job_launch_type'),
+                           ('workflow_job', 'workflow_job_id'), ('email', 'user_email')):
+            value = awx(field)
+            if value is not None:
+                actor[key] = value
+    else:
+        actor = {'user': getuser(), 'via': 'cli', 'job': None, 'host': gethostname()}
+    change = variables.get('change_reference')
+    if change is not None and str(change).strip():
+        actor['change_reference'] = str(change).strip()
+    return actor
+
+
+def validate_actor(actor):
+    """The actor of an event (a dictionary naming at least the user), or None when there is none."""
+    if actor is None or actor == {}:
+        return None
+    if not isinstance(actor, dict):
+        raise IncidentError('actor', 'must be a dictionary such as {user: alice, via: cli, job: null, host: ops-1}, got %s'
+                            % type(actor).__name__)
+    if not str(actor.get('user') or '').strip():
+        raise IncidentError('actor', 'must name the user (actor.user), got %r' % (actor,))
+    try:
+        json.dumps(actor)
+    except (TypeError, ValueError) as exc:
+        raise IncidentError('actor', 'must be JSON-serialisable: %s' % exc)
+    return copy.deepcopy(actor)
+
+
+def actor_text(actor):
+    """'alice (AWX job 42 on awx-ee-1, change CHG-1234)', 'bob@ops-1 (cli)': the actor in one line; '' when none."""
+    if not actor:
+        return ''
+    if actor.get('via') == 'awx':
+        where = 'AWX job %s' % actor.get('job') if actor.get('job') is not None else 'AWX'
+        text = '%s (%s%s' % (actor.get('user'), where, ' on %s' % actor['host'] if actor.get('host') else '')
+    else:
+        text = '%s%s (%s' % (actor.get('user'), '@%s' % actor['host'] if actor.get('host') else '', actor.get('via') or 'cli')
+    if actor.get('change_reference'):
+        text += ', change %s' % actor['change_reference']
+    return text + ')'
+
+
+def make_event(at, event, kind='action', source=DEFAULT_SOURCE, details=None, actor=None):
+    """One timeline entry, validated; with ``actor`` when one is given."""
     if kind not in KINDS:
         raise IncidentError('kind', 'must be one of %s, got %r' % (', '.join(KINDS), kind))
     event = _text(event, 'event', required=True)
@@ -168,7 +259,11 @@ def make_event(at, event, kind='action', source=DEFAULT_SOURCE, details=None):
         json.dumps(details)
     except (TypeError, ValueError) as exc:
         raise IncidentError('details', 'must be JSON-serialisable: %s' % exc)
-    return {'at': format_ts(at), 'kind': kind, 'source': source, 'event': event, 'details': copy.deepcopy(details)}
+    entry = {'at': format_ts(at), 'kind': kind, 'source': source, 'event': event, 'details': copy.deepcopy(details)}
+    actor = validate_actor(actor)
+    if actor:
+        entry['actor'] = actor
+    return entry
 
 
 # ---- operations on records (pure) ----------------------------------------------------
@@ -180,7 +275,7 @@ def _require(current, incident_id):
 
 
 def declare(current, incident_id, title, severity, impact=None, alert=None, source=DEFAULT_SOURCE,
-            declared_at=None, details=None, now=None):
+            declared_at=None, details=None, now=None, actor=None):
     """A new record, or the current one unchanged when declared again with the same content."""
     validate_id(incident_id)
     now = now or utc_now()
@@ -225,12 +320,12 @@ def declare(current, incident_id, title, severity, impact=None, alert=None, sour
         event_details['alert'] = wanted['alert']
     event_details.update(details or {})
     record['timeline'].append(make_event(start, 'Incident declared: %s (%s)' % (wanted['title'], wanted['severity']),
-                                         kind='status', source=source, details=event_details))
+                                         kind='status', source=source, details=event_details, actor=actor))
     return record
 
 
 def update(current, incident_id, status=None, severity=None, impact=None, progress=None, next_update_at=None,
-           source=DEFAULT_SOURCE, details=None, now=None):
+           source=DEFAULT_SOURCE, details=None, now=None, actor=None):
     """Change status/severity/impact and/or add a progress note; unchanged when nothing is new."""
     validate_id(incident_id)
     _require(current, incident_id)
@@ -249,13 +344,14 @@ def update(current, incident_id, status=None, severity=None, impact=None, progre
     for field, value in (('status', status), ('severity', severity), ('impact', impact)):
         if value is not None and value != record.get(field):
             events.append(make_event(now, '%s changed from %s to %s' % (field.capitalize(), record.get(field) or '-', value),
-                                     kind='status', source=source, details={field: value, 'previous': record.get(field)}))
+                                     kind='status', source=source, details={field: value, 'previous': record.get(field)},
+                                     actor=actor))
             record[field] = value
     if progress:
         last = [e for e in record['timeline'] if e['kind'] == 'action' and e['event'].startswith('Progress: ')]
         if not last or last[-1]['event'] != 'Progress: ' + progress or events:
             events.append(make_event(now, 'Progress: ' + progress, kind='action', source=source,
-                                     details=dict(details or {}, status=record['status'])))
+                                     details=dict(details or {}, status=record['status']), actor=actor))
     if next_update_at is not None:
         record['next_update_at'] = format_ts(parse_ts(next_update_at, 'next_update_at'))
     if not events and record == current:
@@ -266,7 +362,7 @@ def update(current, incident_id, status=None, severity=None, impact=None, progre
 
 
 def resolve(current, incident_id, root_cause=None, follow_up=None, action_items=None, source=DEFAULT_SOURCE,
-            resolved_at=None, details=None, now=None):
+            resolved_at=None, details=None, now=None, actor=None):
     """Mark resolved with the duration; resolving again changes nothing unless new facts are given."""
     validate_id(incident_id)
     _require(current, incident_id)
@@ -295,23 +391,23 @@ def resolve(current, incident_id, root_cause=None, follow_up=None, action_items=
                          'follow_up': record['follow_up']}
         event_details.update(details or {})
         record['timeline'].append(make_event(end, 'Incident resolved after %s' % format_duration(record['duration_seconds']),
-                                             kind='status', source=source, details=event_details))
+                                             kind='status', source=source, details=event_details, actor=actor))
     elif record != current:
         record['timeline'].append(make_event(now, 'Resolution details updated', kind='action', source=source,
                                              details={'root_cause': record['root_cause'], 'follow_up': record['follow_up'],
-                                                      'action_items': record['action_items']}))
+                                                      'action_items': record['action_items']}, actor=actor))
     if record == current:
         return current
     record['updated_at'] = format_ts(now)
     return record
 
 
-def append_event(current, incident_id, event, kind='action', source=DEFAULT_SOURCE, details=None, now=None):
+def append_event(current, incident_id, event, kind='action', source=DEFAULT_SOURCE, details=None, now=None, actor=None):
     """The record with one more timeline entry, and that entry."""
     validate_id(incident_id)
     _require(current, incident_id)
     now = now or utc_now()
-    entry = make_event(now, event, kind=kind, source=source, details=details)
+    entry = make_event(now, event, kind=kind, source=source, details=details, actor=actor)
     record = copy.deepcopy(current)
     record['timeline'].append(entry)
     record['updated_at'] = format_ts(now)

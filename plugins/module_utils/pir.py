@@ -17,7 +17,7 @@ __metaclass__ = type
 import datetime
 import re
 
-from ansible_collections.clickview.runbook.plugins.module_utils.incident_record import format_duration, format_ts, parse_ts
+from ansible_collections.clickview.runbook.plugins.module_utils.incident_record import actor_text, format_duration, format_ts, parse_ts
 
 # The PIR template's timeline rows; an event may name its milestone with details.milestone.
 MILESTONES = (
@@ -127,7 +127,8 @@ def document(record, review_hours=48, default_owner="@owner", action_due_days=14
         seconds, text = _elapsed(declared, event["_at"])
         timeline.append(dict(at=event["at"], time=event["_at"].strftime("%H:%M:%S"), elapsed_seconds=seconds,
                              elapsed=text, kind=event["kind"], source=event.get("source", ""), event=event["event"],
-                             details=event.get("details") or {}))
+                             details=event.get("details") or {}, actor=event.get("actor") or {},
+                             by=actor_text(event.get("actor"))))
     base = resolved or now
     review_due = base + datetime.timedelta(hours=review_hours)
     due_date = (base + datetime.timedelta(days=action_due_days)).strftime("%Y-%m-%d")

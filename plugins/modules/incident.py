@@ -131,6 +131,19 @@ options:
       - Who or what made the change, recorded in the timeline (a playbook name, a user, an AWX job).
     type: str
     default: clickview.runbook
+  actor:
+    description:
+      - Who made the change and from where, kept with every timeline event this call adds.
+      - Left out (the usual case), the collection's action plugin fills it on the controller - under AWX or Automation
+        Controller from the job's metadata (C(awx_user_name), C(awx_job_id), C(awx_job_template_name),
+        C(awx_job_launch_type), C(awx_workflow_job_id), C(awx_user_email), C(awx_execution_node), or their legacy
+        C(tower_*) names) as C({user, via=awx, job, host, job_template, launch_type, workflow_job, email}); else as
+        C({user, via=cli, job=null, host}) with the OS user and the host name of the controller. A scheduled AWX job has
+        no user; its user is then C(schedule:<schedule name>).
+      - When the play has a non-empty C(change_reference) variable (for example V(CHG-1234)), the actor carries it as
+        C(change_reference).
+      - Given, it must be a dictionary with at least C(user).
+    type: dict
   details:
     description:
       - Extra data attached to the timeline event this call adds.
@@ -317,6 +330,12 @@ record:
           description: Structured data.
           type: dict
           sample: {status: mitigating, previous: investigating}
+        actor:
+          description:
+            - Who recorded it and from where (see O(actor)); absent on events recorded before the collection kept it.
+          type: dict
+          returned: when known
+          sample: {user: bob, via: cli, job: null, host: ops-laptop, change_reference: CHG-1234}
 events:
   description: The timeline events this call added (or would add).
   returned: always
@@ -385,6 +404,7 @@ def argument_spec():
         action_items=dict(type='list', elements='str', default=[]),
         source=dict(type='str', default=ir.DEFAULT_SOURCE),
         details=dict(type='dict', default={}),
+        actor=dict(type='dict'),
         lock_timeout=dict(type='int', default=30),
     )
     spec.update(ir.storage_argument_spec())
@@ -396,7 +416,7 @@ def operation(params, now):
     """The pure function transact() applies, for the requested action."""
     action = params['action']
     incident_id = params['incident_id']
-    common = dict(source=params['source'], details=params['details'], now=now)
+    common = dict(source=params['source'], details=params['details'], now=now, actor=params['actor'])
     if action == 'declare':
         def run(current):
             record = ir.declare(current, incident_id, params['title'], params['severity'], impact=params['impact'],
@@ -432,6 +452,7 @@ def check_params(params):
                 raise ir.IncidentError(name, 'is required with action=declare')
     if action == 'update' and not any(params[n] is not None for n in ('status', 'severity', 'impact', 'progress', 'next_update_at')):
         raise ir.IncidentError('progress', 'action=update needs at least one of status, severity, impact, progress, next_update_at')
+    ir.validate_actor(params['actor'])
     if params['lock_timeout'] < 0:
         raise ir.IncidentError('lock_timeout', 'must be 0 or more, got %d' % params['lock_timeout'])
     for name in ('next_update_at', 'declared_at', 'resolved_at'):

@@ -66,6 +66,19 @@ options:
     type: str
     choices: [ action, finding, notification, status ]
     default: action
+  actor:
+    description:
+      - Who made the change and from where, kept with every timeline event this call adds.
+      - Left out (the usual case), the collection's action plugin fills it on the controller - under AWX or Automation
+        Controller from the job's metadata (C(awx_user_name), C(awx_job_id), C(awx_job_template_name),
+        C(awx_job_launch_type), C(awx_workflow_job_id), C(awx_user_email), C(awx_execution_node), or their legacy
+        C(tower_*) names) as C({user, via=awx, job, host, job_template, launch_type, workflow_job, email}); else as
+        C({user, via=cli, job=null, host}) with the OS user and the host name of the controller. A scheduled AWX job has
+        no user; its user is then C(schedule:<schedule name>).
+      - When the play has a non-empty C(change_reference) variable (for example V(CHG-1234)), the actor carries it as
+        C(change_reference).
+      - Given, it must be a dictionary with at least C(user).
+    type: dict
   details:
     description:
       - Structured data kept with the event (figures, names, process ids). Must be JSON-serialisable.
@@ -125,6 +138,11 @@ event:
       description: The O(details).
       type: dict
       sample: {deployment: clickview-backend, revision: 41}
+    actor:
+      description: The O(actor) - who appended it and from where.
+      type: dict
+      returned: when the actor is known (always through the collection's action plugin)
+      sample: {user: alice, via: awx, job: 4711, host: awx-ee-1, job_template: 'Alert | High error rate'}
 timeline_length:
   description: Number of events in the timeline after the call (as it would be in check mode).
   returned: success
@@ -157,6 +175,7 @@ def argument_spec():
         source=dict(type='str', default=ir.DEFAULT_SOURCE),
         kind=dict(type='str', choices=list(ir.KINDS), default='action'),
         details=dict(type='dict', default={}),
+        actor=dict(type='dict'),
     )
     spec.update(ir.storage_argument_spec())
     spec.update(aws_retry_argument_spec())
@@ -166,7 +185,9 @@ def argument_spec():
 def timeline_text(record):
     if not record:
         return ''
-    return ''.join('%s [%s] %s: %s\n' % (e['at'], e['kind'], e['source'], e['event']) for e in record['timeline'])
+    return ''.join('%s [%s] %s%s: %s\n' % (e['at'], e['kind'], e['source'],
+                                           ' by ' + ir.actor_text(e['actor']) if e.get('actor') else '', e['event'])
+                   for e in record['timeline'])
 
 
 def main():
@@ -178,14 +199,14 @@ def main():
 
     def operation(current):
         record, entry = ir.append_event(current, incident_id, params['event'], kind=params['kind'],
-                                        source=params['source'], details=params['details'])
+                                        source=params['source'], details=params['details'], actor=params['actor'])
         appended['event'] = entry
         return record
 
     try:
         ir.validate_id(incident_id)
         ir.make_event(ir.utc_now(), params['event'], kind=params['kind'], source=params['source'],
-                      details=params['details'])  # validate before touching anything
+                      details=params['details'], actor=params['actor'])  # validate before touching anything
         storage = ir.Storage(params, s3_client=lambda: aws_client(module, 's3'))
         path = storage.location(incident_id)
         before, after, _changed = storage.transact(incident_id, operation, check_mode=module.check_mode)

@@ -269,3 +269,86 @@ def test_list_gives_every_record_oldest_first_and_names_the_unreadable(tmp_path)
     records, unreadable = storage.list()
     assert [r['id'] for r in records] == ['INC-early', 'INC-late']
     assert list(unreadable) == ['INC-broken'] and 'not a valid incident record' in unreadable['INC-broken']
+
+
+# ---- who acted (issue 17) ------------------------------------------------------------------
+
+def os_user():
+    return 'ops-bob'
+
+
+def controller():
+    return 'ops-laptop'
+
+
+def test_actor_from_awx_job_metadata():
+    actor = ir.actor_from_vars({'awx_user_name': 'alice', 'awx_job_id': 4711, 'awx_job_template_name': 'Deploy | Canary',
+                                'awx_job_launch_type': 'manual', 'awx_user_email': 'alice@example.com',
+                                'awx_execution_node': 'awx-ee-1', 'tower_user_name': 'alice', 'tower_job_id': 4711},
+                               getuser=os_user, gethostname=controller)
+    assert actor == {'user': 'alice', 'via': 'awx', 'job': 4711, 'host': 'awx-ee-1', 'job_template': 'Deploy | Canary',
+                     'launch_type': 'manual', 'email': 'alice@example.com'}
+
+
+def test_actor_from_legacy_tower_names():
+    actor = ir.actor_from_vars({'tower_user_name': 'carol', 'tower_job_id': '812', 'tower_job_template_name': 'Scale'},
+                               getuser=os_user, gethostname=controller)
+    assert actor == {'user': 'carol', 'via': 'awx', 'job': 812, 'host': 'ops-laptop', 'job_template': 'Scale'}
+    # the awx_ name wins over the tower_ one
+    assert ir.actor_from_vars({'awx_user_name': 'dave', 'tower_user_name': 'carol', 'awx_job_id': 1},
+                              getuser=os_user, gethostname=controller)['user'] == 'dave'
+
+
+def test_actor_of_a_scheduled_awx_job_names_the_schedule():
+    actor = ir.actor_from_vars({'awx_job_id': 9, 'awx_schedule_name': 'hourly WAF purge', 'awx_job_launch_type': 'scheduled'},
+                               getuser=os_user, gethostname=controller)
+    assert actor['user'] == 'schedule:hourly WAF purge' and actor['via'] == 'awx' and actor['job'] == 9
+
+
+@pytest.mark.parametrize('variables', [{}, None, {'awx_user_name': '', 'awx_job_id': None, 'tower_job_id': '  '}])
+def test_actor_without_awx_is_the_os_user_on_this_host(variables):
+    assert ir.actor_from_vars(variables, getuser=os_user, gethostname=controller) == {
+        'user': 'ops-bob', 'via': 'cli', 'job': None, 'host': 'ops-laptop'}
+
+
+def test_actor_defaults_to_the_real_os_user_and_host():
+    import getpass  # pylint: disable=import-outside-toplevel
+    import socket  # pylint: disable=import-outside-toplevel
+    actor = ir.actor_from_vars({})
+    assert actor == {'user': getpass.getuser(), 'via': 'cli', 'job': None, 'host': socket.gethostname()}
+
+
+@pytest.mark.parametrize('value, kept', [('CHG-1234', 'CHG-1234'), (' CHG-7 ', 'CHG-7'), ('  ', None), ('', None), (None, None)])
+def test_actor_carries_the_change_reference(value, kept):
+    actor = ir.actor_from_vars({'change_reference': value}, getuser=os_user, gethostname=controller)
+    assert actor.get('change_reference') == kept
+
+
+def test_every_event_carries_the_actor():
+    actor = {'user': 'alice', 'via': 'awx', 'job': 42, 'host': 'awx-ee-1'}
+    record = declared(actor=actor)
+    record = ir.update(record, 'INC-1', status='mitigating', progress='rolled back', actor=actor, now=at(5))
+    record = ir.resolve(record, 'INC-1', root_cause='bad release', actor=actor, now=at(60))
+    record = ir.resolve(record, 'INC-1', follow_up='OPS-1', actor=actor, now=at(61))
+    record, entry = ir.append_event(record, 'INC-1', 'note', actor=actor, now=at(62))
+    assert len(record['timeline']) == 6
+    assert all(e['actor'] == actor for e in record['timeline']) and entry['actor'] == actor
+    assert record['timeline'][0]['actor'] is not actor  # a copy, not the caller's dictionary
+
+
+def test_an_event_without_actor_has_no_actor_key():
+    assert 'actor' not in declared()['timeline'][0]
+
+
+@pytest.mark.parametrize('actor', ['alice', ['alice'], {'via': 'cli'}, {'user': ' '}, {'user': 'a', 'x': object()}])
+def test_a_bad_actor_names_the_parameter(actor):
+    with pytest.raises(ir.IncidentError) as info:
+        ir.append_event(declared(), 'INC-1', 'x', actor=actor)
+    assert info.value.param == 'actor'
+
+
+def test_actor_text():
+    assert ir.actor_text({'user': 'alice', 'via': 'awx', 'job': 42, 'host': 'awx-ee-1', 'change_reference': 'CHG-1'}) \
+        == 'alice (AWX job 42 on awx-ee-1, change CHG-1)'
+    assert ir.actor_text({'user': 'bob', 'via': 'cli', 'job': None, 'host': 'ops-1'}) == 'bob@ops-1 (cli)'
+    assert ir.actor_text(None) == '' and ir.actor_text({}) == ''

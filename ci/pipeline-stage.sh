@@ -18,6 +18,9 @@
 # The values are written to a private folder (mktemp -d, umask 077) under $RUNNER_TEMP, else $TMPDIR,
 # else /tmp, removed when this script exits, whatever the outcome; ansible-playbook gets
 # --vault-password-file and -e @vault.yml (the vault_* variables that the inventories read).
+# The change reference the deploy stages need outside the lab (roles/change_guard): $CLICKVIEW_CHANGE_REFERENCE,
+# else the pipeline run itself (GitHub Actions: the run's URL; GitLab: $CI_PIPELINE_URL), recorded in the
+# incident timeline and reports as who changed what.
 # Exit codes: 0 the stage passed; 2 it failed (a check FAIL, the canary or the deploy rolled
 # back; ansible-playbook's code for a failed task); 4 a host unreachable; 64 a usage error.
 set -euo pipefail
@@ -69,9 +72,20 @@ export JUNIT_TASK_CLASS=yes
 export JUNIT_HIDE_TASK_ARGUMENTS=yes        # task arguments may hold secrets
 export ANSIBLE_FORCE_COLOR=0
 
+change_reference=${CLICKVIEW_CHANGE_REFERENCE:-}
+if [ -z "$change_reference" ] && [ -n "${GITHUB_RUN_ID:-}" ]; then
+  change_reference="${GITHUB_SERVER_URL:-https://github.com}/${GITHUB_REPOSITORY:-}/actions/runs/$GITHUB_RUN_ID"
+fi
+change_reference=${change_reference:-${CI_PIPELINE_URL:-}}
+reference_args=()
+if [ -n "$change_reference" ]; then
+  reference_args=(-e "$(python3 -c 'import json,sys; print(json.dumps({"change_reference": sys.argv[1]}))' "$change_reference")")
+fi
+
 run() {
-  echo ">> ansible-playbook -i inventory/$env ${secret_args[*]:+${secret_args[*]} }$*"
-  ansible-playbook -i "inventory/$env" "${secret_args[@]}" "$@" -e "{\"clickview_report_dir\": \"$artifacts\"}"
+  echo ">> ansible-playbook -i inventory/$env ${secret_args[*]:+${secret_args[*]} }${reference_args[*]:+${reference_args[*]} }$*"
+  ansible-playbook -i "inventory/$env" "${secret_args[@]}" "${reference_args[@]}" "$@" \
+    -e "{\"clickview_report_dir\": \"$artifacts\"}"
 }
 
 case $stage in

@@ -6,6 +6,7 @@ import random
 import string
 import time
 
+import rbac
 import resources as R
 from store import with_typemeta
 from util import (ApiError, bad_request, json_merge_patch, json_patch, not_found, parse_field_selector,
@@ -19,7 +20,6 @@ VERSION = {"major": "1", "minor": "33", "emulationMajor": "1", "emulationMinor":
 EMPTY_STATUS = {"ReplicaSet": {"replicas": 0}, "StatefulSet": {"replicas": 0, "availableReplicas": 0},
                 "DaemonSet": {"currentNumberScheduled": 0, "numberMisscheduled": 0, "desiredNumberScheduled": 0,
                               "numberReady": 0}, "HorizontalPodAutoscaler": {"desiredReplicas": 0}}
-WRITE_VERBS = {"POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}
 
 
 def _rand(n=5):
@@ -94,6 +94,8 @@ class Request:
 class Api:
     def __init__(self, store, sim, server_url):
         self.store, self.sim, self.server_url = store, sim, server_url
+        self.authorizer = rbac.Authorizer(store, {p: R.rtype(rbac.GROUP, p) for p in (
+            "roles", "rolebindings", "clusterroles", "clusterrolebindings")})
 
     # ------------------------------------------------------------ discovery
     def discovery(self, path):
@@ -186,13 +188,12 @@ class Api:
         sub = rest[2] if len(rest) > 2 else None
         return t, ns, name, sub, watch
 
-    def check_write_allowed(self, req, rt, ns, name, sub):
-        if req.user.get("readonly") and req.method in WRITE_VERBS and rt.kind != "SelfSubjectAccessReview":
-            verb = WRITE_VERBS[req.method]
-            if req.method == "DELETE" and not name:
-                verb = "deletecollection"
-            res = rt.plural + ("/" + sub if sub else "")
-            raise R.forbidden_error(req.user["name"], verb, res, rt.group, ns, name or "")
+    def authorize(self, req, rt, ns, name, sub, watch):
+        """403 unless the user may make this request (rbac.py)."""
+        a = rbac.request_attributes(req.method, req.query, rt, ns, name, sub, watch)
+        allowed, reason = self.authorizer.authorize(req.user, a)
+        if not allowed:
+            raise R.forbidden_error(req.user["name"], a, reason)
 
     def handle(self, req):
         """-> (code, body) where body is a dict, bytes (JSON), or ("stream", generator, content_type)."""
@@ -200,7 +201,7 @@ class Api:
         if r is None:
             return 404, ("text", b"404 page not found\n")
         rt, ns, name, sub, watch = r
-        self.check_write_allowed(req, rt, ns, name, sub)
+        self.authorize(req, rt, ns, name, sub, watch)
         m = req.method
         if rt.kind == "SelfSubjectAccessReview":
             if m != "POST":
@@ -687,14 +688,26 @@ class Api:
         return {"kind": rt.kind + "List", "apiVersion": "metrics.k8s.io/v1beta1", "metadata": {}, "items": items}
 
     def ssar(self, req):
+        """SelfSubjectAccessReview: the answer the authorizer gives the same request (kubectl auth can-i)."""
         obj = req.parse_body()
-        attrs = (obj.get("spec") or {}).get("resourceAttributes") or {}
-        verb = attrs.get("verb", "")
-        allowed = (not req.user.get("readonly")) or verb in ("get", "list", "watch")
+        spec = obj.get("spec") or {}
+        ra, nra = spec.get("resourceAttributes"), spec.get("nonResourceAttributes")
+        if (ra is None) == (nra is None):
+            raise ApiError(422, "Invalid", 'SelfSubjectAccessReview.authorization.k8s.io "" is invalid: spec.resourceAttributes: '
+                           "Invalid value: \"null\": exactly one of nonResourceAttributes or resourceAttributes must be "
+                           "specified", {"group": "authorization.k8s.io", "kind": "SelfSubjectAccessReview"})
+        if ra is not None:
+            a = rbac.Attributes(ra.get("verb", ""), ra.get("group", ""), ra.get("resource", ""), ra.get("subresource"),
+                                ra.get("namespace"), ra.get("name"))
+            allowed, reason = self.authorizer.authorize(req.user, a)
+        else:   # discovery and health paths: every user may read them (system:discovery, system:public-info-viewer)
+            path = nra.get("path") or ""
+            allowed = nra.get("verb") == "get" and (path in ("/api", "/apis", "/version", "/healthz", "/livez", "/readyz")
+                                                    or path.startswith(("/api/", "/apis/", "/openapi/")))
+            reason = ""
         obj.setdefault("metadata", {})["creationTimestamp"] = None
         obj["status"] = {"allowed": allowed}
-        if allowed:
-            obj["status"]["reason"] = "the stand-in grants %s to %s" % (
-                "all verbs" if not req.user.get("readonly") else "read verbs", req.user["name"])
+        if reason:
+            obj["status"]["reason"] = reason
         obj["kind"], obj["apiVersion"] = "SelfSubjectAccessReview", "authorization.k8s.io/v1"
         return obj

@@ -24,7 +24,7 @@ from k8sproto import _wire  # pylint: disable=import-error  (run as a script fro
 PACKAGES = ("k8s.io.apimachinery.pkg.apis.meta.v1", "k8s.io.apimachinery.pkg.runtime",
             "k8s.io.apimachinery.pkg.api.resource", "k8s.io.apimachinery.pkg.util.intstr",
             "k8s.io.api.core.v1", "k8s.io.api.apps.v1", "k8s.io.api.autoscaling.v2",
-            "k8s.io.api.authorization.v1", "k8s.io.metrics.pkg.apis.metrics.v1beta1")
+            "k8s.io.api.authorization.v1", "k8s.io.api.rbac.v1", "k8s.io.metrics.pkg.apis.metrics.v1beta1")
 GOGO_NULLABLE = 65001
 
 

@@ -24,7 +24,7 @@ UNKNOWN = "k8s.io.apimachinery.pkg.runtime.Unknown"
 _SCHEMA = None
 META = "k8s.io.apimachinery.pkg.apis.meta.v1."
 PACKAGES = {"": "k8s.io.api.core.", "apps": "k8s.io.api.apps.", "autoscaling": "k8s.io.api.autoscaling.",
-            "authorization.k8s.io": "k8s.io.api.authorization.",
+            "authorization.k8s.io": "k8s.io.api.authorization.", "rbac.authorization.k8s.io": "k8s.io.api.rbac.",
             "metrics.k8s.io": "k8s.io.metrics.pkg.apis.metrics."}
 _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
 

@@ -71,6 +71,11 @@ TYPES = [
           generation=True),
     RType("cert-manager.io", "v1", "clusterissuers", "ClusterIssuer", namespaced=False,
           categories=["cert-manager"], builtin=False, generation=True),
+    RType("rbac.authorization.k8s.io", "v1", "roles", "Role", name_rule="path"),
+    RType("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding", name_rule="path"),
+    RType("rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole", namespaced=False, name_rule="path"),
+    RType("rbac.authorization.k8s.io", "v1", "clusterrolebindings", "ClusterRoleBinding", namespaced=False,
+          name_rule="path"),
     RType("metrics.k8s.io", "v1beta1", "pods", "PodMetrics", verbs=["get", "list"], virtual=True),
     RType("metrics.k8s.io", "v1beta1", "nodes", "NodeMetrics", namespaced=False, verbs=["get", "list"],
           virtual=True),
@@ -195,6 +200,10 @@ def apply_defaults(rt, obj):
         spec.setdefault("minReplicas", 1)
         spec.setdefault("metrics", [{"type": "Resource", "resource": {
             "name": "cpu", "target": {"type": "Utilization", "averageUtilization": 80}}}])
+    elif k in ("RoleBinding", "ClusterRoleBinding"):
+        for sub in obj.get("subjects") or []:
+            if isinstance(sub, dict) and not sub.get("apiGroup") and sub.get("kind") in ("User", "Group"):
+                sub["apiGroup"] = RBAC_GROUP
     elif k == "Namespace":
         if not isinstance(obj.get("spec"), dict) or not obj["spec"].get("finalizers"):
             obj["spec"] = dict(obj.get("spec") or {}, finalizers=["kubernetes"])
@@ -225,6 +234,63 @@ def _validate_template(rt, name, spec, causes, prefix="spec.template"):
                            "Invalid value: %s: %s" % (go_value(c["name"]), name_error(c["name"], "label"))))
         if not c.get("image"):
             causes.append(("%s.spec.containers[%d].image" % (prefix, i), "FieldValueRequired", "Required value"))
+
+
+RBAC_GROUP = "rbac.authorization.k8s.io"
+
+
+def _not_supported(value, supported):
+    return "Unsupported value: %s: supported values: %s" % (go_value(value or ""), ", ".join(go_value(v) for v in supported))
+
+
+def _validate_rule(rule, namespaced, path, causes):
+    if not rule.get("verbs"):
+        causes.append((path + ".verbs", "FieldValueRequired", "Required value: verbs must contain at least one value"))
+    urls = rule.get("nonResourceURLs")
+    if urls:
+        value = "[]string{%s}" % ", ".join(go_value(u) for u in urls)
+        if namespaced:
+            causes.append((path + ".nonResourceURLs", "FieldValueInvalid",
+                           "Invalid value: %s: namespaced rules cannot apply to non-resource URLs" % value))
+        if rule.get("apiGroups") or rule.get("resources") or rule.get("resourceNames"):
+            causes.append((path + ".nonResourceURLs", "FieldValueInvalid", "Invalid value: %s: rules cannot apply to "
+                           "both regular resources and non-resource URLs" % value))
+        return
+    if not rule.get("apiGroups"):
+        causes.append((path + ".apiGroups", "FieldValueRequired",
+                       "Required value: resource rules must supply at least one api group"))
+    if not rule.get("resources"):
+        causes.append((path + ".resources", "FieldValueRequired",
+                       "Required value: resource rules must supply at least one resource"))
+
+
+def _validate_binding(rt, obj, old, causes):
+    ref = obj.get("roleRef") if isinstance(obj.get("roleRef"), dict) else {}
+    if ref.get("apiGroup") and ref["apiGroup"] != RBAC_GROUP:
+        causes.append(("roleRef.apiGroup", "FieldValueNotSupported", _not_supported(ref["apiGroup"], [RBAC_GROUP])))
+    kinds = ["Role", "ClusterRole"] if rt.namespaced else ["ClusterRole"]
+    if ref.get("kind") not in kinds:
+        causes.append(("roleRef.kind", "FieldValueNotSupported", _not_supported(ref.get("kind"), kinds)))
+    if not ref.get("name"):
+        causes.append(("roleRef.name", "FieldValueRequired", "Required value"))
+    for i, sub in enumerate(obj.get("subjects") or []):
+        sub, path = sub if isinstance(sub, dict) else {}, "subjects[%d]" % i
+        if not sub.get("name"):
+            causes.append((path + ".name", "FieldValueRequired", "Required value"))
+        if sub.get("kind") == "ServiceAccount":
+            if sub.get("apiGroup"):
+                causes.append((path + ".apiGroup", "FieldValueNotSupported", _not_supported(sub["apiGroup"], [""])))
+            if not rt.namespaced and not sub.get("namespace"):
+                causes.append((path + ".namespace", "FieldValueRequired", "Required value"))
+        elif sub.get("kind") in ("User", "Group"):
+            if sub.get("apiGroup") != RBAC_GROUP:
+                causes.append((path + ".apiGroup", "FieldValueNotSupported", _not_supported(sub.get("apiGroup"), [RBAC_GROUP])))
+        else:
+            causes.append((path + ".kind", "FieldValueNotSupported",
+                           _not_supported(sub.get("kind"), ["ServiceAccount", "User", "Group"])))
+    if old is not None and (old.get("roleRef") or {}) != ref:
+        causes.append(("roleRef", "FieldValueInvalid", 'Invalid value: rbac.RoleRef{APIGroup:%s, Kind:%s, Name:%s}: '
+                       "cannot change roleRef" % tuple(go_value(ref.get(f) or "") for f in ("apiGroup", "kind", "name"))))
 
 
 def validate(rt, obj, old=None):
@@ -332,6 +398,11 @@ def validate(rt, obj, old=None):
         elif isinstance(spec.get("minReplicas"), int) and spec["minReplicas"] > mx:
             causes.append(("spec.maxReplicas", "FieldValueInvalid",
                            "Invalid value: %d: must be greater than or equal to `minReplicas`" % mx))
+    elif rt.kind in ("Role", "ClusterRole"):
+        for i, rule in enumerate(obj.get("rules") or []):
+            _validate_rule(rule if isinstance(rule, dict) else {}, rt.namespaced, "rules[%d]" % i, causes)
+    elif rt.kind in ("RoleBinding", "ClusterRoleBinding"):
+        _validate_binding(rt, obj, old, causes)
     elif rt.kind == "Certificate":
         if not spec.get("secretName"):
             causes.append(("spec.secretName", "FieldValueRequired", "Required value"))
@@ -431,6 +502,17 @@ def _cond(o, t):
     return {}
 
 
+def _binding_row(o, now):
+    ref = o.get("roleRef") or {}
+    subs = o.get("subjects") or []
+
+    def names(kind):
+        return ", ".join((s.get("namespace", "") + "/" if kind == "ServiceAccount" else "") + s.get("name", "")
+                         for s in subs if s.get("kind") == kind)
+    return ["%s/%s" % (ref.get("kind"), ref.get("name")), _age(o, now), names("User"), names("Group"),
+            names("ServiceAccount")]
+
+
 def _col(name, typ="string", priority=0, fmt="", desc=""):
     return {"name": name, "type": typ, "format": fmt, "description": desc or name, "priority": priority}
 
@@ -492,6 +574,12 @@ TABLES = {
                                 lambda o, now: ["%s/%s" % (o["spec"].get("scaleTargetRef", {}).get("kind"), o["spec"].get("scaleTargetRef", {}).get("name")),
                                                 _hpa_targets(o), o["spec"].get("minReplicas", 1), o["spec"].get("maxReplicas"),
                                                 (o.get("status") or {}).get("currentReplicas", 0), _age(o, now)]),
+    "Role": ([NAME, _col("Created At", "date")], lambda o, now: [o["metadata"].get("creationTimestamp")]),
+    "ClusterRole": ([NAME, _col("Created At", "date")], lambda o, now: [o["metadata"].get("creationTimestamp")]),
+    "RoleBinding": ([NAME, _col("Role"), AGE, _col("Users", priority=1), _col("Groups", priority=1),
+                     _col("ServiceAccounts", priority=1)], lambda o, now: _binding_row(o, now)),
+    "ClusterRoleBinding": ([NAME, _col("Role"), AGE, _col("Users", priority=1), _col("Groups", priority=1),
+                            _col("ServiceAccounts", priority=1)], lambda o, now: _binding_row(o, now)),
     "Certificate": ([NAME, _col("Ready"), _col("Secret"), AGE],
                     lambda o, now: [_cond(o, "Ready").get("status", ""), o["spec"].get("secretName"), _age(o, now)]),
 }
@@ -535,10 +623,15 @@ def check_kind(rt, obj):
                           "Go struct field .metadata of type v1.ObjectMeta" % (rt.kind, rt.version, rt.kind))
 
 
-def forbidden_error(user, verb, rt_or_res, group, ns, name=""):
-    res = rt_or_res
-    msg = 'User "%s" cannot %s resource "%s" in API group "%s"' % (user, verb, res, group)
-    msg += ' in the namespace "%s"' % ns if ns else " at the cluster scope"
-    target = ('%s "%s"' % (res + ("." + group if group else ""), name)) if name else (res + ("." + group if group else ""))
+def forbidden_error(user, a, reason=""):
+    """403 as the apiserver answers a request its authorizer did not allow (a: rbac.Attributes)."""
+    res = a.resource + ("/" + a.subresource if a.subresource else "")
+    msg = 'User "%s" cannot %s resource "%s" in API group "%s"' % (user, a.verb, res, a.group)
+    msg += ' in the namespace "%s"' % a.namespace if a.namespace else " at the cluster scope"
+    if reason:
+        msg += ": " + reason
+    qualified = a.resource + ("." + a.group if a.group else "")   # without the subresource, as upstream
+    target = '%s "%s"' % (qualified, a.name) if a.name else qualified
     return ApiError(403, "Forbidden", "%s is forbidden: %s" % (target, msg),
-                    {"name": name, "group": group, "kind": res} if name else {"group": group, "kind": res})
+                    {"name": a.name, "group": a.group, "kind": a.resource} if a.name else
+                    {"group": a.group, "kind": a.resource})

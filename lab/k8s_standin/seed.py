@@ -1,10 +1,13 @@
-"""Objects the stand-in starts with: system namespaces and nodes, and (with --seed) the clickview namespace."""
+"""Objects the stand-in starts with: system namespaces and nodes, and (with --seed) the clickview namespace and
+the RBAC objects of extensions/kubernetes/rbac.yaml."""
 import json
 
+import resources as R
 from api import Request
 from controllers import NODES
+from rbac import ALL
 
-ADMIN = {"name": "seed", "readonly": False}
+ADMIN = {"name": "system:seed", "rules": [ALL], "grants": "all verbs", "groups": ["system:masters"]}
 REGISTRY = "registry.clickview.lab"
 
 
@@ -134,3 +137,30 @@ def clickview(api, sim):
                  "issuerRef": {"group": "cert-manager.io", "kind": "ClusterIssuer", "name": "clickview-lab-ca"},
                  "duration": "2160h0m0s", "renewBefore": "360h0m0s"}})
     sim.settle(step=2.0)
+
+
+def rbac(api, store, path):
+    """Create the objects of an RBAC manifest (extensions/kubernetes/rbac.yaml) that do not exist yet, at every
+    start with --seed (a state saved before the file existed gets them too; existing objects are left as they
+    are). Objects in a namespace that does not exist are skipped, as `kubectl apply` would fail them.
+    -> ["<namespace>/<kind>/<name>", ...] skipped"""
+    import yaml  # noqa: E402 (only with --seed)
+    with open(path) as f:
+        docs = [d for d in yaml.safe_load_all(f) if d]
+    docs = [item for d in docs for item in (d.get("items") or [] if d.get("kind") == "List" else [d])]
+    skipped = []
+    for d in docs:
+        group, _sep, version = d["apiVersion"].rpartition("/")
+        rt = R.BY_KIND[(group, d["kind"])]
+        md = d["metadata"]
+        ns = md.get("namespace") if rt.namespaced else None
+        if ns and store.get(R.rtype("", "namespaces"), "", ns) is None:
+            skipped.append("%s/%s/%s" % (ns, d["kind"], md["name"]))
+            continue
+        if store.get(rt, ns, md["name"]) is None:
+            prefix = "/apis/%s/%s" % (rt.group, version) if rt.group else "/api/%s" % version
+            path_ = "%s/namespaces/%s/%s" % (prefix, ns, rt.plural) if ns else "%s/%s" % (prefix, rt.plural)
+            code, body = call(api, "POST", path_, d)
+            if code >= 300:
+                raise RuntimeError("%s %s: %s" % (d["kind"], md["name"], body))
+    return skipped

@@ -24,13 +24,23 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from api import Api, Request  # noqa: E402
 from controllers import Sim  # noqa: E402
+from rbac import ALL, READ_ALL  # noqa: E402
 from store import Store  # noqa: E402
 from tlsutil import CA  # noqa: E402
 from util import ApiError  # noqa: E402
 import seed  # noqa: E402
 
 PUBLIC = {"/version", "/readyz", "/livez", "/healthz"}
-ADMIN_USER, RO_USER = "clickview-lab-admin", "clickview-lab-readonly"
+ADMIN_USER, RO_USER, OPERATOR_USER = "clickview-lab-admin", "clickview-lab-readonly", "clickview-lab-operator"
+# token name in tokens.json -> user, kubeconfig context. The admin and read-only users have fixed rules; the
+# operator only what RBAC objects bound to it grant (extensions/kubernetes/rbac.yaml, applied with --seed).
+USERS = {
+    "admin": ({"name": ADMIN_USER, "rules": [ALL], "grants": "all verbs"}, "clickview-lab"),
+    "readonly": ({"name": RO_USER, "rules": [READ_ALL], "grants": "read verbs"}, "clickview-lab-readonly"),
+    "operator": ({"name": OPERATOR_USER}, "clickview-lab-operator"),
+}
+RBAC_MANIFEST = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "extensions",
+                                              "kubernetes", "rbac.yaml"))
 
 
 def dumps(o):
@@ -106,7 +116,7 @@ class Handler(BaseHTTPRequestHandler):
             user = srv.tokens.get(token) if token else None
             if user is None and path not in PUBLIC:
                 raise ApiError(401, "Unauthorized", "Unauthorized")
-            user = user or {"name": "system:anonymous", "readonly": True}
+            user = user or {"name": "system:anonymous", "groups": ["system:unauthenticated"]}
             if self.command == "GET":
                 d = srv.api.discovery(path)
                 if d is not None:
@@ -170,12 +180,15 @@ class Server(ThreadingHTTPServer):
 
 
 def load_tokens(state_dir):
+    """One random token per user, kept in tokens.json (a file from before a user existed gets its token)."""
     p = os.path.join(state_dir, "tokens.json")
+    t = {}
     if os.path.exists(p):
         with open(p) as f:
             t = json.load(f)
-    else:
-        t = {"admin": secrets.token_hex(24), "readonly": secrets.token_hex(24)}
+    if any(k not in t for k in USERS):
+        for k in USERS:
+            t.setdefault(k, secrets.token_hex(24))
         fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as f:
             json.dump(t, f)
@@ -188,12 +201,9 @@ def write_kubeconfig(path, url, ca_pem, tokens, namespace):
         cluster["certificate-authority-data"] = base64.b64encode(ca_pem).decode()
     cfg = {"apiVersion": "v1", "kind": "Config", "preferences": {},
            "clusters": [{"name": "clickview-lab-standin", "cluster": cluster}],
-           "users": [{"name": ADMIN_USER, "user": {"token": tokens["admin"]}},
-                     {"name": RO_USER, "user": {"token": tokens["readonly"]}}],
-           "contexts": [{"name": "clickview-lab", "context": {"cluster": "clickview-lab-standin", "user": ADMIN_USER,
-                                                                "namespace": namespace}},
-                        {"name": "clickview-lab-readonly", "context": {"cluster": "clickview-lab-standin",
-                                                                         "user": RO_USER, "namespace": namespace}}],
+           "users": [{"name": u["name"], "user": {"token": tokens[k]}} for k, (u, _ctx) in USERS.items()],
+           "contexts": [{"name": ctx, "context": {"cluster": "clickview-lab-standin", "user": u["name"],
+                                                   "namespace": namespace}} for u, ctx in USERS.values()],
            "current-context": "clickview-lab"}
     d = os.path.dirname(os.path.abspath(path))
     os.makedirs(d, exist_ok=True)
@@ -246,6 +256,7 @@ def main(argv=None):
     p.add_argument("--http", action="store_true", help="plain HTTP instead of HTTPS")
     p.add_argument("--namespace", default="clickview", help="default namespace of the kubeconfig contexts")
     p.add_argument("--verbose", action="store_true", help="log every request to stderr")
+    p.add_argument("--rbac", default=RBAC_MANIFEST, help="RBAC objects created at start with --seed when missing")
     a = p.parse_args(argv)
     t0 = time.time()
     os.makedirs(a.state_dir, exist_ok=True)
@@ -278,12 +289,18 @@ def main(argv=None):
     url = "%s://%s:%d" % ("http" if a.http else "https", a.host, port)
     api = Api(store, sim, url)
     httpd.api, httpd.sim = api, sim
-    httpd.tokens = {tokens["admin"]: {"name": ADMIN_USER, "readonly": False},
-                    tokens["readonly"]: {"name": RO_USER, "readonly": True}}
+    httpd.tokens = {tokens[k]: dict(u, groups=["system:authenticated"]) for k, (u, _ctx) in USERS.items()}
     if not restored:
         seed.system(api, store)
         if a.seed:
             seed.clickview(api, sim)
+    if a.seed:
+        try:
+            skipped = seed.rbac(api, store, a.rbac)
+            if skipped:
+                sys.stderr.write("k8s-standin: %s: skipped (no such namespace): %s\n" % (a.rbac, ", ".join(skipped)))
+        except Exception as e:  # pylint: disable=broad-except  (a broken manifest must not keep the lab down)
+            sys.stderr.write("k8s-standin: the RBAC objects of %s were not created: %s\n" % (a.rbac, e))
     ctl = threading.Thread(target=sim.run, name="controllers", daemon=True)
     ctl.start()
     write_kubeconfig(a.kubeconfig, url, None if a.http else ca.cert_pem, tokens, a.namespace)

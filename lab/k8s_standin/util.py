@@ -136,6 +136,12 @@ def name_error(name, kind):
             return ("a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an "
                     "alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', "
                     "regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')")
+    elif kind == "path":   # RBAC objects: any path segment (e.g. system:basic-user)
+        if name in (".", ".."):
+            return "may not be '%s'" % name
+        bad = [c for c in "/%" if c in name]
+        if bad:
+            return ", ".join("may not contain '%s'" % c for c in bad)
     elif len(name) > 253 or not DNS1123_SUBDOMAIN.match(name):
         return ("a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', "
                 "and must start and end with an alphanumeric character (e.g. 'example.com', regex used for "

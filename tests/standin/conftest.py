@@ -38,6 +38,7 @@ class StandIn:
         users = {u["name"]: u["user"]["token"] for u in cfg["users"]}
         self.admin_token = users["clickview-lab-admin"]
         self.readonly_token = users["clickview-lab-readonly"]
+        self.operator_token = users["clickview-lab-operator"]
         self.ca_file = os.path.join(state_dir, "ca.crt")
         self.ctx = ssl.create_default_context(cafile=self.ca_file)
 
@@ -46,8 +47,8 @@ class StandIn:
         data = body if isinstance(body, (bytes, type(None))) else json.dumps(body).encode()
         req = urllib.request.Request(self.url + path, data=data, method=method)
         if token:
-            req.add_header("Authorization", "Bearer " + (self.admin_token if token == "admin" else
-                                                         self.readonly_token if token == "readonly" else token))
+            named = {"admin": self.admin_token, "readonly": self.readonly_token, "operator": self.operator_token}
+            req.add_header("Authorization", "Bearer " + named.get(token, token))
         if data is not None:
             req.add_header("Content-Type", ctype)
         for k, v in (headers or {}).items():

@@ -230,6 +230,42 @@ def test_bad_input_fails_before_anything_changes(env, overrides, expected):
     assert ids(env["cluster"]) == [1, 2, 3, 4, 5, 6]
 
 
+def failing_restore_bin(env):
+    """pgbackrest that does everything but restore: the in-place restore fails after the server was stopped."""
+    wrapper = env["base"] / "pgbackrest-no-restore"
+    wrapper.write_text('#!/bin/sh\ncase " $* " in *" restore "*) echo "simulated restore failure" >&2; exit 1;; esac\n'
+                       'exec pgbackrest "$@"\n')
+    wrapper.chmod(0o755)
+    return str(wrapper)
+
+
+def test_failed_in_place_restore_restarts_the_server_and_says_so(env):
+    rc, out = play(env, "backup_restore", backups_restore_destination="in_place", backups_restore_allow_in_place=True,
+                   backups_pgbackrest_bin=failing_restore_bin(env))
+    assert rc != 0
+    rep = report(env, "backup-restore")
+    assert rep["summary"]["Outcome"] == "not restored"
+    assert rep["summary"]["Server"] == "running", rep["summary"]
+    assert "simulated restore failure" in failure(out) or "simulated restore failure" in json.dumps(rep)
+    assert "server state: running (restarted after the failed restore)" in json.dumps(rep)
+    assert env["cluster"].sql("SELECT pg_is_in_recovery()") == "f"      # up again, with its data
+    assert ids(env["cluster"]) == [1, 2, 3, 4, 5, 6]
+
+
+def test_failed_in_place_restore_that_cannot_restart_says_the_server_is_stopped(env):
+    cluster = env["cluster"]
+    try:
+        rc, out = play(env, "backup_restore", backups_restore_destination="in_place", backups_restore_allow_in_place=True,
+                       backups_pgbackrest_bin=failing_restore_bin(env), backups_pg_start_command=["/bin/false"])
+        assert rc != 0
+        rep = report(env, "backup-restore")
+        assert rep["summary"]["Server"] == "stopped", rep["summary"]
+        assert "STOPPED: it could not be started again" in json.dumps(rep) and "start it by hand: /bin/false" in json.dumps(rep)
+    finally:
+        cluster.pg_ctl("-w", "start", "-l", str(env["base"] / "restart.log"))
+    assert ids(cluster) == [1, 2, 3, 4, 5, 6]
+
+
 def test_verify_passes_on_a_good_backup(env):
     rc, out = play(env, "backup_verify")
     assert rc == 0, failure(out)

@@ -46,7 +46,7 @@ P95 = 'histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_
 # every run: the private stand-in, short windows, a quick verification
 BASE = dict(alert_response_rate_window=WINDOW, alert_response_spike_lookback='10m', alert_response_spike_step='2s',
             alert_response_verify_timeout=90, alert_response_verify_interval=3, alert_response_rollout_timeout=60,
-            clickview_k8s_context='clickview-lab-operator')  # the procedures run with the documented RBAC only
+            clickview_k8s_context='clickview-lab')
 
 
 # ---- helpers ----------------------------------------------------------------------------------

@@ -144,7 +144,8 @@ def test_declare_update_resolve_in_three_runs_with_the_record_in_s3(tmp_path, bu
         ('notification', 'PagerDuty resolve sent'),
         ('notification', 'Status page set to resolved'),
     ]
-    assert all(set(e) == {'at', 'kind', 'source', 'event', 'details'} for e in record['timeline'])
+    assert all(set(e) == {'at', 'kind', 'source', 'event', 'details', 'actor'} for e in record['timeline'])
+    assert all(e['actor']['via'] == 'cli' and e['actor']['user'] for e in record['timeline'])
 
     # resolving again changes and posts nothing
     rc, out = playbook('resolve', tmp_path, iid, incident_response_root_cause='a bad release of clickview-backend', **s3_vars)

@@ -125,3 +125,16 @@ def test_handoff_with_no_records_and_no_post(tmp_path, webhook_messages):
     assert report["incidents"] == {"declared": 0, "resolved": 0, "open": 0, "list": []}
     assert not [body for body in webhook_messages("/chat/incidents") if "On-call handoff" in str(body)], \
         "nothing is posted unless on_call_handoff_post is true"
+
+
+def test_handoff_post_that_fails_says_why_without_the_token(tmp_path):
+    empty = tmp_path / "none"
+    empty.mkdir()
+    token = "handoff-token-" + uuid.uuid4().hex
+    rc, output = run_playbook(PLAYBOOK, json_output=False, extra_vars={
+        "on_call_report_dir": str(tmp_path), "clickview_incident_dir": str(empty), "on_call_handoff_post": True,
+        "clickview_webhooks": {"chat": "http://127.0.0.1:9/hooks/" + token}})
+    assert rc != 0
+    assert "Handoff summary not posted to chat: no answer" in output, output[-3000:]
+    assert token not in output
+    assert (tmp_path / "handoff-local-latest.json").exists()   # the report is written before the failure

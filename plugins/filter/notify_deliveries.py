@@ -1,0 +1,106 @@
+# -*- coding: utf-8 -*-
+# Copyright: ClickView Platform Team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What each notification attempt of an incident delivered, as the incident's timeline records it."""
+
+from __future__ import annotations
+
+from ansible.errors import AnsibleFilterError
+
+DOCUMENTATION = r"""
+name: notify_deliveries
+author: ClickView Platform Team (@clickview)
+version_added: 0.2.0
+short_description: One delivery entry per notification channel that was tried
+description:
+  - Turns the registered results of M(clickview.runbook.webhook_post) for the chat, pager and status-page
+    channels into one entry per channel that was tried, with the event text the incident's timeline records.
+  - A channel whose task was skipped (no webhook configured, nothing to send, check mode) gives no entry.
+  - A result without C(delivered) counts as not delivered; the reason is the result's C(error), else its
+    C(msg), else C(no result). The entry never holds the URL or the body of the message.
+options:
+  _input:
+    description:
+      - The attempts, in the order to report them, each C({channel, result}).
+      - C(channel) is one of C(chat), C(pager), C(status_page); C(result) is the registered result.
+    type: list
+    elements: dict
+    required: true
+  note_type:
+    description: The message type (initial, update, resolution, escalation, security), for the chat event.
+    type: str
+    required: true
+  pager_action:
+    description: The PagerDuty event action sent (trigger, resolve), for the pager event.
+    type: str
+    default: ''
+  status_page_status:
+    description: The status set on the status page, for the status-page event.
+    type: str
+    default: ''
+"""
+
+EXAMPLES = r"""
+- name: Sum up the deliveries
+  ansible.builtin.set_fact:
+    deliveries: >-
+      {{ [{'channel': 'chat', 'result': chat_post}, {'channel': 'pager', 'result': pager_post}]
+         | clickview.runbook.notify_deliveries('update', pager_action='trigger') }}
+    # [{'channel': 'chat', 'delivered': true, 'attempts': 1, 'event': 'Update message posted to chat'},
+    #  {'channel': 'pager', 'delivered': false, 'attempts': 3,
+    #   'event': 'PagerDuty trigger sent - NOT DELIVERED: HTTP 503'}]
+"""
+
+RETURN = r"""
+_value:
+  description: One entry per channel tried, in the input's order.
+  type: list
+  elements: dict
+  contains:
+    channel:
+      description: C(chat), C(pager) or C(status_page).
+      type: str
+    delivered:
+      description: Whether the message was delivered.
+      type: bool
+    attempts:
+      description: How many times it was sent (0 when the result does not say).
+      type: int
+    event:
+      description: "The timeline's text, ending in C( - NOT DELIVERED: <reason>) when it was not delivered."
+      type: str
+"""
+
+
+def _event(channel, note_type, pager_action, status_page_status):
+    if channel == "chat":
+        return "%s message posted to chat" % str(note_type).capitalize()
+    if channel == "pager":
+        return "PagerDuty %s sent" % pager_action
+    if channel == "status_page":
+        return "Status page set to %s" % str(status_page_status).strip()
+    raise AnsibleFilterError("notify_deliveries: unknown channel %r (chat, pager or status_page)" % (channel,))
+
+
+def notify_deliveries(attempts, note_type, pager_action="", status_page_status=""):
+    """[{channel, delivered, attempts, event}] for each attempt whose task ran."""
+    out = []
+    for attempt in attempts or []:
+        result = attempt.get("result") or {}
+        if result.get("skipped", False):
+            continue
+        delivered = result.get("delivered", False)
+        event = _event(attempt.get("channel"), note_type, pager_action, status_page_status)
+        if not delivered:
+            reason = result["error"] if "error" in result else result.get("msg", "no result")
+            event += " - NOT DELIVERED: %s" % (reason,)
+        out.append({"channel": attempt.get("channel"), "delivered": delivered,
+                    "attempts": result.get("attempts", 0), "event": event})
+    return out
+
+
+class FilterModule:
+    """Notification filters."""
+
+    def filters(self):
+        return {"notify_deliveries": notify_deliveries}

@@ -1,0 +1,75 @@
+"""plugins/filter/handoff_items.py: what an on-call shift hands over."""
+from ansible_collections.clickview.runbook.plugins.filter.handoff_items import handoff_items
+
+SINCE = "2026-01-08T09:00:00Z"
+UNTIL = "2026-01-22T09:00:00Z"
+
+
+def incident(incident_id, declared_at, status="investigating", **extra):
+    record = {"id": incident_id, "title": "t " + incident_id, "severity": "P2", "status": status,
+              "declared_at": declared_at, "resolved_at": None, "duration_seconds": None, "timeline": [{"x": 1}]}
+    record.update(extra)
+    return record
+
+
+def test_no_data():
+    out = handoff_items([], SINCE, UNTIL)
+    assert out == {"incidents": {"declared": 0, "resolved": 0, "open": 0, "list": []}, "open_action_items": [],
+                   "alerts_fired": [], "alerts_fired_detail": [], "waf_blocks_expiring": [],
+                   "certificates_expiring": [], "certificates_checked": 0}
+    assert handoff_items(None, SINCE, UNTIL)["incidents"]["list"] == []
+
+
+def test_the_shift_incidents_and_the_inherited_open_ones():
+    records = [incident("NEW-RESOLVED", "2026-01-10T00:00:00Z", status="resolved", duration_seconds=5400),
+               incident("NEW-OPEN", "2026-01-09T00:00:00Z"),
+               incident("AT-START", SINCE, status="resolved"),
+               incident("OLD-OPEN", "2026-01-01T00:00:00Z", status="monitoring"),
+               incident("OLD-RESOLVED", "2025-12-01T00:00:00Z", status="resolved")]
+    out = handoff_items(records, SINCE, UNTIL)["incidents"]
+    assert [row["id"] for row in out["list"]] == ["OLD-OPEN", "AT-START", "NEW-OPEN", "NEW-RESOLVED"]
+    assert (out["declared"], out["resolved"], out["open"]) == (3, 2, 2)
+    assert out["list"][-1] == {"id": "NEW-RESOLVED", "title": "t NEW-RESOLVED", "severity": "P2", "status": "resolved",
+                               "declared_at": "2026-01-10T00:00:00Z", "resolved_at": None, "duration_seconds": 5400}
+
+
+def test_a_record_with_missing_fields_is_listed_with_nulls():
+    out = handoff_items([{"id": "BARE", "status": "investigating"}], SINCE, UNTIL)["incidents"]
+    assert out["list"] == [{"id": "BARE", "title": None, "severity": None, "status": "investigating",
+                            "declared_at": None, "resolved_at": None, "duration_seconds": None}]
+    assert (out["declared"], out["open"]) == (0, 1)
+
+
+def test_action_items_of_every_record_with_any():
+    records = [incident("A", "2025-01-01T00:00:00Z", status="resolved", action_items=["Add a canary gate"]),
+               incident("B", SINCE, action_items=[]), incident("C", SINCE)]
+    assert handoff_items(records, SINCE, UNTIL)["open_action_items"] == [{"incident": "A", "items": ["Add a canary gate"]}]
+
+
+def test_alerts_fired_are_distinct_and_sorted():
+    rows = [{"alertname": "HighErrorRate", "severity": "critical"}, {"alertname": "BackendDown", "severity": "page"},
+            {"alertname": "HighErrorRate", "severity": "warning"}]
+    out = handoff_items([], SINCE, UNTIL, alerts=rows)
+    assert out["alerts_fired"] == ["BackendDown", "HighErrorRate"]
+    assert out["alerts_fired_detail"] == rows
+
+
+def test_blocks_expiring_by_the_end_of_the_look_ahead():
+    ip_sets = [{"item": {"key": "ipv4"}, "tags": {"runbook:expires:2026-01-10T09:00Z:a1:1": "203.0.113.50/32",
+                                                  "runbook:expires:2026-02-07T09:00Z:b2:1": "203.0.113.51/32",
+                                                  "runbook:expires:2026-01-22T09:00Z:c3:1": "203.0.113.52/32"}},
+               {"item": {"key": "ipv6"}, "failed": True, "msg": "could not read"}]
+    out = handoff_items([], SINCE, UNTIL, ip_sets=ip_sets)
+    assert out["waf_blocks_expiring"] == [{"address": "203.0.113.50/32", "expires": "2026-01-10T09:00:00Z"},
+                                          {"address": "203.0.113.52/32", "expires": "2026-01-22T09:00:00Z"}]
+
+
+def test_certificates_expiring_and_checked():
+    certs = [{"metadata": {"name": "short"}, "status": {"notAfter": "2026-01-11T00:00:00Z"}},
+             {"metadata": {"name": "long"}, "status": {"notAfter": "2026-04-01T00:00:00Z"}},
+             {"metadata": {"name": "edge"}, "status": {"notAfter": UNTIL}},
+             {"metadata": {"name": "pending"}, "status": {}}, {"metadata": {"name": "new"}}]
+    out = handoff_items([], SINCE, UNTIL, certificates=certs)
+    assert out["certificates_expiring"] == [{"name": "short", "not_after": "2026-01-11T00:00:00Z"},
+                                            {"name": "edge", "not_after": UNTIL}]
+    assert out["certificates_checked"] == 3

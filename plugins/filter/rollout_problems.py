@@ -1,0 +1,96 @@
+# -*- coding: utf-8 -*-
+# Copyright: ClickView Platform Team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Why a Deployment did not roll out: its containers that are not ready and its last warning events."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+name: rollout_problems
+author: ClickView Platform Team
+version_added: 0.2.0
+short_description: The containers that are not ready and the last events of a Deployment that did not roll out
+description:
+  - For each container of the pods that is not ready - its pod, name, image, the reason it waits (C(CrashLoopBackOff),
+    C(ImagePullBackOff), ...; else the state it is in), its restarts and the exit code of its last termination (a
+    restarted container).
+  - The events of the Deployment itself, and the C(Warning) events of its ReplicaSets and pods (objects named
+    C(<deployment>-...)), oldest first as listed, the last O(limit) of them.
+options:
+  _input:
+    description: The pods of the Deployment (the C(resources) of M(kubernetes.core.k8s_info)).
+    type: list
+    elements: dict
+    required: true
+  events:
+    description: The events of the namespace (the C(resources) of M(kubernetes.core.k8s_info) for C(Event)).
+    type: list
+    elements: dict
+    default: []
+  name:
+    description: The Deployment's name.
+    type: str
+    default: ''
+  limit:
+    description: How many events to keep, the most recent.
+    type: int
+    default: 10
+"""
+
+EXAMPLES = r"""
+- name: Record why it did not roll out
+  ansible.builtin.set_fact:
+    rollout: "{{ rollout | combine(pods.resources | clickview.runbook.rollout_problems(events.resources, 'clickview-backend')) }}"
+"""
+
+RETURN = r"""
+_value:
+  description: The problems.
+  type: dict
+  contains:
+    pods:
+      description: C({pod, container, image, reason, restarts, last_exit_code}) of each container that is not ready.
+      type: list
+      elements: dict
+    events:
+      description: C({object, type, reason, message, count}) of the last relevant events.
+      type: list
+      elements: dict
+"""
+
+
+def _unready(pods):
+    out = []
+    for pod in pods or []:
+        for cs in (pod.get("status") or {}).get("containerStatuses") or []:
+            if cs.get("ready"):
+                continue
+            state = cs.get("state") or {}
+            waiting = state.get("waiting") or {}
+            reason = waiting["reason"] if "reason" in waiting else next(iter(state), "")
+            out.append({"pod": (pod.get("metadata") or {}).get("name"), "container": cs.get("name"), "image": cs.get("image"),
+                        "reason": reason, "restarts": cs.get("restartCount", 0),
+                        "last_exit_code": ((cs.get("lastState") or {}).get("terminated") or {}).get("exitCode")})
+    return out
+
+
+def _relevant(event, name):
+    obj = event.get("involvedObject") or {}
+    own = obj.get("name", "")
+    return own == name or (own.startswith(name + "-") and obj.get("kind") in ("ReplicaSet", "Pod")
+                           and event.get("type", "") == "Warning")
+
+
+def rollout_problems(pods, events=None, name="", limit=10):
+    """{'pods': [...], 'events': [...]} (see DOCUMENTATION)."""
+    kept = [{"object": "%s/%s" % ((e.get("involvedObject") or {}).get("kind"), (e.get("involvedObject") or {}).get("name")),
+             "type": e.get("type", ""), "reason": e.get("reason", ""), "message": e.get("message", ""), "count": e.get("count", 1)}
+            for e in events or [] if _relevant(e, name)]
+    return {"pods": _unready(pods), "events": kept[-int(limit):] if int(limit) > 0 else []}
+
+
+class FilterModule:
+    """Rollout filters."""
+
+    def filters(self):
+        return {"rollout_problems": rollout_problems}

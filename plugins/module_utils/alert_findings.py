@@ -1,0 +1,115 @@
+# -*- coding: utf-8 -*-
+# Copyright: ClickView Platform Team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The findings of an alert response (roles/alert_response): tidy rows, their summary, the outcome of a run.
+
+A finding is one graded figure: ``check``, ``target``, ``status`` (OK, WARN or FAIL), ``figure``,
+``threshold``, ``evidence`` (lines) and ``recommendation``. An action is one resolution step:
+``step``, ``status`` (done, would, skipped, failed), ``detail``, ``evidence``. A verification is
+the summary of the investigation run again after the steps (``overall``, ``counts``, ``findings``).
+The helpers below also render figures the way the role's Jinja did, so reports read as before.
+"""
+
+from __future__ import annotations
+
+import math
+
+GRADES = ("OK", "WARN", "FAIL")
+RANK = {"OK": 0, "WARN": 1, "FAIL": 2}
+NO_ACTION = "No action needed: every figure is within its threshold."
+TIDIED = ("status", "figure", "threshold", "recommendation")
+
+
+def text(value):
+    """A value as Jinja's ``~`` writes it (None is 'None')."""
+    return str(value)
+
+
+def floor1(value):
+    """Rounded down to one decimal, as Jinja's round(1, 'floor')."""
+    return math.floor(float(value) * 10) / 10
+
+
+def truncate(value, length=255, end="...", leeway=5):
+    """As Jinja's truncate filter: whole words, a leeway of 5 characters."""
+    value = str(value)
+    if len(value) <= length + leeway:
+        return value
+    return value[:length - len(end)].rsplit(" ", 1)[0] + end
+
+
+def rows(result):
+    """The rows of a registered postgresql_query result: [] when it has none (failed, skipped)."""
+    found = (result or {}).get("query_result")
+    if found is None:
+        return []
+    return [found] if isinstance(found, dict) else list(found)
+
+
+def server_target(server):
+    """'name host:port' of a connection dict such as clickview_postgres_primary (name defaults to primary)."""
+    server = server or {}
+    return "%s %s:%s" % (server.get("name", "primary"), server.get("host"), server.get("port"))
+
+
+def threshold_pair(thresholds, key=None):
+    """(warn, fail) of a thresholds dict, or of its entry ``key``."""
+    pair = (thresholds or {}).get(key) if key else thresholds
+    pair = pair or {}
+    return pair.get("warn"), pair.get("fail")
+
+
+def tidy(finding):
+    """The finding with its status, figure, threshold and recommendation as trimmed text."""
+    out = dict(finding)
+    for key in TIDIED:
+        if key not in finding:
+            raise ValueError("finding %r has no %s" % (finding.get("check", finding), key))
+        out[key] = str(finding[key]).strip()
+    return out
+
+
+def grade_counts(findings):
+    """How many findings are OK, WARN and FAIL (every key present)."""
+    statuses = [f.get("status") for f in findings or []]
+    return dict((grade, statuses.count(grade)) for grade in GRADES)
+
+
+def failed_checks(findings):
+    """The checks of the findings that are FAIL, in order."""
+    return [f.get("check") for f in findings or [] if f.get("status") == "FAIL"]
+
+
+def recommended_action(findings):
+    """The recommendation of the first FAIL finding, else of the first WARN (or other not OK) one, else none needed."""
+    attention = [f for f in findings or [] if f.get("status") != "OK"]
+    worst = [f for f in attention if f.get("status") == "FAIL"] or attention
+    return worst[0].get("recommendation") if worst else NO_ACTION
+
+
+def outcome(overall, failed_steps, verification_overall=None):
+    """needs_attention, remediated or ok.
+
+    needs_attention: a resolution step failed, or a FAIL is left (the verification after the steps is FAIL,
+    or without a verification the first investigation is). remediated: the verification is better than the
+    first investigation (FAIL -> WARN/OK, WARN -> OK). ok: otherwise (nothing FAIL, nothing improved).
+    """
+    if failed_steps:
+        return "needs_attention"
+    if verification_overall:
+        if verification_overall == "FAIL":
+            return "needs_attention"
+        return "remediated" if RANK.get(verification_overall, 2) < RANK.get(overall, 2) else "ok"
+    return "needs_attention" if overall == "FAIL" else "ok"
+
+
+def attention_text(findings, failed_steps, verification=None):
+    """Why a human must act: 'N finding(s) FAIL: a, b; step(s) failed: c' ('' when nothing is left)."""
+    left = failed_checks((verification or {"findings": findings}).get("findings"))
+    parts = []
+    if left:
+        parts.append("%d finding(s) %s: %s" % (len(left), "still FAIL after the resolution steps" if verification else "FAIL",
+                                              ", ".join(str(check) for check in left)))
+    if failed_steps:
+        parts.append("step(s) failed: " + ", ".join(str(step) for step in failed_steps))
+    return "; ".join(parts)

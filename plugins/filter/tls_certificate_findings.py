@@ -77,8 +77,8 @@ def endpoint_finding(result, thresholds, now):
     status = health_status(exact, thresholds, higher_is_worse=False)
     finding.update(
         status=status,
-        figure="expires in %s days (%s)%s" % (floor1(exact), expires.strftime("%Y-%m-%d %H:%M UTC"),
-                                             ", EXPIRED" if result.get("expired") else ""),
+        figure="expires in %s days (%s)%s" % (
+            floor1(exact), expires.strftime("%Y-%m-%d %H:%M UTC"), ", EXPIRED" if result.get("expired") else ""),
         evidence=["subject: " + _values(result.get("subject")), "issuer: " + _values(result.get("issuer")),
                   "notBefore: %s, notAfter: %s" % (result.get("not_before"), result["not_after"]),
                   "serial: %s" % result.get("serial_number")],

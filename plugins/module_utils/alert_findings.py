@@ -108,8 +108,8 @@ def attention_text(findings, failed_steps, verification=None):
     left = failed_checks((verification or {"findings": findings}).get("findings"))
     parts = []
     if left:
-        parts.append("%d finding(s) %s: %s" % (len(left), "still FAIL after the resolution steps" if verification else "FAIL",
-                                              ", ".join(str(check) for check in left)))
+        where = "still FAIL after the resolution steps" if verification else "FAIL"
+        parts.append("%d finding(s) %s: %s" % (len(left), where, ", ".join(str(check) for check in left)))
     if failed_steps:
         parts.append("step(s) failed: " + ", ".join(str(step) for step in failed_steps))
     return "; ".join(parts)

@@ -90,8 +90,8 @@ def cm(pods, certs=(), **kw):
 
 def test_cert_manager_pods_all_ready_some_ready_none():
     ok = cm({"resources": [pod("cm-1"), pod("cm-2")]})[0]
-    assert ok["status"] == "OK" and ok["figure"] == "2 of 2 pods running and ready" and ok["evidence"] == ["cm-1: Running",
-                                                                                                          "cm-2: Running"]
+    assert ok["status"] == "OK" and ok["figure"] == "2 of 2 pods running and ready"
+    assert ok["evidence"] == ["cm-1: Running", "cm-2: Running"]
     assert ok["recommendation"] == "cert-manager is running."
     part = cm({"resources": [pod("cm-1"), pod("cm-2", ready=(True, False))]})[0]
     assert part["status"] == "WARN" and part["figure"] == "1 of 2 pods running and ready"

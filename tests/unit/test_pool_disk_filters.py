@@ -22,12 +22,12 @@ def conn(connections, max_connections=103, reserved=3):
 
 
 def pool(connections=None, waiting=None, long_queries=None, pgbouncer=None, **kw):
-    by = {f["check"]: f for f in pool_findings(connections if connections is not None else conn(10), waiting=waiting or {"query_result": []},
-                                                long_queries=long_queries if long_queries is not None else {"backends": []},
-                                                pgbouncer=pgbouncer if pgbouncer is not None else {"query_result": []},
-                                                thresholds=POOL_T, primary=PRIMARY, pgbouncer_server=BOUNCER, login_user="ops",
-                                                min_duration="5m", **kw)}
-    return by
+    found = pool_findings(connections if connections is not None else conn(10), waiting=waiting or {"query_result": []},
+                          long_queries=long_queries if long_queries is not None else {"backends": []},
+                          pgbouncer=pgbouncer if pgbouncer is not None else {"query_result": []},
+                          thresholds=POOL_T, primary=PRIMARY, pgbouncer_server=BOUNCER, login_user="ops",
+                          min_duration="5m", **kw)
+    return {f["check"]: f for f in found}
 
 
 # ---- connections ---------------------------------------------------------------------------------
@@ -52,8 +52,8 @@ def test_all_slots_reserved_counts_one_slot():
 def test_unreachable_is_fail_and_a_full_server_asks_for_a_reserved_slot_login():
     down = pool({"msg": "connection refused"}, waiting={"skipped": True}, long_queries={"skipped": True})
     assert down["postgres.connections"]["status"] == "FAIL" and down["postgres.connections"]["figure"] == "unreachable"
-    assert down["postgres.connections"]["recommendation"] == ("Restore access to PostgreSQL first: the database could not "
-                                                            "be reached (connection refused).")
+    assert down["postgres.connections"]["recommendation"] == (
+        "Restore access to PostgreSQL first: the database could not be reached (connection refused).")
     assert down["postgres.waiting_queries"]["status"] == "FAIL" and down["postgres.waiting_queries"]["figure"] == "unknown"
     assert down["postgres.long_queries"]["status"] == "FAIL"
     assert down["postgres.long_queries"]["evidence"] == ["connection refused"]

@@ -144,6 +144,16 @@ def test_verify_rollout_not_complete_is_evidence_unless_the_image_is_not_the_dep
     assert other["failed"] is True and other["evidence"] == []
 
 
+def test_verify_fails_without_rollback_when_another_image_runs():
+    verdict = verify_verdict([], THRESHOLDS, image_ok=False, rollout_ok=True)
+    assert verdict["failed"] is True and verdict["evidence"] == []
+
+
+def test_verify_figures_are_shown_to_four_places():
+    row = rows(verify_verdict([sample(error_ratio=0.0123456)], THRESHOLDS))["verify.error_ratio"]
+    assert row["figure"] == "worst of 1 sample(s): 0.0123, last: 0.0123"
+
+
 # ---- canary_verdict
 
 
@@ -185,6 +195,10 @@ def test_canary_that_never_became_ready_is_rolled_back_unsampled():
     assert verdict["reason"] == 'the canary never became ready: deployment "b-canary" exceeded its progress deadline'
     assert all(row["status"] == "FAIL" and row["figure"] == "not sampled (the canary never became ready)"
                for row in verdict["rows"])
+
+
+def test_canary_not_ready_is_rolled_back_whatever_its_samples():
+    assert canary_verdict([sample()], THRESHOLDS, ready=False, rollout_message="m")["decision"] == "rollback"
 
 
 def test_canary_ready_but_not_sampled_is_not_promoted():

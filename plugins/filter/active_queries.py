@@ -42,9 +42,9 @@ def active_queries(rows):
     """The rows sorted by seconds (longest first), each with a text line."""
     out = []
     for row in sorted(rows or [], key=lambda r: float(r.get("seconds") or 0), reverse=True):
-        text = "pid %s %s app=%s %ss%s: %s" % (row.get("pid"), row.get("usename"), row.get("application_name") or "-",
-                                             row.get("seconds"), (" waiting " + row["wait"]) if row.get("wait") else "",
-                                             row.get("query"))
+        waiting = (" waiting " + row["wait"]) if row.get("wait") else ""
+        text = "pid %s %s app=%s %ss%s: %s" % (
+            row.get("pid"), row.get("usename"), row.get("application_name") or "-", row.get("seconds"), waiting, row.get("query"))
         out.append(dict(row, text=text))
     return out
 

@@ -1,4 +1,4 @@
-"""plugins/filter/rollout_outcome.py, rollout_problems.py, pod_spec_with_image.py, selector_patch.py, slot_health.py,
+"""plugins/filter/rollout_outcome.py, rollout_problems.py, rollout_check.py, pod_spec_with_image.py, selector_patch.py, slot_health.py,
 slot_endpoints.py, blue_green_slots.py: rollout and blue-green decisions of the deployment role."""
 import sys
 from pathlib import Path
@@ -7,6 +7,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / ".collections"))
 
 from ansible_collections.clickview.runbook.plugins.filter.blue_green_slots import blue_green_slots  # noqa: E402
 from ansible_collections.clickview.runbook.plugins.filter.pod_spec_with_image import pod_spec_with_image  # noqa: E402
+from ansible_collections.clickview.runbook.plugins.filter.rollout_check import rollout_check  # noqa: E402
 from ansible_collections.clickview.runbook.plugins.filter.rollout_outcome import rollout_outcome  # noqa: E402
 from ansible_collections.clickview.runbook.plugins.filter.rollout_problems import rollout_problems  # noqa: E402
 from ansible_collections.clickview.runbook.plugins.filter.selector_patch import selector_patch  # noqa: E402
@@ -37,6 +38,13 @@ def test_complete_rollout():
 
 def test_new_generation_not_yet_observed_is_still_progressing():
     assert rollout_outcome([deployment(generation=3, observed=2)])["state"] == "progressing"
+
+
+def test_a_deployment_the_controller_never_observed_is_not_complete():
+    fresh = deployment()
+    del fresh["metadata"]["generation"]
+    del fresh["status"]["observedGeneration"]
+    assert rollout_outcome([fresh])["state"] == "progressing"
 
 
 def test_old_replicas_left_or_updated_not_available_is_progressing():
@@ -207,3 +215,24 @@ def test_green_live_makes_blue_idle_and_back():
         "live_slot": "green", "live_name": "backend-green", "idle_slot": "blue", "idle_name": "backend-blue"}
     assert blue_green_slots({"app": "backend", "color": "blue"}, "backend", "color")["idle_name"] == "backend-green"
     assert blue_green_slots({}, "backend")["live_name"] == "backend"
+
+
+# ---- rollout_check
+
+
+def test_complete_rollout_is_ok_without_detail():
+    rollout = dict(rollout_outcome([deployment()], "backend"), seconds=4.2)
+    check = rollout_check(rollout, "deploy.rollout", "deployment/backend", "complete", suffix=", image reg/app:2")
+    assert check == {"check": "deploy.rollout", "target": "deployment/backend", "status": "OK",
+                     "figure": 'deployment "backend" successfully rolled out in 4.2 s, image reg/app:2',
+                     "threshold": "complete", "detail": ""}
+
+
+def test_failed_rollout_carries_why():
+    rollout = dict(rollout_outcome([deployment(updated=1, conditions=DEADLINE)], "backend"), seconds=3.0)
+    rollout.update(rollout_problems([pod("backend-1-a", CRASHING)], [], "backend"))
+    check = rollout_check(rollout, "deploy.rollout", "deployment/backend", "complete")
+    assert check["status"] == "FAIL" and check["detail"]["conditions"] == DEADLINE
+    assert check["detail"]["pods"][0]["reason"] == "CrashLoopBackOff" and check["detail"]["events"] == []
+    assert check["figure"].startswith('deployment "backend" exceeded its progress deadline (1 of 3 updated')
+    assert rollout_check({"state": "timeout", "message": "m", "seconds": 1}, "c", "t", "x")["status"] == "FAIL"

@@ -26,6 +26,7 @@ __metaclass__ = type
 import time
 
 from ansible.module_utils.basic import env_fallback
+from ansible_collections.clickview.runbook.plugins.module_utils.common import ClickviewError
 
 try:
     from ansible.module_utils.ansible_release import __version__ as ANSIBLE_VERSION
@@ -35,13 +36,11 @@ except ImportError:  # pragma: no cover
 USER_AGENT = 'APN/1.0 Ansible/%s clickview.runbook' % ANSIBLE_VERSION
 
 
-class AwsConnectError(Exception):
+class AwsConnectError(ClickviewError):
     """A connection problem; ``param`` names the option to look at."""
 
     def __init__(self, msg, param=None):
-        super(AwsConnectError, self).__init__(msg)
-        self.msg = msg
-        self.param = param
+        super(AwsConnectError, self).__init__(msg, param=param)
 
 
 def aws_retry_argument_spec():

@@ -15,12 +15,13 @@ __metaclass__ = type
 import datetime
 import json
 import os
-import tempfile
+
+from ansible_collections.clickview.runbook.plugins.module_utils.common import ClickviewError, atomic_write
 
 ISO_FORMATS = ("%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S.%fZ", "%Y-%m-%dT%H:%MZ", "%Y-%m-%dT%H:%M:%S+00:00")
 
 
-class WindowError(Exception):
+class WindowError(ClickviewError):
     """A bad window or destination; the message names the parameter."""
 
 
@@ -86,14 +87,8 @@ def write_jsonl(dest, events):
     folder = os.path.dirname(os.path.abspath(dest))
     if not os.path.isdir(folder):
         raise WindowError("dest: folder %s does not exist" % folder)
-    fd, tmp = tempfile.mkstemp(prefix=".cwlogs-", dir=folder)
     try:
-        with os.fdopen(fd, "w") as handle:
-            for event in events:
-                handle.write(json.dumps(event, sort_keys=True) + "\n")
-        os.chmod(tmp, 0o640)
-        os.rename(tmp, dest)
-    except Exception:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+        atomic_write(dest, "".join(json.dumps(event, sort_keys=True) + "\n" for event in events), mode=0o640,
+                     overwrite=False)
+    except FileExistsError:
+        raise WindowError("dest: %s exists; evidence files are never overwritten - choose a new file" % dest)

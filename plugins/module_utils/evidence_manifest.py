@@ -19,14 +19,15 @@ __metaclass__ = type
 import hashlib
 import json
 import os
-import tempfile
+
+from ansible_collections.clickview.runbook.plugins.module_utils.common import ClickviewError, atomic_write
 
 MANIFEST = "MANIFEST.sha256"
 MANIFEST_JSON = "manifest.json"
 CHUNK = 1024 * 1024
 
 
-class ManifestError(Exception):
+class ManifestError(ClickviewError):
     """A manifest that cannot be written or read; the message names the file and the fix."""
 
 
@@ -80,17 +81,7 @@ def parse(text):
 
 
 def _write_atomic(path, text):
-    folder = os.path.dirname(path)
-    fd, tmp = tempfile.mkstemp(prefix=".manifest-", dir=folder)
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-        os.chmod(tmp, 0o440)
-        os.rename(tmp, path)
-    except Exception:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_write(path, text, mode=0o440)
 
 
 def create(root, metadata=None, check_mode=False, force=False):

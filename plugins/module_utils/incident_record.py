@@ -47,8 +47,9 @@ import json
 import os
 import re
 import socket
-import tempfile
 import time
+
+from ansible_collections.clickview.runbook.plugins.module_utils.common import ClickviewError, atomic_write, utc_now
 
 SCHEMA_VERSION = 1
 SEVERITIES = ('P1', 'P2', 'P3', 'P4')
@@ -74,12 +75,11 @@ AWX_FIELDS = ('job_id', 'user_name', 'user_email', 'job_template_name', 'job_lau
 ACTOR_VARS = tuple('%s_%s' % (prefix, field) for field in AWX_FIELDS for prefix in AWX_PREFIXES) + ('change_reference',)
 
 
-class IncidentError(Exception):
+class IncidentError(ClickviewError):
     """Bad input or a state that does not allow the operation; names the parameter."""
 
     def __init__(self, param, message):
-        self.param = param
-        super(IncidentError, self).__init__('%s: %s' % (param, message))
+        super(IncidentError, self).__init__('%s: %s' % (param, message), param=param)
 
 
 class IncidentNotFound(IncidentError):
@@ -87,10 +87,6 @@ class IncidentNotFound(IncidentError):
 
 
 # ---- time ----------------------------------------------------------------------------
-
-def utc_now():
-    return datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
-
 
 def format_ts(value):
     return value.astimezone(datetime.timezone.utc).strftime(TS_FORMAT)
@@ -440,20 +436,7 @@ def load(incident_dir, incident_id):
 def write(incident_dir, incident_id, record):
     """Write atomically: a temporary file in the same folder, fsync, then rename over the record."""
     path = record_path(incident_dir, incident_id)
-    fd, tmp = tempfile.mkstemp(prefix='.%s.' % incident_id, suffix='.tmp', dir=incident_dir)
-    try:
-        with os.fdopen(fd, 'w', encoding='utf-8') as handle:
-            json.dump(record, handle, indent=2, sort_keys=True)
-            handle.write('\n')
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o640)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+    return atomic_write(path, json.dumps(record, indent=2, sort_keys=True) + '\n', mode=0o640)
 
 
 @contextlib.contextmanager

@@ -30,6 +30,8 @@ __metaclass__ = type
 import copy
 import time
 
+from ansible_collections.clickview.runbook.plugins.module_utils.common import ClickviewError
+
 CHANGE_CAUSE = "kubernetes.io/change-cause"
 REVISION = "deployment.kubernetes.io/revision"
 REVISION_HISTORY = "deployment.kubernetes.io/revision-history"
@@ -43,12 +45,12 @@ KINDS = {
 }
 
 
-class K8sApiError(Exception):
+class K8sApiError(ClickviewError):
     """An API request failed: HTTP status (None when the server was not reached) and the server's message."""
 
     def __init__(self, status, reason, message, method=None, path=None):
         super(K8sApiError, self).__init__(message)
-        self.status, self.reason, self.message, self.method, self.path = status, reason, message, method, path
+        self.status, self.reason, self.method, self.path = status, reason, method, path
 
     def __str__(self):
         if self.status is None:
@@ -56,12 +58,11 @@ class K8sApiError(Exception):
         return "%s %s: %s %s: %s" % (self.method, self.path, self.status, self.reason, self.message)
 
 
-class RolloutError(Exception):
+class RolloutError(ClickviewError):
     """The rollback cannot be done or did not complete; details are data for the task result."""
 
     def __init__(self, message, **details):
-        super(RolloutError, self).__init__(message)
-        self.message = message
+        super(RolloutError, self).__init__(message, partial=details)
         self.details = details
 
 

@@ -28,6 +28,8 @@ import datetime
 import json
 import re
 
+from ansible_collections.clickview.runbook.plugins.module_utils.common import ClickviewError
+
 UTC = datetime.timezone.utc
 
 # pgbackrest info: stanza status codes (src/command/info/info.c)
@@ -47,11 +49,11 @@ TARGET_RE = re.compile(
     r'\s*(Z|UTC|[+-]\d{2}(?::?\d{2})?)?\s*$', re.IGNORECASE)
 
 
-class PgBackRestError(Exception):
+class PgBackRestError(ClickviewError):
     """A pgBackRest command failed; ``problem`` is a short name for it (for reports and tests)."""
 
     def __init__(self, problem, message):
-        super(PgBackRestError, self).__init__(message)
+        super(PgBackRestError, self).__init__(message, partial={'problem': problem})
         self.problem = problem
 
 
@@ -59,11 +61,11 @@ class StanzaError(PgBackRestError):
     """The stanza is missing from the repository, or unusable."""
 
 
-class TargetError(ValueError):
+class TargetError(ClickviewError, ValueError):
     """A recovery target time that cannot be parsed or is outside the restorable window."""
 
     def __init__(self, problem, message):
-        super(TargetError, self).__init__(message)
+        super(TargetError, self).__init__(message, param='target_time', partial={'problem': problem})
         self.problem = problem
 
 

@@ -18,6 +18,7 @@ import datetime
 import re
 
 from ansible_collections.clickview.runbook.plugins.module_utils.incident_record import actor_text, format_duration, format_ts, parse_ts
+from ansible_collections.clickview.runbook.plugins.module_utils.common import ClickviewError
 
 # The PIR template's timeline rows; an event may name its milestone with details.milestone.
 MILESTONES = (
@@ -30,7 +31,7 @@ MILESTONES = (
 OWNER_RE = re.compile(r"(?:^|\s)(@[A-Za-z0-9][\w.-]*)")
 
 
-class PirError(Exception):
+class PirError(ClickviewError):
     """A record the PIR cannot be written from; the message names the problem."""
 
 

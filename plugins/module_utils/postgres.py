@@ -20,6 +20,7 @@ import traceback
 
 from ansible.module_utils.basic import missing_required_lib
 from ansible.module_utils.common.text.converters import to_native
+from ansible_collections.clickview.runbook.plugins.module_utils.common import ClickviewError
 
 PSYCOPG2_IMPORT_ERROR = None
 try:
@@ -50,7 +51,7 @@ _LIBPQ_KEYWORDS = (
 )
 
 
-class PostgresConnectionError(Exception):
+class PostgresConnectionError(ClickviewError):
     """Connecting failed or reached something that is not a PostgreSQL backend."""
 
 

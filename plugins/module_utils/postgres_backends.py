@@ -21,9 +21,11 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import ipaddress
-import math
 import re
 import time
+
+from ansible_collections.clickview.runbook.plugins.module_utils import common
+from ansible_collections.clickview.runbook.plugins.module_utils.common import ClickviewError
 
 try:
     import psycopg2
@@ -58,53 +60,29 @@ EXIT_WAIT_SECONDS = 5.0
 EXIT_POLL_SECONDS = 0.02
 
 _SIGNAL_FUNCTIONS = {'cancel': 'pg_catalog.pg_cancel_backend', 'terminate': 'pg_catalog.pg_terminate_backend'}
-_DURATION_RE = re.compile(r'(\d+(?:\.\d+)?)\s*(d|h|m|s)', re.IGNORECASE)
-_UNIT_SECONDS = {'d': 86400, 'h': 3600, 'm': 60, 's': 1}
 
 
-class ParameterError(ValueError):
+class ParameterError(ClickviewError, ValueError):
     """Invalid user input; ``param`` is the option to name in the failure message."""
 
     def __init__(self, param, message):
-        super(ParameterError, self).__init__('%s: %s' % (param, message))
-        self.param = param
+        super(ParameterError, self).__init__('%s: %s' % (param, message), param=param)
 
 
-class GuardError(Exception):
+class GuardError(ClickviewError):
     """The run would hit more backends than allowed; nothing was signalled."""
 
     def __init__(self, message, result):
-        super(GuardError, self).__init__(message)
+        super(GuardError, self).__init__(message, param='max_backends', partial=result)
         self.result = result
 
 
 def parse_duration(value, param='min_duration'):
-    """Return seconds (float) for 300, 300.5, '300', '300s', '5m', '1h30m', '1d 2h'. Raise ParameterError."""
-    if isinstance(value, bool) or value is None:
-        raise ParameterError(param, 'expected a duration such as 300, 300s, 5m or 1h30m, got %r' % (value,))
-    if isinstance(value, (int, float)):
-        seconds = float(value)
-    elif isinstance(value, str):
-        text = value.strip()
-        if text.startswith('-'):
-            raise ParameterError(param, 'must not be negative, got %r' % value)
-        try:
-            seconds = float(text)
-        except ValueError:
-            parts = _DURATION_RE.findall(text)
-            if not text or _DURATION_RE.sub('', text).strip():
-                raise ParameterError(param, 'cannot parse %r; use seconds or units d, h, m, s such as 300s, 5m or 1h30m' % value)
-            units = [unit.lower() for _number, unit in parts]
-            if len(set(units)) != len(units):
-                raise ParameterError(param, 'cannot parse %r: a unit appears twice' % value)
-            seconds = sum(float(number) * _UNIT_SECONDS[unit.lower()] for number, unit in parts)
-    else:
-        raise ParameterError(param, 'expected a duration such as 300, 300s, 5m or 1h30m, got a %s' % type(value).__name__)
-    if math.isnan(seconds) or math.isinf(seconds):
-        raise ParameterError(param, 'must be a finite duration, got %r' % (value,))
-    if seconds < 0:
-        raise ParameterError(param, 'must not be negative, got %r' % (value,))
-    return seconds
+    """Seconds (float) in the collection's duration grammar (300, '300s', '5m', '1h30m'); raise ParameterError."""
+    try:
+        return common.parse_duration(value, param)
+    except common.ClickviewError as exc:
+        raise ParameterError(param, exc.message[len(param) + 2:])
 
 
 def _name_list(params, option):

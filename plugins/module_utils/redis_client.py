@@ -18,6 +18,8 @@ __metaclass__ = type
 
 import traceback
 
+from ansible_collections.clickview.runbook.plugins.module_utils.common import ClickviewError
+
 REDIS_IMPORT_ERROR = None
 try:
     import redis
@@ -66,13 +68,11 @@ REDIS_MUTUALLY_EXCLUSIVE = [
 REDIS_REQUIRED_BY = {'client_key': 'client_cert'}
 
 
-class RedisConnectError(Exception):
+class RedisConnectError(ClickviewError):
     """A connection problem, with the parameter(s) the user should look at."""
 
     def __init__(self, msg, param=None, server=None):
-        super(RedisConnectError, self).__init__(msg)
-        self.msg = msg
-        self.param = param
+        super(RedisConnectError, self).__init__(msg, param=param, partial={'server': server} if server else None)
         self.server = server
 
 

@@ -30,6 +30,8 @@ __metaclass__ = type
 import re
 import time
 
+from ansible_collections.clickview.runbook.plugins.module_utils.common import ClickviewError
+
 DEFAULT_PATTERN = 'session:*'
 DEFAULT_USER_KEY_PATTERN = 'session:*-{user_id}'
 USER_ID_PLACEHOLDER = '{user_id}'
@@ -45,21 +47,18 @@ except ImportError:  # the module reports the missing library before getting her
     LOST_CONNECTION = (OSError,)
 
 
-class PurgeInputError(Exception):
+class PurgeInputError(ClickviewError):
     """Bad module input; ``param`` names the option to fix."""
 
     def __init__(self, param, msg):
-        super(PurgeInputError, self).__init__(msg)
-        self.param = param
-        self.msg = msg
+        super(PurgeInputError, self).__init__(msg, param=param)
 
 
-class PurgeAborted(Exception):
+class PurgeAborted(ClickviewError):
     """The purge stopped part-way; ``result`` holds what had been done until then."""
 
     def __init__(self, msg, result, server=None):
-        super(PurgeAborted, self).__init__(msg)
-        self.msg = msg
+        super(PurgeAborted, self).__init__(msg, partial=result)
         self.result = result
         self.server = server
 

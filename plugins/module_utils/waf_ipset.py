@@ -35,6 +35,9 @@ import random
 import re
 import time
 
+from ansible_collections.clickview.runbook.plugins.module_utils import common
+from ansible_collections.clickview.runbook.plugins.module_utils.common import ClickviewError
+
 try:
     from botocore.exceptions import BotoCoreError, ClientError
 except ImportError:
@@ -61,18 +64,14 @@ _ARN_RE = re.compile(
     r"^arn:aws[a-z-]*:wafv2:(?P<region>[a-z0-9-]+):(?P<account>\d*):(?P<scope>regional|global)/ipset/"
     r"(?P<name>[\w-]+)/(?P<id>[\w-]+)$"
 )
-_DURATION_RE = re.compile(r"(\d+)\s*([wdhms])")
-_DURATION_UNITS = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
 _FAMILY = {4: "IPV4", 6: "IPV6"}
 
 
-class WafIpSetError(Exception):
+class WafIpSetError(ClickviewError):
     """A refusal or failure worth a clear message; ``param`` names the option at fault."""
 
     def __init__(self, msg, param=None, code=None):
-        super(WafIpSetError, self).__init__(msg)
-        self.msg = msg
-        self.param = param
+        super(WafIpSetError, self).__init__(msg, param=param)
         self.code = code
 
 
@@ -162,14 +161,11 @@ def check_protected(networks, ranges, param="addresses"):
 
 
 def parse_duration(text, param="expire_after"):
-    """``24h``, ``90m``, ``1d12h``, ``2w`` -> seconds."""
-    compact = re.sub(r"\s+", "", str(text or ""))
-    if not compact or _DURATION_RE.sub("", compact) or not _DURATION_RE.search(compact):
-        raise WafIpSetError("%s: %r is not a duration such as 30m, 24h, 7d or 1d12h" % (param, text), param=param)
-    seconds = sum(int(n) * _DURATION_UNITS[u] for n, u in _DURATION_RE.findall(compact))
-    if seconds < 60:
-        raise WafIpSetError("%s: %r is shorter than one minute" % (param, text), param=param)
-    return seconds
+    """The collection's duration grammar (``24h``, ``90m``, ``1d12h``, ``2w``), at least one minute -> whole seconds."""
+    try:
+        return int(common.parse_duration(text, param, minimum=60))
+    except ClickviewError as err:
+        raise WafIpSetError(err.message, param=param)
 
 
 def parse_ip_set_ref(ref, scope, region=None, param="ip_sets"):
@@ -267,7 +263,7 @@ def parse_expiry_tags(tags):
         match = _EXPIRY_TAG_RE.match(tag.get("Key", ""))
         if not match:
             continue
-        expires = datetime.datetime.strptime(match.group(1), _EXPIRY_FORMAT).replace(tzinfo=_UTC)
+        expires = datetime.datetime.strptime(match.group(1), _EXPIRY_FORMAT).replace(tzinfo=common.UTC)
         addresses = [a for a in (canonical(v) for v in tag.get("Value", "").split()) if a]
         records.append(dict(key=tag["Key"], expires=expires, addresses=addresses))
     return records
@@ -298,24 +294,8 @@ def build_expiry_tags(expires, addresses, nonce):
     return [dict(Key="%s%s:%s:%d" % (EXPIRY_TAG_PREFIX, stamp, nonce, i), Value=" ".join(c)) for i, c in enumerate(tags, 1)]
 
 
-class _UtcTz(datetime.tzinfo):
-    """UTC without depending on datetime.timezone (kept simple for every supported Python)."""
-
-    def utcoffset(self, dt):
-        return datetime.timedelta(0)
-
-    def tzname(self, dt):
-        return "UTC"
-
-    def dst(self, dt):
-        return datetime.timedelta(0)
-
-
-_UTC = _UtcTz()
-
-
 def utcnow():
-    return datetime.datetime.now(_UTC)
+    return datetime.datetime.now(common.UTC)
 
 
 # --------------------------------------------------------------------------- AWS calls

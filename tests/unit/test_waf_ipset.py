@@ -15,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / ".collections"))
 # pylint: disable=wrong-import-position
 from ansible_collections.clickview.runbook.plugins.module_utils import waf_ipset as w  # noqa: E402
 
-NOW = datetime.datetime(2025, 11, 28, 12, 0, 30, tzinfo=w._UTC)  # pylint: disable=protected-access
+NOW = datetime.datetime(2025, 11, 28, 12, 0, 30, tzinfo=datetime.timezone.utc)
 
 
 def client_error(code, op="UpdateIPSet"):

@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+from ansible_collections.clickview.runbook.plugins.module_utils.k8s_rollout import rollout_state
+
 DOCUMENTATION = r"""
 name: deployment_rollout
 author: ClickView Platform Team
@@ -16,6 +18,8 @@ description:
     C(metadata.generation)) and C(updatedReplicas), C(replicas) and C(availableReplicas) all equal C(spec.replicas):
     every replica runs the new template and is available, and no old one is left.
   - A missing Deployment (no resources) is not complete.
+  - A Deployment whose C(Progressing) condition says C(ProgressDeadlineExceeded) has failed; stop waiting on RV(_value.failed).
+  - The rule is the one M(clickview.runbook.k8s_rollback) waits with, so both waits agree.
 options:
   _input:
     description: The C(resources) list of M(kubernetes.core.k8s_info), or one Deployment.
@@ -39,7 +43,9 @@ EXAMPLES = r"""
     namespace: clickview
     name: clickview-backend
   register: poll
-  until: (poll.resources | default([]) | clickview.runbook.deployment_rollout).complete
+  until: >-
+    (poll.resources | default([]) | clickview.runbook.deployment_rollout).complete
+    or (poll.resources | default([]) | clickview.runbook.deployment_rollout).failed
   retries: 60
   delay: 2
 """
@@ -52,6 +58,15 @@ _value:
     complete:
       description: Whether the rollout is complete.
       type: bool
+    failed:
+      description: Whether the rollout has failed (its progress deadline was exceeded); waiting longer will not help.
+      type: bool
+    state:
+      description: V(done), V(waiting) or V(failed).
+      type: str
+    detail:
+      description: What the rollout waits for, as C(kubectl rollout status) says it, for example C(1 of 3 updated replicas are available).
+      type: str
     message:
       description: >-
         C(deployment "backend" successfully rolled out: 3 of 3 updated, 3 available), or
@@ -61,21 +76,29 @@ _value:
 
 
 def deployment_rollout(resources, name="", timeout=""):
-    """{'complete': bool, 'message': str} (see DOCUMENTATION)."""
+    """{'complete': bool, 'failed': bool, 'state': str, 'detail': str, 'message': str} (see DOCUMENTATION).
+
+    The rule is k8s_rollout.rollout_state, the one the k8s_rollback module waits with."""
     if isinstance(resources, dict):
         resources = [resources]
     deployment = (resources or [{}])[0] or {}
+    if deployment:
+        deployment = dict(deployment, metadata=dict({"generation": 1}, **(deployment.get("metadata") or {})))
+        state, detail = rollout_state("Deployment", deployment)
+    else:
+        state, detail = "waiting", "the Deployment does not exist"
     status = deployment.get("status") or {}
     spec = deployment.get("spec") or {}
-    want = spec.get("replicas", 1) if deployment else 0
-    complete = bool(deployment) and (
-        (status.get("observedGeneration") or 0) >= (deployment.get("metadata") or {}).get("generation", 1)
-        and status.get("updatedReplicas", 0) == want and status.get("replicas", 0) == want
-        and status.get("availableReplicas", 0) == want)
+    if state == "done":
+        verdict = "successfully rolled out"
+    elif state == "failed":
+        verdict = "failed to roll out (%s)" % detail
+    else:
+        verdict = "still rolling out after %s s" % timeout
     message = 'deployment "%s" %s: %s of %s updated, %s available' % (
-        name, "successfully rolled out" if complete else "still rolling out after %s s" % timeout,
-        status.get("updatedReplicas", 0), spec.get("replicas", 0), status.get("availableReplicas", 0))
-    return {"complete": complete, "message": message}
+        name, verdict, status.get("updatedReplicas", 0), spec.get("replicas", 0), status.get("availableReplicas", 0))
+    return {"complete": state == "done", "failed": state == "failed", "state": state, "detail": detail,
+            "message": message}
 
 
 class FilterModule:

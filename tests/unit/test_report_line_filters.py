@@ -30,7 +30,8 @@ def dep(generation=2, observed=2, replicas=3, updated=3, total=3, available=3):
 
 def test_rollout_complete():
     out = deployment_rollout([dep()], 'backend', 300)
-    assert out == {'complete': True, 'message': 'deployment "backend" successfully rolled out: 3 of 3 updated, 3 available'}
+    assert out['message'] == 'deployment "backend" successfully rolled out: 3 of 3 updated, 3 available'
+    assert (out['complete'], out['failed'], out['state']) == (True, False, 'done')
 
 
 def test_rollout_not_complete():
@@ -38,7 +39,25 @@ def test_rollout_not_complete():
     assert deployment_rollout([dep(updated=2)])['complete'] is False           # one replica still on the old template
     assert deployment_rollout([dep(total=4)])['complete'] is False             # an old pod still terminating
     out = deployment_rollout([dep(available=2)], 'backend', 300)               # a new pod not yet available
-    assert out == {'complete': False, 'message': 'deployment "backend" still rolling out after 300 s: 3 of 3 updated, 2 available'}
+    assert out['message'] == 'deployment "backend" still rolling out after 300 s: 3 of 3 updated, 2 available'
+    assert (out['complete'], out['failed'], out['detail']) == (False, False, '2 of 3 updated replicas are available')
+
+
+def test_rollout_past_its_deadline_has_failed():
+    stuck = dep(updated=1, available=2)
+    stuck['metadata']['name'] = 'backend'
+    stuck['status']['conditions'] = [{'type': 'Progressing', 'status': 'False', 'reason': 'ProgressDeadlineExceeded',
+                                      'message': 'ReplicaSet "backend-7f9" has timed out progressing.'}]
+    out = deployment_rollout([stuck], 'backend', 300)
+    assert (out['complete'], out['failed'], out['state']) == (False, True, 'failed')
+    assert out['message'].startswith('deployment "backend" failed to roll out (deployment "backend" exceeded its progress deadline)')
+
+
+def test_a_generation_not_yet_observed_waits_even_without_one_recorded():
+    unobserved = dep()
+    del unobserved['metadata']['generation']
+    unobserved['status']['observedGeneration'] = 0
+    assert deployment_rollout([unobserved])['complete'] is False
 
 
 def test_missing_deployment_is_not_complete():

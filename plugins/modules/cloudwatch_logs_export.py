@@ -118,6 +118,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 from ansible_collections.clickview.runbook.plugins.module_utils import cloudwatch_logs as cw
 from ansible_collections.clickview.runbook.plugins.module_utils.aws import aws_retry_argument_spec
 from ansible_collections.clickview.runbook.plugins.module_utils.aws import client as aws_client
+from ansible_collections.clickview.runbook.plugins.module_utils.common import fail
 
 
 def main():
@@ -142,7 +143,7 @@ def main():
         if not module.check_mode:
             cw.write_jsonl(params['dest'], events)
     except cw.WindowError as exc:
-        module.fail_json(msg=to_native(exc), window=window)
+        fail(module, exc, window=window)
     except (ClientError, BotoCoreError) as exc:
         code = exc.response.get('Error', {}).get('Code') if isinstance(exc, ClientError) else type(exc).__name__
         module.fail_json(msg='%s: cannot read log group %s: %s' % (code, params['log_group'], to_native(exc)),

@@ -131,6 +131,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.clickview.runbook.plugins.module_utils import evidence_manifest as em
+from ansible_collections.clickview.runbook.plugins.module_utils.common import fail
 
 
 def main():
@@ -153,7 +154,7 @@ def main():
             module.exit_json(**result)
         result = em.verify(params['path'])
     except em.ManifestError as exc:
-        module.fail_json(msg=to_native(exc))
+        fail(module, exc)
     except (IOError, OSError) as exc:
         module.fail_json(msg='path: cannot read or write %s: %s' % (params['path'], to_native(exc)))
 

@@ -365,6 +365,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 from ansible_collections.clickview.runbook.plugins.module_utils import incident_record as ir
 from ansible_collections.clickview.runbook.plugins.module_utils.aws import aws_retry_argument_spec
 from ansible_collections.clickview.runbook.plugins.module_utils.aws import client as aws_client
+from ansible_collections.clickview.runbook.plugins.module_utils.common import fail
 
 ONLY_WITH = {
     'title': ('declare',), 'alert': ('declare',), 'declared_at': ('declare',),
@@ -459,7 +460,7 @@ def list_records(module, params):
             raise ir.IncidentError(name, 'is not used with action=list')
         records, unreadable = ir.Storage(params, s3_client=lambda: aws_client(module, 's3')).list()
     except ir.IncidentError as exc:
-        module.fail_json(msg=to_native(exc), records=[], unreadable={})
+        fail(module, exc, records=[], unreadable={})
     except (IOError, OSError) as exc:
         module.fail_json(msg='incident_dir: cannot use %s: %s' % (params['incident_dir'], to_native(exc)), records=[],
                          unreadable={})
@@ -498,7 +499,7 @@ def main():
         if after is None:
             changed = False
     except ir.IncidentError as exc:
-        module.fail_json(msg=to_native(exc), record_path=path)
+        fail(module, exc, record_path=path)
     except (IOError, OSError) as exc:
         module.fail_json(msg='incident_dir: cannot use %s: %s' % (incident_dir, to_native(exc)), record_path=path)
 

@@ -154,6 +154,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 from ansible_collections.clickview.runbook.plugins.module_utils import incident_record as ir
 from ansible_collections.clickview.runbook.plugins.module_utils.aws import aws_retry_argument_spec
 from ansible_collections.clickview.runbook.plugins.module_utils.aws import client as aws_client
+from ansible_collections.clickview.runbook.plugins.module_utils.common import fail
 
 
 def argument_spec():
@@ -199,7 +200,7 @@ def main():
         path = storage.location(incident_id)
         before, after, _changed = storage.transact(incident_id, operation, check_mode=module.check_mode)
     except ir.IncidentError as exc:
-        module.fail_json(msg=to_native(exc), record_path=path)
+        fail(module, exc, record_path=path)
     except (IOError, OSError) as exc:
         module.fail_json(msg='incident_dir: cannot use %s: %s' % (params['incident_dir'], to_native(exc)), record_path=path)
 

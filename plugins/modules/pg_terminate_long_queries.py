@@ -283,6 +283,7 @@ msg:
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
+from ansible_collections.clickview.runbook.plugins.module_utils.common import fail
 from ansible_collections.clickview.runbook.plugins.module_utils.postgres import (
     connect,
     postgres_common_argument_spec,
@@ -331,7 +332,7 @@ def main():
         if params['max_backends'] < 0:
             raise ParameterError('max_backends', 'must be 0 or more, got %d' % params['max_backends'])
     except ParameterError as exc:
-        module.fail_json(msg=to_native(exc))
+        fail(module, exc)
 
     conn, target, _own_pid = connect(module, application_name=APPLICATION_NAME, direct_only=True)
     try:

@@ -259,6 +259,7 @@ import tempfile
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
+from ansible_collections.clickview.runbook.plugins.module_utils.common import fail
 from ansible_collections.clickview.runbook.plugins.module_utils.pgbackrest import (
     PgBackRestError, TargetError, base_command, info_report)
 
@@ -325,7 +326,7 @@ def main():
         module.fail_json(msg='target_time: %s' % to_native(exc), stanza=params['stanza'], problem=exc.problem,
                          window=found.get('window'), latest_transaction=found.get('latest_transaction'))
     except PgBackRestError as exc:
-        module.fail_json(msg=to_native(exc), stanza=params['stanza'], problem=exc.problem)
+        fail(module, exc, stanza=params['stanza'])
     finally:
         if folder:
             shutil.rmtree(folder, ignore_errors=True)

@@ -233,6 +233,7 @@ pattern:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
+from ansible_collections.clickview.runbook.plugins.module_utils.common import fail
 from ansible_collections.clickview.runbook.plugins.module_utils.redis_client import (
     HAS_REDIS,
     REDIS_IMPORT_ERROR,
@@ -299,10 +300,8 @@ def main():
     try:
         spec.validate()
         validate_connection_params(params)
-    except PurgeInputError as exc:
-        module.fail_json(msg=exc.msg, param=exc.param, **result)
-    except RedisConnectError as exc:
-        module.fail_json(msg=exc.msg, param=exc.param, **result)
+    except (PurgeInputError, RedisConnectError) as exc:
+        fail(module, exc, **result)
 
     if not HAS_REDIS:
         module.fail_json(msg=missing_required_lib('redis'), exception=REDIS_IMPORT_ERROR, **result)
@@ -310,7 +309,7 @@ def main():
     try:
         target = connect(params)
     except RedisConnectError as exc:
-        module.fail_json(msg=exc.msg, param=exc.param, server=exc.server, **result)
+        fail(module, exc, **result)
 
     try:
         purger = Purger(spec, check_mode=module.check_mode, is_cluster=target.is_cluster)

@@ -18,7 +18,7 @@ import uuid
 
 import pytest
 
-from conftest import LAB_HOST as HOST, ROOT, lab_port, pg_query, run_playbook
+from conftest import LAB, LAB_HOST as HOST, ROOT, lab_port, pg_query, run_playbook
 
 PRIMARY = lab_port('postgres_primary')
 PG_CTL = '/usr/lib/postgresql/15/bin/pg_ctl'
@@ -69,15 +69,23 @@ def scratch_replica():
     shutil.rmtree(parent, ignore_errors=True)
 
 
-def run(playbook, tmp_path, check=False, **extra):
+def run(playbook, tmp_path, check=False, env=None, **extra):
     extra.setdefault('scaling_report_dir', str(tmp_path))
-    return run_playbook('playbooks/%s.yml' % playbook, extra_vars=extra, check=check, json_output=False)
+    return run_playbook('playbooks/%s.yml' % playbook, extra_vars=extra, check=check, json_output=False, env=env)
 
 
 def test_read_replica_added_streams_then_is_removed(tmp_path, scratch_replica):
     replica = scratch_replica
-    rc, output = run('scale_read_replica_add', tmp_path, scaling_read_replica=replica)
+    password = LAB['postgres']['replicator']['password']
+    # at -vvv Ansible prints each command line with its environment: the password must not be there
+    rc, output = run('scale_read_replica_add', tmp_path, env={'ANSIBLE_VERBOSITY': '3'}, scaling_read_replica=replica)
     assert rc == 0, output
+    assert password not in output and 'PGPASSWORD' not in output
+    # the replica authenticates with a password file only its server's user can read
+    passfile = ROOT / replica['data_dir'] / '..' / ('%s.pgpass' % replica['name'])
+    assert oct(passfile.stat().st_mode & 0o777) == '0o600'
+    auto_conf = (ROOT / replica['data_dir'] / 'postgresql.auto.conf').read_text()
+    assert 'passfile=' in auto_conf and password not in auto_conf
     rep = report(tmp_path, 'scale-read-replica-add')
     assert rep['overall'] in ('OK', 'WARN'), rep
     assert by_check(rep, 'read_replica.recovery')[0]['status'] == 'OK'
@@ -122,6 +130,7 @@ def test_read_replica_added_streams_then_is_removed(tmp_path, scratch_replica):
     assert not listening(replica['port'])
     assert query('SELECT count(*) FROM pg_stat_replication WHERE application_name = %s', (replica['name'],)) == [(0,)]
     assert not (ROOT / replica['data_dir']).exists()
+    assert not passfile.exists()
 
 
 def test_read_replica_add_in_check_mode_creates_nothing(tmp_path, scratch_replica):

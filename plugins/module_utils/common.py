@@ -8,7 +8,7 @@
   (what was already done, for the task result). Each topic's error subclasses it.
 - ``fail(module, err)``: the one way a module turns such an error into ``fail_json``.
 - ``parse_duration``: the one duration grammar of the collection's options.
-- ``utc_now``, ``iso_utc``, ``parse_iso_utc``: UTC timestamps as the records and reports write them.
+- ``UTC``, ``utc_now``: the UTC zone (datetime.timezone.utc) and now in it, whole seconds.
 - ``atomic_write``: a file written whole or not at all (temporary file in the same folder,
   fsync, rename), optionally refusing to replace an existing file.
 """
@@ -24,7 +24,6 @@ import re
 import tempfile
 
 UTC = datetime.timezone.utc
-ISO_FORMAT = '%Y-%m-%dT%H:%M:%SZ'
 
 
 class ClickviewError(Exception):
@@ -113,24 +112,6 @@ def format_seconds(seconds):
 def utc_now():
     """Now in UTC, whole seconds."""
     return datetime.datetime.now(UTC).replace(microsecond=0)
-
-
-def iso_utc(value):
-    """datetime (naive = UTC) -> ``2026-12-05T17:12:46Z``."""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).strftime(ISO_FORMAT)
-
-
-def parse_iso_utc(text):
-    """``2026-12-05T17:12:46Z``, with fractions or an offset -> aware datetime in UTC; ValueError otherwise."""
-    value = str(text).strip()
-    if value.endswith(('Z', 'z')):
-        value = value[:-1] + '+00:00'
-    parsed = datetime.datetime.fromisoformat(value)
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
 
 
 # ---- files -------------------------------------------------------------------------------

@@ -376,6 +376,10 @@ class SampleApp(VenvScript):
     expect = "sample_app.py"
     script = "sample_app.py"
 
+    def command(self):
+        # also the kubelet stand-in of the database claim's volume stats: the primary's data directory
+        return super().command() + ["--claim-dir", str(STATE / "postgres-primary" / "data")]
+
     def healthy(self):
         return http_ok(f"http://{addr('sample_app')}/metrics")
 

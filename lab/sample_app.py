@@ -8,19 +8,42 @@ runbook's alerts (error rate > 5 %, P95 latency > 500 ms) can be raised and lowe
 
 A background thread simulates `rps` requests per second with the configured error ratio and
 latency, so the counters move without any client traffic.
+
+With --claim-dir it also stands in for the kubelet's volume statistics of the database's claim
+(clickview/data-postgres-0, the runbook's postgres-0): kubelet_volume_stats_used_bytes is the real
+size of that directory (the lab primary's data directory), capacity is the claim's request
+(fault `volume_capacity_bytes`, 10 GiB by default), so the shipped Disk Space Low rule and the
+playbook read a figure that moves with the database:
+
+    curl -X POST 127.0.0.1:18080/admin/faults -d '{"volume_capacity_bytes": 60000000}'
 """
 import argparse
 import json
+import os
 import random
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 BUCKETS = (0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0)
-DEFAULT_FAULTS = {"error_rate": 0.005, "latency_ms": 80, "rps": 50, "healthy": True}
+DEFAULT_FAULTS = {"error_rate": 0.005, "latency_ms": 80, "rps": 50, "healthy": True, "volume_capacity_bytes": 10 * 2 ** 30}
+CLAIM_LABELS = 'namespace="clickview",persistentvolumeclaim="data-postgres-0"'
+
+
+def directory_bytes(path):
+    """Bytes a directory takes on disk (as du counts them: allocated blocks), files that vanish skipped."""
+    total = 0
+    for root, _dirs, files in os.walk(path):
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(root, name)).st_blocks * 512
+            except OSError:
+                continue
+    return total
 
 
 class State:
-    def __init__(self):
+    def __init__(self, claim_dir=None):
+        self.claim_dir = claim_dir
         self.lock = threading.Lock()
         self.faults = dict(DEFAULT_FAULTS)
         self.requests = {}            # (method, path, status) -> count
@@ -67,7 +90,13 @@ class State:
             lines.append(f"http_request_duration_seconds_sum {self.total:.6f}")
             lines.append(f"http_request_duration_seconds_count {self.count}")
             healthy = 1 if self.faults["healthy"] else 0
+            capacity = int(self.faults["volume_capacity_bytes"])
         lines += ["# TYPE clickview_up gauge", f"clickview_up {healthy}"]
+        if self.claim_dir:
+            used = directory_bytes(self.claim_dir)
+            for name, value in (("capacity", capacity), ("used", used), ("available", max(capacity - used, 0))):
+                lines += [f"# TYPE kubelet_volume_stats_{name}_bytes gauge",
+                          f"kubelet_volume_stats_{name}_bytes{{{CLAIM_LABELS}}} {value}"]
         return "\n".join(lines) + "\n"
 
 
@@ -124,8 +153,9 @@ def main():
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=18080)
     parser.add_argument("--version", default="v1.4.2")
+    parser.add_argument("--claim-dir", help="directory whose size is exported as the database claim's volume usage")
     args = parser.parse_args()
-    state = State()
+    state = State(args.claim_dir)
     stop = threading.Event()
     threading.Thread(target=state.simulate, args=(stop,), daemon=True).start()
     server = ThreadingHTTPServer((args.host, args.port), make_handler(state, args.version))

@@ -14,9 +14,14 @@ author: ClickView Platform Team (@clickview)
 version_added: 0.2.0
 short_description: Grade the figures of the Disk Space Low alert
 description:
-  - Takes the registered results of the alert's investigation and returns three findings.
-  - C(disk.database_size) grades the database's size as a percentage of O(volume_bytes); C(OK) (not graded) when the
-    volume size is unknown (0), C(FAIL) when PostgreSQL could not be reached.
+  - Takes the registered results of the alert's investigation and returns four findings.
+  - C(disk.volume_used) grades how full the database's volume is, against O(thresholds.volume_used_pct) (the runbook's
+    alert is over 80 %). It is measured as the shipped C(DiskSpaceLow) rule measures it, from the kubelet's volume
+    statistics of the database's claim through Prometheus (O(prometheus)); where Prometheus has no such series, from
+    C(df -P -B1) of the data directory (O(df)). A volume measured by neither is C(FAIL) with the figure C(unknown),
+    never C(OK) while the runbook's condition may hold.
+  - C(disk.database_size) is informational (C(OK)), the database's size and its share of the volume when the volume's
+    capacity is known; C(FAIL) when PostgreSQL could not be reached.
   - C(postgres.largest_tables) is informational (C(OK)), the ten largest tables; C(FAIL) when not read.
   - C(postgres.bloat) grades the highest dead-tuple ratio of the tables the bloat query returned; C(FAIL) when not read.
     The figure names the table with the most dead tuples (the first row).
@@ -35,10 +40,25 @@ options:
       most dead tuples first.
     type: dict
     default: {}
-  volume_bytes:
-    description: The size of the database's volume in bytes; 0 when unknown.
-    type: int
-    default: 0
+  prometheus:
+    description:
+      - The volume read through Prometheus, as P(clickview.runbook.prometheus_figures#filter) returns it for the queries
+        C(volume_used) (the used ratio, 0 to 1) and C(volume_capacity) (bytes).
+      - C(figures.volume_used) V(None) means Prometheus has no series for the claim; C(error) that it did not answer.
+    type: dict
+    default: {}
+  df:
+    description: The registered result of C(df -P -B1 -- DATA_DIR); skipped or failed when the data directory was not read.
+    type: dict
+    default: {}
+  claim:
+    description: The claim measured, C(namespace/name), for the target and the evidence.
+    type: str
+    default: ''
+  data_dir:
+    description: The data directory C(df) read, for the evidence.
+    type: str
+    default: ''
   thresholds:
     description: C(volume_used_pct) and C(dead_tuple_ratio), each C({warn, fail}), as C(alert_response_disk_thresholds).
     type: dict
@@ -61,39 +81,108 @@ EXAMPLES = r"""
 - name: Grade the figures
   ansible.builtin.set_fact:
     findings: >-
-      {{ db_size | clickview.runbook.disk_findings(largest=largest, bloat=bloat, volume_bytes=53687091200,
-           thresholds=alert_response_disk_thresholds, primary=clickview_postgres_primary, min_dead_tuples=1000) }}
-    # [{'check': 'disk.database_size', 'status': 'OK', 'figure': 'database clickview is 2 GiB, 4.0 % of a 50.0 GiB volume'},
-    #  {'check': 'postgres.largest_tables', ...}, {'check': 'postgres.bloat', ...}]
+      {{ db_size | clickview.runbook.disk_findings(largest=largest, bloat=bloat, prometheus=volume_read, df=volume_df,
+           claim='clickview/data-postgres-0', thresholds=alert_response_disk_thresholds, primary=clickview_postgres_primary,
+           min_dead_tuples=1000) }}
+    # [{'check': 'disk.volume_used', 'status': 'FAIL', 'figure': '91.2 % used, 9.1 of 10.0 GiB (kubelet volume stats)', ...},
+    #  {'check': 'disk.database_size', ...}, {'check': 'postgres.largest_tables', ...}, {'check': 'postgres.bloat', ...}]
 """
 
 RETURN = r"""
 _value:
-  description: C(disk.database_size), C(postgres.largest_tables), C(postgres.bloat); each with C(check), C(target),
-    C(status), C(figure), C(threshold), C(evidence), C(recommendation).
+  description: C(disk.volume_used), C(disk.database_size), C(postgres.largest_tables), C(postgres.bloat); each with
+    C(check), C(target), C(status), C(figure), C(threshold), C(evidence), C(recommendation).
   type: list
   elements: dict
 """
 
 GIB = 1073741824
+RUNBOOK_LINE = "the runbook's alert: > 80 %"
 
 
-def size_finding(result, thresholds, volume, target):
-    """disk.database_size: the database against its volume."""
+def _gib(value):
+    return round(float(value) / GIB, 1)
+
+
+def df_usage(result):
+    """(used_bytes, size_bytes, filesystem) from the output of ``df -P -B1 -- DIR``, or None when it was not read."""
+    result = result or {}
+    if result.get("skipped") or result.get("rc", 1) != 0:
+        return None
+    lines = [line.split() for line in (result.get("stdout") or "").splitlines()[1:] if line.strip()]
+    if not lines or len(lines[-1]) < 6:
+        return None
+    fields = lines[-1]
+    try:
+        used, available = int(fields[-4]), int(fields[-3])
+    except ValueError:
+        return None
+    # df's own Use%: used / (used + available); the blocks reserved for root are neither
+    return used, used + available, fields[0]
+
+
+def volume_finding(prometheus, df, thresholds, claim, data_dir):
+    """disk.volume_used: the volume measured through Prometheus, else df, else unknown (FAIL)."""
+    prometheus = prometheus or {}
+    figures = prometheus.get("figures") or {}
+    ratio, capacity = figures.get("volume_used"), figures.get("volume_capacity")
+    warn, fail = threshold_pair(thresholds, "volume_used_pct")
+    finding = {"check": "disk.volume_used", "target": "claim %s" % claim if claim else "the database's volume",
+               "threshold": "warn >= %s %%, fail >= %s %% (%s)" % (warn, fail, RUNBOOK_LINE), "capacity": None}
+    evidence = []
+    if prometheus.get("error"):
+        evidence.append(prometheus["error"])
+    elif ratio is None:
+        evidence.append("Prometheus has no kubelet_volume_stats series for claim %s" % claim)
+    usage = df_usage(df) if ratio is None else None
+    # graded on the exact figure (79.99 % is not 80 %), shown to one decimal
+    if ratio is not None:
+        pct = float(ratio) * 100
+        of = ", %s of %s GiB" % (_gib(float(ratio) * float(capacity)), _gib(capacity)) if capacity else ""
+        finding["figure"] = "%s %% used%s (kubelet volume stats)" % (round(pct, 1), of)
+        finding["capacity"] = capacity
+        evidence.append("Prometheus: kubelet_volume_stats of claim %s: %s %% used" % (claim, round(pct, 2)))
+    elif usage:
+        used, size, filesystem = usage
+        pct = used * 100.0 / size if size else None
+        finding["figure"] = "%s %% used, %s of %s GiB (df of %s)" % (round(pct or 0, 1), _gib(used), _gib(size), data_dir)
+        finding["capacity"] = size
+        evidence.append("df -P -B1 %s: %s, %s bytes used of %s" % (data_dir, filesystem, used, size))
+    else:
+        pct = None
+        df = df or {}
+        evidence.append("df of the data directory: %s" % (
+            "not run (no data directory set)" if df.get("skipped") or not df
+            else (df.get("stderr") or df.get("msg") or "unreadable output").strip()))
+    finding["status"] = health_status(pct, thresholds.get("volume_used_pct"))
+    if pct is None:
+        finding["figure"] = "unknown: the volume could not be measured"
+        finding["recommendation"] = (
+            "Measure the volume now (kubectl exec postgres-0 -- df -h): this run could not, so it cannot say the disk is "
+            "fine. Export the kubelet's volume stats of claim %s to Prometheus (or, for a database on the machine "
+            "running the play, set alert_response_db_data_dir so df can read it)." % claim)
+    elif finding["status"] == "OK":
+        finding["recommendation"] = "The volume is below the runbook's line."
+    else:
+        finding["recommendation"] = ("Free space now: VACUUM the bloated tables (below), archive old data to cold storage, "
+                                     "drop what retention allows; resize the volume (PVC) if the growth is real.")
+    finding["evidence"] = evidence
+    return finding
+
+
+def size_finding(result, capacity, target):
+    """disk.database_size: informational, with its share of the volume when the capacity is known."""
     found = rows(result)
     size = found[0] if found else {}
     unreachable = result.get("msg", "unreachable")
-    used_pct = round(int(size["bytes"]) * 100 / volume, 1) if size and volume > 0 else None
     if not size:
-        status, figure = "FAIL", "unreachable"
+        figure = "unreachable"
     else:
-        status = health_status(used_pct, thresholds.get("volume_used_pct")) if volume > 0 else "OK"
-        figure = "database %s is %s%s" % (size.get("database"), size.get("pretty"),
-                                          ", %s %% of a %s GiB volume" % (used_pct, round(volume / GIB, 1)) if volume > 0
-                                          else " (volume size unknown)")
-    return {"check": "disk.database_size", "target": target, "status": status, "figure": figure,
-            "threshold": "volume used warn >= %s %%, fail >= %s %%" % threshold_pair(thresholds, "volume_used_pct")
-            if volume > 0 else "not graded: set alert_response_db_volume_bytes to the volume size",
+        share = ", %s %% of the volume's %s GiB" % (round(int(size["bytes"]) * 100.0 / float(capacity), 1), _gib(capacity)) \
+            if capacity else ""
+        figure = "database %s is %s%s" % (size.get("database"), size.get("pretty"), share)
+    return {"check": "disk.database_size", "target": target, "status": "OK" if size else "FAIL", "figure": figure,
+            "threshold": "informational (what the database takes of its volume)",
             "evidence": [] if size else [unreachable],
             "recommendation": "Restore access to PostgreSQL first: the database could not be reached (%s)." % unreachable
             if not size else "Reclaim space from bloated tables, archive old data to cold storage, or resize the volume "
@@ -145,13 +234,15 @@ def bloated_tables(bloat):
     return rows(bloat or {})
 
 
-def disk_findings(size, largest=None, bloat=None, volume_bytes=0, thresholds=None, primary=None, min_dead_tuples=0,
-                  evidence_limit=20):
-    """The three findings of the disk alert (see DOCUMENTATION)."""
+def disk_findings(size, largest=None, bloat=None, prometheus=None, df=None, claim="", data_dir="", thresholds=None,
+                  primary=None, min_dead_tuples=0, evidence_limit=20):
+    """The four findings of the disk alert (see DOCUMENTATION)."""
     thresholds = thresholds or {}
     target = server_target(primary)
-    volume = int(volume_bytes or 0)
-    return [size_finding(size or {}, thresholds, volume, target),
+    volume = volume_finding(prometheus, df, thresholds, claim, data_dir)
+    capacity = volume.pop("capacity")
+    return [volume,
+            size_finding(size or {}, capacity, target),
             largest_finding(largest or {}, target),
             bloat_finding(bloat or {}, thresholds, target, min_dead_tuples, int(evidence_limit))]
 

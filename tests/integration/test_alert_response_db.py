@@ -18,6 +18,7 @@ import subprocess
 import tempfile
 import threading
 import time
+import urllib.parse
 import urllib.request
 import uuid
 from pathlib import Path
@@ -29,7 +30,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from conftest import PG_BIN, Cluster, free_port, lab_config, pg_connect, pg_query, run_module, run_playbook, wait_until
+from conftest import (PG_BIN, Cluster, free_port, http_json, lab_config, lab_url, pg_connect, pg_query, run_module, run_playbook,
+                      wait_until)
 
 LAB = lab_config()
 HOST = LAB['host']
@@ -360,7 +362,8 @@ def test_disk_space_finds_bloat_and_vacuums_only_on_request(tmp_path, bloated_ta
     assert any(line.startswith('public.%s: ' % bloated_table) and '(30.0 %)' in line for line in bloat['evidence'])
     assert bloat['threshold'].startswith('dead/(live+dead) warn >= 0.2, fail >= 0.5')
     size = finding(rep, 'disk.database_size')[0]
-    assert size['status'] == 'OK' and 'GiB volume' in size['figure'] and size['threshold'].startswith('volume used warn >= 80')
+    assert size['status'] == 'OK' and "of the volume's 10.0 GiB" in size['figure']
+    assert finding(rep, 'disk.volume_used')[0]['status'] == 'OK'          # the lab claim's 10 GiB request
     assert len(finding(rep, 'postgres.largest_tables')[0]['evidence']) <= 10
     assert rep['actions'][0]['status'] == 'skipped'
     assert dead_tuples(bloated_table) >= 12000
@@ -384,6 +387,50 @@ def test_disk_space_finds_bloat_and_vacuums_only_on_request(tmp_path, bloated_ta
     assert relfilenode(bloated_table) == node                 # plain VACUUM: no rewrite
     # only the table asked for: the lab's page_views keeps its dead tuples
     assert query("SELECT n_dead_tup FROM pg_stat_user_tables WHERE relname = 'page_views'")[0][0] == page_views_dead
+
+
+def prom_value(promql):
+    found = http_json(lab_url('prometheus', '/api/v1/query?query=' + urllib.parse.quote(promql)))['data']['result']
+    return float(found[0]['value'][1]) if found else None
+
+
+CLAIM = 'persistentvolumeclaim="data-postgres-0"'
+VOLUME_USED = '1 - kubelet_volume_stats_available_bytes{%s} / kubelet_volume_stats_capacity_bytes{%s}' % (CLAIM, CLAIM)
+
+
+def test_disk_space_grades_the_volume_not_the_database_size(tmp_path, sample_app_faults):
+    """The runbook's Disk Space Low: the volume over 80 % is FAIL (exit non-zero, nothing changed); where
+    Prometheus has no series for the claim, df of the data directory; measured by neither, FAIL unknown."""
+    used = wait_until(lambda: prom_value('kubelet_volume_stats_used_bytes{%s}' % CLAIM), 30, "the claim's usage in Prometheus")
+    # the claim's request shrunk until the database fills 90 % of it
+    sample_app_faults(volume_capacity_bytes=int(used / 0.9))
+    wait_until(lambda: (prom_value(VOLUME_USED) or 0) > 0.85, 30, 'the volume to read about 90 %')
+    rc, out = alert('disk_space_low', tmp_path)
+    rep = report(tmp_path, 'disk-space-low')
+    volume = finding(rep, 'disk.volume_used')[0]
+    assert rc != 0 and 'FAIL disk.volume_used' in json.dumps(out), rc
+    assert volume['status'] == 'FAIL' and volume['figure'].endswith('(kubelet volume stats)'), volume
+    assert 85 <= float(volume['figure'].split()[0]) <= 95 and volume['target'] == 'claim clickview/data-postgres-0'
+    assert rep['outcome'] == 'needs_attention'
+    assert finding(rep, 'disk.database_size')[0]['status'] == 'OK'          # informational
+    sample_app_faults()
+
+    # no series for this claim: df of the lab primary's data directory, the figure df itself gives
+    data_dir = str(Path(__file__).resolve().parents[2] / 'lab' / '.state' / 'postgres-primary' / 'data')
+    rc, out = alert('disk_space_low', tmp_path, alert_response_db_volume_claim='data-postgres-9')
+    volume = finding(report(tmp_path, 'disk-space-low'), 'disk.volume_used')[0]
+    fs = os.statvfs(data_dir)
+    df_pct = (fs.f_blocks - fs.f_bfree) * 100.0 / (fs.f_blocks - fs.f_bfree + fs.f_bavail)
+    assert '(df of %s)' % data_dir in volume['figure'], volume
+    assert abs(float(volume['figure'].split()[0]) - df_pct) < 1
+    assert volume['status'] == ('FAIL' if df_pct >= 80 else 'WARN' if df_pct >= 70 else 'OK')
+
+    # measured by neither: unknown, FAIL and a non-zero exit, never OK
+    rc, out = alert('disk_space_low', tmp_path, alert_response_db_volume_claim='data-postgres-9', alert_response_db_data_dir='')
+    volume = finding(report(tmp_path, 'disk-space-low'), 'disk.volume_used')[0]
+    assert rc != 0 and volume['status'] == 'FAIL' and volume['figure'] == 'unknown: the volume could not be measured', volume
+    assert volume['evidence'] == ['Prometheus has no kubelet_volume_stats series for claim clickview/data-postgres-9',
+                                  'df of the data directory: not run (no data directory set)']
 
 
 def test_vacuum_full_only_with_its_own_opt_in(tmp_path, bloated_table):
@@ -455,16 +502,17 @@ def tls_server(tmp_path):
         sock.close()
 
 
-def test_ssl_certificate_expiring_in_7_days_is_flagged(tmp_path, tls_server):
-    short, long_ = tls_server(7), tls_server(90)
-    endpoints = [{'host': '127.0.0.1', 'port': short, 'server_name': 'localhost'},
-                 {'host': '127.0.0.1', 'port': long_, 'server_name': 'localhost'}]
+def test_ssl_certificate_expiring_within_14_days_is_flagged(tmp_path, tls_server):
+    # the runbook's alert: expires within 14 days. 13 days is FAIL (it was WARN until 7), 20 days WARN
+    short, near, long_ = tls_server(13), tls_server(20), tls_server(90)
+    endpoints = [{'host': '127.0.0.1', 'port': port, 'server_name': 'localhost'} for port in (short, near, long_)]
     rc, out = alert('ssl_certificate_expiring', tmp_path, alert_response_tls_endpoints=endpoints)
     rep = report(tmp_path, 'ssl-certificate-expiring')
     by_target = dict((f['target'], f) for f in rep['findings'])
     flagged, fine = by_target['127.0.0.1:%d' % short], by_target['127.0.0.1:%d' % long_]
-    assert flagged['status'] == 'FAIL' and flagged['figure'].startswith('expires in 6.9 days')
-    assert flagged['threshold'] == 'warn < 14 days, fail < 7 days'
+    assert flagged['status'] == 'FAIL' and flagged['figure'].startswith('expires in 12.9 days')
+    assert flagged['threshold'] == 'warn < 21 days, fail < 14 days'
+    assert by_target['127.0.0.1:%d' % near]['status'] == 'WARN'
     assert 'subject: localhost' in flagged['evidence'] and 'cert-manager' in flagged['recommendation']
     assert fine['status'] == 'OK' and fine['figure'].startswith('expires in 89.9 days')
     assert rc != 0 and 'tls.certificate_expiry' in json.dumps(out)

@@ -154,14 +154,14 @@ def pods(api):
 # ---- High Error Rate --------------------------------------------------------------------------
 
 def test_error_rate_absent_is_ok_and_nothing_is_rolled_back(api, play):
-    wait_until(lambda: (prom(ERROR_RATIO) or 0) < 0.03, 60, 'the error ratio to be low')
+    wait_until(lambda: (prom(ERROR_RATIO) or 0) < 0.015, 60, 'the error ratio to be low')
     before = versions(api)
     rc, out = play('high_error_rate', remediate=True, alert_response_notify=False)
     assert rc == 0, out
     rep = play.report('high-error-rate')
     assert rep['overall'] == 'OK' and rep['actions'] == []
     ratio = finding(rep, 'prometheus.error_ratio')
-    assert ratio['status'] == 'OK' and ratio['figure'].endswith(' %') and ratio['threshold'] == 'warn >= 5.0 %, fail >= 10.0 %'
+    assert ratio['status'] == 'OK' and ratio['figure'].endswith(' %') and ratio['threshold'] == 'warn >= 2.0 %, fail >= 5.0 %'
     rollout = finding(rep, 'deployment.latest_rollout')
     assert rollout['status'] == 'OK' and 'error ratio below 5.0 % now' in rollout['figure']
     assert any(line.startswith('revision 4 (running)') and ':1.4.0' in line for line in rollout['evidence'])
@@ -279,13 +279,13 @@ def test_latency_absent_is_ok(api, play):
     rep = play.report('high-latency')
     assert rep['overall'] == 'OK' and rep['actions'] == []
     p95 = finding(rep, 'prometheus.latency_p95')
-    assert p95['figure'].endswith(' ms') and p95['threshold'] == 'warn >= 500 ms, fail >= 1000 ms'
+    assert p95['figure'].endswith(' ms') and p95['threshold'] == 'warn >= 400 ms, fail >= 500 ms'
     cpu = finding(rep, 'k8s.pod_cpu')
     assert cpu['status'] == 'OK' and len(cpu['evidence']) == 3 and 'of 500m limit' in cpu['evidence'][0]
     assert finding(rep, 'k8s.pod_memory')['figure'].startswith('highest ')
     assert finding(rep, 'postgres.active_queries')['figure'].endswith(' s')
     hit = finding(rep, 'redis.cache_hit_rate')
-    assert hit['status'] == 'OK' and ' hits, ' in hit['figure'] and hit['threshold'].startswith('warn below 80 %')
+    assert hit['status'] == 'OK' and ' hits, ' in hit['figure'] and hit['threshold'].startswith('warn below 85 %, fail below 80 %')
     assert versions(api) == before
 
 
@@ -498,11 +498,22 @@ def test_certificate_expiring_renewed_through_cert_manager_and_served(api, play)
                      alert_response_cert_served_timeout=30)
         revisions = {n: certificate(api, n)['status']['revision'] for n in eps}
 
-        play('ssl_certificate_expiring', check=True, remediate=True, alert_response_notify=False, **extra)
+        # the runbook's alert: expires within 14 days, so 9.9 days left is FAIL and the run exits non-zero
+        rc, out = play('ssl_certificate_expiring', check=True, remediate=True, alert_response_notify=False, **extra)
+        assert rc != 0, out
         rep = play.report('ssl-certificate-expiring')
         assert [a['status'] for a in rep['actions']] == ['would'], rep['actions']
         assert {n: certificate(api, n)['status']['revision'] for n in eps} == revisions
+        certs = {f['target']: f for f in rep['findings'] if f['check'] == 'cert_manager.certificate'}
+        short_f = certs['certificate/itest-short (%s)' % NS]
+        assert short_f['status'] == 'FAIL' and '(9.9 days left)' in short_f['figure'], short_f
+        assert short_f['threshold'] == 'Ready; warn < 21 days, fail < 14 days'
+        live = {f['target']: f for f in rep['findings'] if f['check'] == 'tls.certificate_expiry'}
+        assert live['127.0.0.1:%d' % short.port]['status'] == 'FAIL' and live['127.0.0.1:%d' % healthy.port]['status'] == 'OK'
 
+        # the lab's cert-manager re-issues for the Certificate's own 10-day duration, which is still inside the
+        # runbook's 14 days; a 7-day line lets the renewal verify (a 90-day Certificate renews to OK)
+        extra['alert_response_cert_days_thresholds'] = {'warn': 14, 'fail': 7}
         rc, out = play('ssl_certificate_expiring', remediate=True, **extra)
         assert rc == 0, out                      # WARN: under 14 days, over 7
         rep = play.report('ssl-certificate-expiring')

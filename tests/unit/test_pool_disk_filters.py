@@ -2,6 +2,8 @@
 import sys
 from pathlib import Path
 
+import pytest
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / ".collections"))
 
 from ansible_collections.clickview.runbook.plugins.filter.disk_findings import disk_findings  # noqa: E402
@@ -133,32 +135,76 @@ def test_termination_done_would_failed():
 
 # ---- disk ------------------------------------------------------------------------------------------
 
-DISK_T = {"volume_used_pct": {"warn": 80, "fail": 90}, "dead_tuple_ratio": {"warn": 0.2, "fail": 0.5}}
+DISK_T = {"volume_used_pct": {"warn": 70, "fail": 80}, "dead_tuple_ratio": {"warn": 0.2, "fail": 0.5}}
 GIB = 1073741824
+CLAIM = "clickview/data-postgres-0"
+NO_SERIES = {"figures": {"volume_used": None, "volume_capacity": None}, "error": ""}
+DF_HEADER = "Filesystem     1-blocks       Used  Available Capacity Mounted on\n"
 
 
-def disk(size=None, largest=None, bloat=None, volume=10 * GIB, **kw):
-    size = size if size is not None else {"query_result": [{"database": "clickview", "bytes": 8 * GIB, "pretty": "8192 MB"}]}
+def prom(ratio, capacity=10 * GIB):
+    return {"figures": {"volume_used": ratio, "volume_capacity": capacity}, "error": ""}
+
+
+def df(used, available, rc=0):
+    return {"rc": rc, "stdout": DF_HEADER + "/dev/vdb1 %d %d %d 90%% /var/lib/postgresql\n" % (used + available, used, available)}
+
+
+def disk(size=None, largest=None, bloat=None, prometheus=None, volume_df=None, **kw):
+    size = size if size is not None else {"query_result": [{"database": "clickview", "bytes": 2 * GIB, "pretty": "2048 MB"}]}
     out = disk_findings(size, largest=largest if largest is not None else {"query_result": []},
-                        bloat=bloat if bloat is not None else {"query_result": []}, volume_bytes=volume, thresholds=DISK_T,
+                        bloat=bloat if bloat is not None else {"query_result": []},
+                        prometheus=prometheus if prometheus is not None else prom(0.5), df=volume_df or {"skipped": True},
+                        claim=CLAIM, data_dir="/var/lib/postgresql/15/main", thresholds=DISK_T,
                         primary=PRIMARY, min_dead_tuples=1000, **kw)
     return {f["check"]: f for f in out}
 
 
-def test_database_size_graded_on_its_volume_at_the_thresholds():
-    at_warn = disk()["disk.database_size"]
-    assert at_warn["status"] == "WARN" and at_warn["figure"] == "database clickview is 8192 MB, 80.0 % of a 10.0 GiB volume"
-    assert at_warn["threshold"] == "volume used warn >= 80 %, fail >= 90 %"
-    small = {"query_result": [{"database": "clickview", "bytes": 1 * GIB, "pretty": "1024 MB"}]}
-    assert disk(small)["disk.database_size"]["status"] == "OK"
-    big = {"query_result": [{"database": "clickview", "bytes": 9 * GIB, "pretty": "9216 MB"}]}
-    assert disk(big)["disk.database_size"]["status"] == "FAIL"
+@pytest.mark.parametrize("ratio, status", [(0.0, "OK"), (0.699, "OK"), (0.70, "WARN"), (0.7999, "WARN"), (0.80, "FAIL"),
+                                           (0.95, "FAIL"), (1.0, "FAIL")])
+def test_volume_from_prometheus_graded_at_the_runbooks_line(ratio, status):
+    found = disk(prometheus=prom(ratio))["disk.volume_used"]
+    assert found["status"] == status and found["target"] == "claim " + CLAIM
+    assert found["threshold"] == "warn >= 70 %, fail >= 80 % (the runbook's alert: > 80 %)"
 
 
-def test_unknown_volume_is_not_graded_and_unreachable_is_fail():
-    unknown = disk(volume=0)["disk.database_size"]
-    assert unknown["status"] == "OK" and unknown["figure"] == "database clickview is 8192 MB (volume size unknown)"
-    assert unknown["threshold"] == "not graded: set alert_response_db_volume_bytes to the volume size"
+def test_volume_at_ninety_percent_is_fail_whatever_the_database_size():
+    checks = disk(prometheus=prom(0.9))
+    assert checks["disk.volume_used"]["status"] == "FAIL"
+    assert checks["disk.volume_used"]["figure"] == "90.0 % used, 9.0 of 10.0 GiB (kubelet volume stats)"
+    assert checks["disk.database_size"]["status"] == "OK"        # informational: a small database does not make it fine
+    assert checks["disk.database_size"]["figure"] == "database clickview is 2048 MB, 20.0 % of the volume's 10.0 GiB"
+
+
+def test_no_series_falls_back_to_df_of_the_data_directory():
+    checks = disk(prometheus=NO_SERIES, volume_df=df(used=95 * GIB, available=5 * GIB))
+    volume = checks["disk.volume_used"]
+    assert volume["status"] == "FAIL" and volume["figure"].startswith("95.0 % used, 95.0 of 100.0 GiB (df of ")
+    assert volume["evidence"][0] == "Prometheus has no kubelet_volume_stats series for claim " + CLAIM
+    assert volume["evidence"][1].startswith("df -P -B1 ")
+    assert checks["disk.database_size"]["figure"].endswith("2.0 % of the volume's 100.0 GiB")
+    healthy = disk(prometheus=NO_SERIES, volume_df=df(used=10 * GIB, available=90 * GIB))["disk.volume_used"]
+    assert healthy["status"] == "OK"
+
+
+@pytest.mark.parametrize("prometheus, volume_df, why", [
+    (NO_SERIES, {"skipped": True}, "not run (no data directory set)"),
+    ({"figures": {}, "error": "Prometheus http://127.0.0.1:9 did not answer: refused"}, {"skipped": True}, "not run"),
+    (NO_SERIES, {"rc": 1, "stderr": "df: /nope: No such file or directory"}, "df: /nope: No such file or directory"),
+    (NO_SERIES, {"rc": 0, "stdout": "garbage"}, "unreadable output"),
+])
+def test_a_volume_nobody_measured_is_unknown_and_fail_never_ok(prometheus, volume_df, why):
+    volume = disk(prometheus=prometheus, volume_df=volume_df)["disk.volume_used"]
+    assert volume["status"] == "FAIL" and volume["figure"] == "unknown: the volume could not be measured"
+    assert why in volume["evidence"][-1]
+    assert volume["recommendation"].startswith("Measure the volume now (kubectl exec postgres-0 -- df -h)")
+    if prometheus.get("error"):
+        assert volume["evidence"][0].startswith("Prometheus http://127.0.0.1:9 did not answer")
+
+
+def test_database_size_is_informational_and_unreachable_is_fail():
+    unknown_capacity = disk(prometheus=NO_SERIES)["disk.database_size"]
+    assert unknown_capacity["status"] == "OK" and unknown_capacity["figure"] == "database clickview is 2048 MB"
     down = disk({"msg": "refused"}, largest={"skipped": True}, bloat={"skipped": True})
     assert down["disk.database_size"]["status"] == "FAIL" and down["disk.database_size"]["figure"] == "unreachable"
     assert down["disk.database_size"]["evidence"] == ["refused"]

@@ -121,14 +121,16 @@ options:
     description:
       - V(cancel) cancels the running query and keeps the session. It has no effect on idle sessions.
       - V(terminate) ends the session.
-      - V(cancel_then_terminate) cancels, waits O(grace_period), then terminates only the backends that still match
-        the selection (same process, still in a selected state for at least O(min_duration)).
+      - V(cancel_then_terminate) cancels, then terminates only the backends that still match the selection (same
+        process, still in a selected state for at least O(min_duration)) after O(grace_period). It polls the cancelled
+        backends every 0.1 s and goes on as soon as none is still running, so a cancel that works costs no wait.
     type: str
     choices: [ cancel, terminate, cancel_then_terminate ]
     default: cancel_then_terminate
   grace_period:
     description:
-      - With O(action=cancel_then_terminate), how long to wait after cancelling before terminating. Same format as O(min_duration).
+      - With O(action=cancel_then_terminate), the longest wait after cancelling before terminating what still runs.
+        Same format as O(min_duration).
     type: raw
     default: 5s
   max_backends:

@@ -299,17 +299,42 @@ def test_force_overrides_max_backends_in_one_statement():
     assert 'pg_terminate_backend' in calls[0][0]
 
 
+class Clock(object):
+    """A monotonic clock that moves only when the code under test sleeps."""
+
+    def __init__(self):
+        self.at, self.slept = 100.0, []
+
+    def now(self):
+        return self.at
+
+    def sleep(self, seconds):
+        self.slept.append(seconds)
+        self.at += seconds
+
+
 def test_cancel_then_terminate_terminates_only_what_still_runs():
     cursor = FakeCursor([row(1), row(2)], stubborn=[2])
-    slept = []
+    clock = Clock()
     result = pb.run(FakeConn(cursor), pb.build_selection({}), action='cancel_then_terminate', grace_period=3,
-                    sleep=slept.append)
-    assert slept == [3]
+                    sleep=clock.sleep, now=clock.now)
+    # polled every 0.1 s for the whole grace period, since pid 2 kept running
+    assert sum(clock.slept) == pytest.approx(3) and max(clock.slept) <= pb.CANCEL_POLL_SECONDS
     outcomes = dict((r['pid'], r['outcome']) for r in result['backends'])
     assert outcomes == {1: 'cancelled', 2: 'terminated'}
     calls = signal_calls(cursor)
     assert 'pg_cancel_backend' in calls[0][0] and calls[0][1]['pids'] == [1, 2]
     assert 'pg_terminate_backend' in calls[1][0] and calls[1][1]['pids'] == [2]
+
+
+def test_cancel_then_terminate_moves_on_as_soon_as_every_cancelled_query_has_ended():
+    cursor = FakeCursor([row(1), row(2)], stubborn=[])
+    clock = Clock()
+    result = pb.run(FakeConn(cursor), pb.build_selection({}), action='cancel_then_terminate', grace_period=5,
+                    sleep=clock.sleep, now=clock.now)
+    assert clock.slept == []                                  # nothing left running: no wait at all
+    assert dict((r['pid'], r['outcome']) for r in result['backends']) == {1: 'cancelled', 2: 'cancelled'}
+    assert len(signal_calls(cursor)) == 1                     # the cancel, no terminate
 
 
 def test_permission_denied_is_reported_per_backend():

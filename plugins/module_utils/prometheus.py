@@ -27,7 +27,7 @@ def sample_value(value):
     return None if math.isnan(number) or math.isinf(number) else number
 
 
-def _result(response):
+def series(response):
     """data.result of an API answer (the uri module's json), or the result list itself."""
     if isinstance(response, dict):
         return ((response.get("data") or {}).get("result")) or []
@@ -36,7 +36,7 @@ def _result(response):
 
 def instant_value(response):
     """The value of the first series of an instant query's answer; None for no series or no number."""
-    result = _result(response)
+    result = series(response)
     if not result or not isinstance(result[0], dict):
         return None
     pair = result[0].get("value") or []
@@ -47,7 +47,7 @@ def range_samples(response):
     """[(timestamp, float or None), ...] of the first series of a range query's answer, oldest first.
 
     Also accepts the result list, or the list of [timestamp, value] pairs itself."""
-    result = _result(response)
+    result = series(response)
     if result and isinstance(result[0], dict):
         pairs = result[0].get("values") or []
     else:

@@ -3,13 +3,17 @@
 Each fault is real: the replica's postmaster is stopped, Redis is stopped, the sample
 backend's error rate is raised until Prometheus fires HighErrorRate through Alertmanager.
 """
+import http.server
 import json
 import subprocess
 import sys
+import threading
+import urllib.request
+import uuid
 
 import pytest
 
-from conftest import ROOT, active_alerts, run_playbook, wait_until
+from conftest import ROOT, active_alerts, lab_url, run_playbook, wait_until
 
 PLAYBOOK = "playbooks/health_check.yml"
 
@@ -106,3 +110,61 @@ def test_missing_inventory_variable_fails_before_any_check(tmp_path):
     assert rc != 0
     assert "clickview_postgres_ssl_mode must be one of" in output
     assert not list(tmp_path.iterdir())
+
+
+class AuthProxy:
+    """An authenticating proxy in front of a lab monitoring API, as teams put Prometheus and Alertmanager
+    behind one: a request without the bearer token gets 401, one with it is forwarded."""
+
+    def __init__(self, upstream, token):
+        self.upstream, self.token, self.seen = upstream, token, []
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *_args):
+                return
+
+            def do_GET(self):  # pylint: disable=invalid-name
+                proxy.seen.append(self.headers.get("Authorization"))
+                if self.headers.get("Authorization") != "Bearer " + proxy.token:
+                    status, body = 401, b'{"error": "unauthorized"}'
+                else:
+                    with urllib.request.urlopen(proxy.upstream + self.path, timeout=10) as resp:
+                        status, body = resp.status, resp.read()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = "http://127.0.0.1:%d" % self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_health_check_sends_the_monitoring_tokens_and_prints_none(tmp_path):
+    tokens = {"prometheus": "prom-sentinel-" + uuid.uuid4().hex, "alertmanager": "am-sentinel-" + uuid.uuid4().hex}
+    proxies = {name: AuthProxy(lab_url(name), token) for name, token in tokens.items()}
+    try:
+        urls = {"clickview_prometheus_url": proxies["prometheus"].url, "clickview_alertmanager_url": proxies["alertmanager"].url}
+        rc, output, report, markdown = run_health_check(
+            tmp_path, clickview_prometheus_token=tokens["prometheus"], clickview_alertmanager_token=tokens["alertmanager"], **urls)
+        checks = by_check(report)
+        assert checks["prometheus.targets"][0]["status"] == "OK", checks["prometheus.targets"]
+        assert checks["app.error_ratio"][0]["figure"] != "no data"
+        assert checks["alerts.firing"][0]["status"] in ("OK", "WARN"), checks["alerts.firing"]
+        for name, proxy in proxies.items():
+            assert proxy.seen and set(proxy.seen) == {"Bearer " + tokens[name]}, (name, proxy.seen)
+            assert tokens[name] not in output + markdown + json.dumps(report)
+
+        # the same proxies without the tokens: refused, and the check says so
+        rc, output, report, _markdown = run_health_check(tmp_path, **urls)
+        targets = by_check(report)["prometheus.targets"][0]
+        assert rc != 0 and targets["status"] == "FAIL" and "401" in targets["figure"] + targets["detail"], targets
+    finally:
+        for proxy in proxies.values():
+            proxy.close()

@@ -137,6 +137,17 @@ def remaining(port):
         return cur.fetchone()[0]
 
 
+def left_stuck(port, settle=2.0):
+    """Backends still running the stuck query once a signalled process had ``settle`` seconds to exit (the psql
+    one-liner returns as soon as it has signalled; counting at once would count processes on their way out)."""
+    deadline = time.monotonic() + settle
+    while True:
+        count = remaining(port)
+        if not count or time.monotonic() >= deadline:
+            return count
+        time.sleep(0.05)
+
+
 def ansible_env():
     env = dict(os.environ)
     env.update(ANSIBLE_CONFIG=str(ROOT / 'ansible.cfg'), ANSIBLE_COLLECTIONS_PATH=str(ROOT / '.collections'),
@@ -181,7 +192,7 @@ def measure(cluster, count, repeat, env):
         for method, cmd in commands.items():
             conns, threads = stuck_backends(cluster.port, count)
             walls[method].append(timed(cmd, env=env))
-            left[method] = max(left[method], remaining(cluster.port))
+            left[method] = max(left[method], left_stuck(cluster.port))
             clear(cluster.port)
             for thread in threads:
                 thread.join(timeout=10)

@@ -13,7 +13,7 @@ import uuid
 
 import pytest
 
-from conftest import ROOT, active_alerts, lab_url, run_playbook, wait_until
+from conftest import ROOT, active_alerts, lab_url, pg_query, redis_client, run_playbook, wait_until
 
 PLAYBOOK = "playbooks/health_check.yml"
 
@@ -43,7 +43,7 @@ def test_healthy_lab_reports_every_check_ok(tmp_path, quiet_lab):  # pylint: dis
     assert not not_ok, not_ok
     assert report["overall"] == "OK"
     checks = by_check(report)
-    for name in ("api.health", "postgres.primary", "postgres.connections", "postgres.replication",
+    for name in ("api.health", "postgres.primary", "postgres.connections", "postgres.replication", "postgres.wal_archiving",
                  "postgres.replica_lag", "pgbouncer.pools", "redis.ping", "redis.memory", "redis.cache_hit_rate",
                  "prometheus.targets", "app.error_ratio", "app.latency_p95", "alerts.firing", "alerts.overnight",
                  "kubernetes.pods_ready"):
@@ -90,7 +90,7 @@ def test_faults_are_each_named_and_fail_the_play(tmp_path, faults):
     assert checks["postgres.replica_lag"][0]["status"] == "FAIL"
     assert checks["postgres.replica_lag"][0]["figure"] == "unreachable"
     assert checks["redis.ping"][0]["status"] == "FAIL"
-    assert "redis.memory" not in checks            # one FAIL for an unreachable Redis, not three
+    assert "redis.memory" not in checks            # one FAIL for an unreachable Redis, not four
     assert checks["app.error_ratio"][0]["status"] == "FAIL"
     assert float(checks["app.error_ratio"][0]["figure"].rstrip(" %")) > 5
     assert checks["alerts.firing"][0]["status"] == "WARN"
@@ -101,7 +101,8 @@ def test_faults_are_each_named_and_fail_the_play(tmp_path, faults):
     # the report is written before the play fails, and the failure message names the FAIL checks
     for name in ("postgres.replication", "postgres.replica_lag", "redis.ping", "app.error_ratio"):
         assert f"FAIL: {name}" in markdown
-    assert "check(s) FAIL: postgres.replication, postgres.replica_lag, redis.ping" in output
+    # (Redis is read last: the hit rate is that of the lookups during the check)
+    assert "check(s) FAIL: postgres.replication, postgres.replica_lag, app.error_ratio, redis.ping" in output
 
 
 def test_missing_inventory_variable_fails_before_any_check(tmp_path):
@@ -168,3 +169,61 @@ def test_health_check_sends_the_monitoring_tokens_and_prints_none(tmp_path):
     finally:
         for proxy in proxies.values():
             proxy.close()
+
+
+def test_a_cache_gone_cold_during_the_check_fails_the_hit_rate_whatever_its_lifetime(tmp_path):
+    """INFO's keyspace counters are cumulative since the restart: a cache that hit 90 % all week and misses
+    everything now read 'OK'. The check grades the lookups between its two samples."""
+    client = redis_client()
+    stop = threading.Event()
+
+    def cold_lookups():
+        while not stop.is_set():
+            client.get("itest:cold:%s" % uuid.uuid4().hex)      # a miss
+            stop.wait(0.2)
+
+    thread = threading.Thread(target=cold_lookups, daemon=True)
+    thread.start()
+    try:
+        rc, output, report, _markdown = run_health_check(tmp_path, on_call_redis_window=8)
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+    hit = by_check(report)["redis.cache_hit_rate"][0]
+    assert hit["status"] == "FAIL" and hit["figure"].startswith("0.0 % in the last "), hit
+    assert "lifetime" in hit["figure"] and hit["threshold"].startswith("warn below 85 %, fail below 80 %")
+    assert rc != 0, output
+
+
+def archiver():
+    return pg_query("SELECT last_archived_time, last_failed_time, failed_count FROM pg_stat_archiver")[0]
+
+
+@pytest.fixture
+def failing_archiver():
+    """The primary's archive_command made to fail (as a full repository or a lost bucket does), then put back and
+    one segment archived again, so the lab's archiver is healthy for the tests after."""
+    (command, source), = pg_query("SELECT setting, sourcefile FROM pg_settings WHERE name = 'archive_command'")
+    failures = archiver()[2]
+    pg_query("ALTER SYSTEM SET archive_command = '/bin/false'")
+    pg_query("SELECT pg_reload_conf()")
+    try:
+        pg_query("SELECT pg_switch_wal() FROM (SELECT txid_current()) AS t")
+        wait_until(lambda: archiver()[2] > failures, 60, "the archiver to fail")
+        yield
+    finally:
+        if source and source.endswith("postgresql.auto.conf"):
+            pg_query("ALTER SYSTEM SET archive_command = %s", (command,))
+        else:
+            pg_query("ALTER SYSTEM RESET archive_command")
+        pg_query("SELECT pg_reload_conf()")
+        wait_until(lambda: archiver()[0] and (archiver()[1] is None or archiver()[0] > archiver()[1]), 120,
+                   "the archiver to succeed again")
+
+
+def test_wal_archiving_failing_is_fail_naming_the_segment(tmp_path, failing_archiver):  # pylint: disable=unused-argument
+    rc, output, report, markdown = run_health_check(tmp_path)
+    archiving = by_check(report)["postgres.wal_archiving"][0]
+    assert archiving["status"] == "FAIL" and archiving["figure"].startswith("failing: "), archiving
+    assert "the backups stop there" in archiving["figure"]
+    assert rc != 0 and "FAIL: postgres.wal_archiving" in markdown, output

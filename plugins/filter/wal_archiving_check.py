@@ -1,0 +1,82 @@
+# -*- coding: utf-8 -*-
+# Copyright: ClickView Platform Team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The daily health check's WAL archiving check, from pg_stat_archiver."""
+
+from __future__ import annotations
+
+import datetime
+
+DOCUMENTATION = r"""
+name: wal_archiving_check
+author: ClickView Platform Team
+version_added: 0.1.0
+short_description: Grade WAL archiving from pg_stat_archiver
+description:
+  - Takes the registered M(community.postgresql.postgresql_query) result of the health check's archiver query
+    (C(archive_mode), C(archived_count), C(last_archived_wal), C(last_archived_time), C(failed_count),
+    C(last_failed_wal), C(last_failed_time); times as ISO 8601 text) and returns the check C(postgres.wal_archiving).
+  - C(FAIL) when the last failure is more recent than the last success (or archiving has only ever failed); the
+    backups then stop at that WAL segment and point-in-time recovery with them. The figure names the segment.
+  - C(WARN) when C(archive_mode) is off (no WAL reaches the backup repository).
+  - C(OK) otherwise, with the count and the time of the last archived segment; C(FAIL) when the query failed.
+options:
+  _input:
+    description: The registered query result.
+    type: dict
+    required: true
+  target:
+    description: The primary, C(name host:port).
+    type: str
+    default: ''
+"""
+
+EXAMPLES = r"""
+- name: Record WAL archiving
+  ansible.builtin.set_fact:
+    on_call_checks: "{{ on_call_checks + [on_call_pg_archiver | clickview.runbook.wal_archiving_check('primary db1:5432')] }}"
+"""
+
+RETURN = r"""
+_value:
+  description: The check C({check, target, status, figure, threshold, detail}).
+  type: dict
+"""
+
+THRESHOLD = "the last segment archived after the last failure; archive_mode on"
+
+
+def _when(text):
+    if not text:
+        return None
+    try:
+        return datetime.datetime.fromisoformat(str(text).replace(" ", "T", 1))
+    except ValueError:
+        return None
+
+
+def wal_archiving_check(result, target=""):
+    """postgres.wal_archiving (see DOCUMENTATION)."""
+    result = result or {}
+    rows = result.get("query_result") or []
+    check = {"check": "postgres.wal_archiving", "target": target, "threshold": THRESHOLD, "detail": ""}
+    if not rows:
+        return dict(check, status="FAIL", figure="unknown", detail=result.get("msg", "not read"))
+    row = rows[0]
+    archived, failed = _when(row.get("last_archived_time")), _when(row.get("last_failed_time"))
+    last_ok = ("%s archived, the last %s at %s" % (row.get("archived_count"), row.get("last_archived_wal"),
+                                                   row.get("last_archived_time"))) if archived else "none archived yet"
+    if failed and (not archived or failed > archived):
+        return dict(check, status="FAIL", detail=last_ok,
+                    figure="failing: %s failed at %s (%s failure(s)); the backups stop there" % (
+                        row.get("last_failed_wal"), row.get("last_failed_time"), row.get("failed_count")))
+    if str(row.get("archive_mode", "")).lower() == "off":
+        return dict(check, status="WARN", figure="archive_mode is off: no WAL reaches the backups (no point-in-time recovery)")
+    return dict(check, status="OK", figure=last_ok)
+
+
+class FilterModule:
+    """WAL archiving filters."""
+
+    def filters(self):
+        return {"wal_archiving_check": wal_archiving_check}

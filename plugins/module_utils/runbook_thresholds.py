@@ -65,6 +65,14 @@ def higher_is_worse(measure):
     return measure not in LOWER_IS_WORSE
 
 
+def alert_rule(title):
+    """The Prometheus rule name of a runbook alert, by its title or its rule name."""
+    for alert in ALERTS:
+        if title in (alert.title, alert.rule):
+            return alert.rule
+    raise UnknownMeasure("no runbook alert named %r (known: %s)" % (title, ", ".join(a.title for a in ALERTS)))
+
+
 def alert_severities(extra=None):
     """{alert name: severity} for every runbook alert, under its runbook title and its rule name, then ``extra``."""
     out = {}

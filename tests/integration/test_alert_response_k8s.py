@@ -36,6 +36,7 @@ HOST = LAB['host']
 SINK = 'http://%s:%d' % (HOST, LAB['services']['webhook_sink']['port'])
 APP = 'http://%s:%d' % (HOST, LAB['services']['sample_app']['port'])
 PROM = 'http://%s:%d' % (HOST, LAB['services']['prometheus']['port'])
+ALERTMANAGER = 'http://%s:%d' % (HOST, LAB['services']['alertmanager']['port'])
 NS = 'clickview'
 DEP = 'clickview-backend'
 REG = 'registry.clickview.lab/clickview-backend'
@@ -63,6 +64,12 @@ def prom(query):
     with urllib.request.urlopen(url, timeout=10) as resp:
         result = json.load(resp)['data']['result']
     return float(result[0]['value'][1]) if result else None
+
+
+def silences(incident_id):
+    """Alertmanager's silences whose comment names the incident."""
+    with urllib.request.urlopen('%s/api/v2/silences' % ALERTMANAGER, timeout=10) as resp:
+        return [s for s in json.load(resp) if incident_id in s.get('comment', '')]
 
 
 def received(needle):
@@ -216,10 +223,13 @@ def test_error_rate_after_bad_rollout_reported_then_rolled_back(api, play):
 
         # remediation on: rolled back; the lab's errors stop when the bad image is gone (the stand-in's pods are
         # not what Prometheus scrapes), and the playbook watches the ratio fall
+        seen_during = []
+
         def clear_when_rolled_back():
             deadline = time.time() + 240
             while time.time() < deadline and 'errors-40' in image(api):
                 time.sleep(0.5)
+            seen_during.extend(s['status']['state'] for s in silences(iid))   # mid-fix: the alert is silenced
             faults({})
         watcher = threading.Thread(target=clear_when_rolled_back, daemon=True)
         watcher.start()
@@ -249,6 +259,11 @@ def test_error_rate_after_bad_rollout_reported_then_rolled_back(api, play):
         assert timeline[2]['event'].startswith('roll back deployment/%s: done' % DEP)
         assert timeline[3]['event'].startswith('verify the error ratio falls: done')
         assert timeline[4]['event'].endswith('outcome remediated')
+        # the alert, and only it, was silenced while the fix ran, and the silence expired with the run
+        assert seen_during == ['active'], seen_during
+        (silence,) = silences(iid)
+        assert silence['status']['state'] == 'expired' and silence['createdBy'] == 'clickview.runbook.alert_response'
+        assert silence['matchers'] == [{'name': 'alertname', 'value': 'HighErrorRate', 'isRegex': False, 'isEqual': True}]
     finally:
         faults({})
         if watcher:

@@ -2,6 +2,7 @@
 severities and the roles' defaults all come from (or agree with) plugins/module_utils/runbook_thresholds."""
 import os
 import re
+from pathlib import Path
 
 import pytest
 import yaml
@@ -14,6 +15,7 @@ from ansible_collections.clickview.runbook.plugins.module_utils import runbook_t
 
 ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
 RULES = os.path.join(ROOT, "extensions", "prometheus", "clickview-runbook-rules.yml")
+ROOT_PATH = Path(ROOT)
 
 # what the runbook's own text says, read from it by a person: the alert fires above (or, for
 # days left and the hit rate, below) this figure
@@ -103,3 +105,21 @@ def test_unknown_measure_names_the_known_ones():
 def test_callers_get_a_copy():
     runbook_threshold("error_ratio")["fail"] = 1
     assert rt.threshold("error_ratio")["fail"] == 0.05
+
+
+def test_the_rule_name_of_each_alert_by_title_or_rule():
+    from ansible_collections.clickview.runbook.plugins.filter.runbook_alert_rule import runbook_alert_rule
+    for alert in rt.ALERTS:
+        assert runbook_alert_rule(alert.title) == runbook_alert_rule(alert.rule) == alert.rule
+    assert runbook_alert_rule("High Error Rate") == "HighErrorRate"
+    with pytest.raises(AnsibleFilterError, match="no runbook alert named 'High Errors'.*High Error Rate"):
+        runbook_alert_rule("High Errors")
+
+
+def test_every_alert_entry_point_is_a_runbook_alert_with_a_rule():
+    """common/silence.yml silences alert_response_title's rule: every entry's title must be in the table."""
+    titles = set()
+    for path in (ROOT_PATH / "roles" / "alert_response" / "tasks").glob("*.yml"):
+        for found in re.finditer(r"alert_response_entry: \{title: ([^,]+),", path.read_text()):
+            titles.add(found.group(1))
+    assert titles == set(alert.title for alert in rt.ALERTS)

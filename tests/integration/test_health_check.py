@@ -46,7 +46,8 @@ def test_healthy_lab_reports_every_check_ok(tmp_path, quiet_lab):  # pylint: dis
     for name in ("api.health", "postgres.primary", "postgres.connections", "postgres.replication", "postgres.wal_archiving",
                  "postgres.replica_lag", "pgbouncer.pools", "redis.ping", "redis.memory", "redis.cache_hit_rate",
                  "prometheus.targets", "app.error_ratio", "app.latency_p95", "alerts.firing", "alerts.overnight",
-                 "kubernetes.pods_ready"):
+                 "kubernetes.pods_ready", "kubernetes.nodes_ready", "kubernetes.pods_stuck", "kubernetes.warning_events",
+                 "redis.evictions", "redis.replication"):
         assert name in checks, f"{name} missing from the report"
     assert checks["postgres.replication"][0]["figure"] == "1 of 1 replicas streaming"
     assert "replica-1" in checks["postgres.replica_lag"][0]["target"]
@@ -227,3 +228,37 @@ def test_wal_archiving_failing_is_fail_naming_the_segment(tmp_path, failing_arch
     assert archiving["status"] == "FAIL" and archiving["figure"].startswith("failing: "), archiving
     assert "the backups stop there" in archiving["figure"]
     assert rc != 0 and "FAIL: postgres.wal_archiving" in markdown, output
+
+
+@pytest.fixture
+def crash_looping_deployment():
+    """A Deployment of the test's own whose container exits at start (the stand-in crash-loops a 'broken' image)."""
+    from kubernetes import client, config  # pylint: disable=import-outside-toplevel
+    api = config.new_client_from_config(str(ROOT / "lab" / ".state" / "kubeconfig"), context="clickview-lab")
+    apps = client.AppsV1Api(api)
+    name = "itest-crasher-" + uuid.uuid4().hex[:6]
+    apps.create_namespaced_deployment("clickview", {
+        "metadata": {"name": name},
+        "spec": {"replicas": 1, "selector": {"matchLabels": {"app": name}},
+                 "template": {"metadata": {"labels": {"app": name}},
+                              "spec": {"containers": [{"name": "app", "image": "registry.clickview.lab/itest:1.0-broken"}]}}}})
+    core = client.CoreV1Api(api)
+
+    def looping():
+        return [p for p in core.list_namespaced_pod("clickview", label_selector="app=" + name).items
+                for cs in p.status.container_statuses or [] if cs.state.waiting and cs.state.waiting.reason == "CrashLoopBackOff"]
+    try:
+        yield wait_until(looping, 60, "the pod to crash-loop")[0].metadata.name
+    finally:
+        apps.delete_namespaced_deployment(name, "clickview")
+        wait_until(lambda: not core.list_namespaced_pod("clickview", label_selector="app=" + name).items, 60, "its pods to go")
+
+
+def test_a_crash_looping_pod_fails_the_kubernetes_checks(tmp_path, crash_looping_deployment):
+    rc, output, report, _markdown = run_health_check(tmp_path)
+    checks = by_check(report)
+    stuck = checks["kubernetes.pods_stuck"][0]
+    assert stuck["status"] == "FAIL" and "%s/app CrashLoopBackOff" % crash_looping_deployment in stuck["detail"], stuck
+    assert "BackOff pod/%s" % crash_looping_deployment in checks["kubernetes.warning_events"][0]["figure"]
+    assert checks["kubernetes.nodes_ready"][0]["status"] == "OK" and checks["kubernetes.nodes_ready"][0]["figure"] == "3 of 3 nodes Ready"
+    assert rc != 0 and "kubernetes.pods_stuck" in output.split("check(s) FAIL:")[1]

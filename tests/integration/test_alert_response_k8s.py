@@ -430,6 +430,34 @@ def test_memory_leak_reported_and_restarted(api, play):
     assert posted[0]['overall'] == 'FAIL' and 'FAIL k8s.oom_kills' in posted[0]['text']
 
 
+def test_memory_limit_raised_only_when_asked(api, play):
+    """The runbook's "Increase memory limits if persistent issue": its own opt-in (alert_response_memory_limit),
+    the new limit on every container of the backend, rolled out; nothing else of the pod template changes."""
+    set_image(api, '1.5.1-leak')
+    wait_until(lambda: [p for p in pods(api) for cs in p.status.container_statuses or []
+                        if cs.last_state and cs.last_state.terminated and cs.last_state.terminated.reason == 'OOMKilled'],
+               60, 'an OOMKilled container')
+    before = deployment(api).spec.template.spec.containers[0]
+    annotations = deployment(api).spec.template.metadata.annotations
+    old_pods = {p.metadata.name for p in pods(api)}
+    try:
+        rc, out = play('high_memory', alert_response_memory_limit='512Mi', alert_response_notify=False)
+        rep = play.report('high-memory')
+        action = rep['actions'][0]
+        assert action['step'] == 'raise the memory limit of deployment/%s to 512Mi' % DEP, rep['actions']
+        assert action['status'] == 'done' and action['detail'].startswith('limits.memory=512Mi on every container'), action
+        after = deployment(api).spec.template.spec.containers[0]
+        assert after.resources.limits == {'memory': '512Mi', 'cpu': before.resources.limits['cpu']}
+        assert after.resources.requests == before.resources.requests and after.image == before.image
+        assert deployment(api).spec.template.metadata.annotations == annotations      # not a restart as well
+        assert not {p.metadata.name for p in pods(api)} & old_pods            # rolled out on new pods
+        assert rep['verification'] and (rc == 0) == (rep['outcome'] == 'remediated'), out
+    finally:
+        client.AppsV1Api(api).patch_namespaced_deployment(DEP, NS, {'spec': {'template': {'spec': {'containers': [
+            {'name': before.name, 'resources': {'limits': {'memory': before.resources.limits['memory']}}}]}}}})
+        set_image(api, '1.4.0')
+
+
 def test_memory_absent_is_ok(api, play):
     set_image(api, '1.4.0')
     before = versions(api)

@@ -123,3 +123,11 @@ def test_every_alert_entry_point_is_a_runbook_alert_with_a_rule():
         for found in re.finditer(r"alert_response_entry: \{title: ([^,]+),", path.read_text()):
             titles.add(found.group(1))
     assert titles == set(alert.title for alert in rt.ALERTS)
+
+
+@pytest.mark.parametrize("env", ["staging", "production"])
+def test_every_environment_names_the_runbooks_certificate(env):
+    """The SSL alert renews only the Certificates the inventory lists: with none, it renewed nothing."""
+    with open(os.path.join(ROOT, "inventory", env, "group_vars", "all", "alert_response.yml")) as handle:
+        certificates = yaml.safe_load(handle)["clickview_tls_certificates"]
+    assert {"name": "clickview-tls", "namespace": "clickview"} in certificates

@@ -87,11 +87,11 @@ def primary_checks(result, thresholds, target, expected):
     detail = "" if row else (result or {}).get("msg", "")
     pct = round(int(row["connections"]) * 100.0 / int(row["max_connections"]), 1) if row else None
     streaming = row.get("streaming_replicas") if row else None
+    role = "in recovery (not a primary)" if row.get("in_recovery") else "accepting writes"
     return [
         {"check": "postgres.primary", "target": target, "threshold": "reachable and not in recovery", "detail": detail,
          "status": "FAIL" if not row or row.get("in_recovery") else "OK",
-         "figure": ("PostgreSQL %s, %s" % (row.get("version"), "in recovery (not a primary)" if row.get("in_recovery")
-                                            else "accepting writes")) if row else "unreachable"},
+         "figure": "PostgreSQL %s, %s" % (row.get("version"), role) if row else "unreachable"},
         {"check": "postgres.connections", "target": target, "detail": "",
          "status": health_status(pct, thresholds.get("connections_pct")) if row else "FAIL",
          "figure": "%s of %s (%s %%)" % (row["connections"], row["max_connections"], pct) if row else "unknown",

@@ -120,9 +120,9 @@ def redis_checks(before, after=None, window=0, thresholds=None, target=""):
          "threshold": "warn below %s %%, fail below %s %% (the runbook: > 80 %%)" % (
              round(float(hit_t.get("warn", 0)) * 100), round(float(hit_t.get("fail", 0)) * 100))},
         {"check": "redis.evictions", "target": target, "status": "WARN" if evicted > 0 else "OK", "detail": "",
-         "figure": "%d keys evicted %s (policy %s)" % (max(evicted, 0), "in the last %d s" % round(float(window or 0))
-                                                      if first else "since Redis started",
-                                                      second.get("maxmemory_policy", "?")),
+         "figure": "%d keys evicted %s (policy %s)" % (
+             max(evicted, 0), ("in the last %d s" % round(float(window or 0))) if first else "since Redis started",
+             second.get("maxmemory_policy", "?")),
          "threshold": "none evicted (an eviction means memory is full)"},
         {"check": "redis.replication", "target": target, "detail": "",
          "status": "FAIL" if role == "slave" and link != "up" else "OK",

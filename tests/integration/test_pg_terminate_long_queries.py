@@ -260,7 +260,7 @@ def test_cancel_then_terminate_ends_a_query_that_ignores_cancel(pg):
 
 
 def test_cancel_then_terminate_does_not_wait_out_the_grace_when_every_cancel_worked(pg):
-    polite = [pg.running('cq') for _ in range(3)]
+    polite = [pg.running('cq') for _index in range(3)]
     wait_old_enough()
     started = time.monotonic()
     result = run_module(MODULE, login(include_applications=[pg.app('cq')], min_duration='1s',

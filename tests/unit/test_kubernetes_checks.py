@@ -21,8 +21,8 @@ def node(name, ready="True", reason=None):
 
 
 def pod(name, phase="Running", waiting=None, restarts=0, created=EARLIER):
-    status = {"phase": phase, "containerStatuses": [{"name": "app", "restartCount": restarts,
-                                                      "state": {"waiting": {"reason": waiting}} if waiting else {"running": {}}}]}
+    state = {"waiting": {"reason": waiting}} if waiting else {"running": {}}
+    status = {"phase": phase, "containerStatuses": [{"name": "app", "restartCount": restarts, "state": state}]}
     return {"metadata": {"name": name, "creationTimestamp": created}, "status": status}
 
 

@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from ansible_collections.clickview.runbook.plugins.filter.health_status import health_status
-from ansible_collections.clickview.runbook.plugins.module_utils.prometheus import instant_value, series
+from ansible_collections.clickview.runbook.plugins.module_utils.prometheus import instant_value, series, unanswered
 
 DOCUMENTATION = r"""
 name: monitoring_checks
@@ -85,14 +85,6 @@ def answered(result):
     return (result or {}).get("status") == 200
 
 
-def why_not(result, what):
-    """Why a service gave no usable answer: the uri message (status and body)."""
-    result = result or {}
-    body = result.get("json") if isinstance(result.get("json"), dict) else {}
-    return "%s did not answer: %s%s" % (what, result.get("msg") or "HTTP %s" % result.get("status", "?"),
-                                        (" " + str(body["error"])) if body.get("error") else "")
-
-
 def query_results(queries):
     """{name: registered item result} of the looped instant queries."""
     results = (queries or {}).get("results") if isinstance(queries, dict) else queries
@@ -102,7 +94,7 @@ def query_results(queries):
 def figure_check(check, target, value, result, limits, text, threshold):
     if value is None:
         figure = "no data" if answered(result) else "unknown"
-        detail = "no series (no requests in the window?)" if answered(result) else why_not(result, "Prometheus")
+        detail = "no series (no requests in the window?)" if answered(result) else unanswered("Prometheus", result)
     else:
         figure, detail = text(value), ""
     return {"check": check, "target": target, "status": health_status(value, limits), "figure": figure,
@@ -112,7 +104,7 @@ def figure_check(check, target, value, result, limits, text, threshold):
 def targets_check(targets, url):
     if not answered(targets) or not isinstance(targets.get("json"), dict):
         return {"check": "prometheus.targets", "target": url, "status": "FAIL", "figure": "Prometheus unreachable",
-                "threshold": "every target up", "detail": why_not(targets, "Prometheus")}
+                "threshold": "every target up", "detail": unanswered("Prometheus", targets)}
     active = ((targets["json"].get("data") or {}).get("activeTargets")) or []
     down = [t.get("scrapeUrl") for t in active if t.get("health") != "up"]
     return {"check": "prometheus.targets", "target": url, "status": "FAIL" if down else "OK",
@@ -124,7 +116,7 @@ def firing_check(alerts, url):
     body = (alerts or {}).get("json")
     if not answered(alerts) or not isinstance(body, list):
         return {"check": "alerts.firing", "target": url, "status": "FAIL", "figure": "Alertmanager unreachable",
-                "threshold": "none firing (P1 firing is FAIL)", "detail": why_not(alerts, "Alertmanager")}
+                "threshold": "none firing (P1 firing is FAIL)", "detail": unanswered("Alertmanager", alerts)}
     labels = [a.get("labels") or {} for a in body if isinstance(a, dict)]
     names = sorted(set(str(lab.get("alertname")) for lab in labels))
     p1 = [lab for lab in labels if lab.get("severity") in P1]
@@ -137,7 +129,7 @@ def fired_check(result, lookback):
     target = "ALERTS in Prometheus, last %s" % lookback
     if not answered(result):
         return {"check": "alerts.overnight", "target": target, "status": "FAIL", "figure": "no data",
-                "threshold": "for review (informational)", "detail": why_not(result, "Prometheus")}
+                "threshold": "for review (informational)", "detail": unanswered("Prometheus", result)}
     names = sorted(set(str((s.get("metric") or {}).get("alertname")) for s in series(result.get("json"))
                        if isinstance(s, dict)))
     return {"check": "alerts.overnight", "target": target, "status": "OK",

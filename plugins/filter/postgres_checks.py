@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from ansible_collections.clickview.runbook.plugins.filter.health_status import health_status, worst_status
 from ansible_collections.clickview.runbook.plugins.filter.wal_archiving_check import wal_archiving_check
+from ansible_collections.clickview.runbook.plugins.module_utils.alert_findings import server_target, threshold_pair
 
 DOCUMENTATION = r"""
 name: postgres_checks
@@ -74,14 +75,6 @@ def _first_row(result):
     return rows[0] if rows else {}
 
 
-def _target(server):
-    return "%s %s:%s" % (server.get("name", "primary"), server.get("host"), server.get("port"))
-
-
-def _pair(limits):
-    return (limits or {}).get("warn"), (limits or {}).get("fail")
-
-
 def primary_checks(result, thresholds, target, expected):
     row = _first_row(result)
     detail = "" if row else (result or {}).get("msg", "")
@@ -95,7 +88,7 @@ def primary_checks(result, thresholds, target, expected):
         {"check": "postgres.connections", "target": target, "detail": "",
          "status": health_status(pct, thresholds.get("connections_pct")) if row else "FAIL",
          "figure": "%s of %s (%s %%)" % (row["connections"], row["max_connections"], pct) if row else "unknown",
-         "threshold": "warn >= %s %%, fail >= %s %%" % _pair(thresholds.get("connections_pct"))},
+         "threshold": "warn >= %s %%, fail >= %s %%" % threshold_pair(thresholds, "connections_pct")},
         {"check": "postgres.replication", "target": target, "detail": "",
          "status": "OK" if row and int(streaming or 0) >= int(expected) else "FAIL",
          "figure": "%s of %s replicas streaming" % (streaming if row else "unknown", expected),
@@ -117,16 +110,16 @@ def replica_check(result, thresholds):
                                                             health_status(row.get("lag_seconds"), seconds_t)])
         figure = ("" if streaming else "WAL receiver %s, " % (row.get("receiver_status") or "not running")) + \
             "%s bytes, %s s behind" % (row.get("lag_bytes"), row.get("lag_seconds"))
-    return {"check": "postgres.replica_lag", "target": _target(server), "status": status, "figure": figure,
+    return {"check": "postgres.replica_lag", "target": server_target(server), "status": status, "figure": figure,
             "threshold": "in recovery and streaming; bytes warn >= %s, fail >= %s; seconds warn >= %s, fail >= %s"
-                         % (_pair(bytes_t) + _pair(seconds_t)),
+                         % (threshold_pair(bytes_t) + threshold_pair(seconds_t)),
             "detail": "" if row else result.get("msg", "")}
 
 
 def postgres_checks(primary_result, archiver=None, replicas=None, thresholds=None, primary=None, expected_replicas=0):
     """The health check's PostgreSQL checks (see DOCUMENTATION)."""
     thresholds = thresholds or {}
-    target = _target(primary or {})
+    target = server_target(primary)
     out = primary_checks(primary_result, thresholds, target, int(expected_replicas))
     if _first_row(primary_result):
         out.append(wal_archiving_check(archiver, target))

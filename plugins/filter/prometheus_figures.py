@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from ansible_collections.clickview.runbook.plugins.module_utils.prometheus import instant_value
+from ansible_collections.clickview.runbook.plugins.module_utils.prometheus import instant_value, unanswered
 
 DOCUMENTATION = r"""
 name: prometheus_figures
@@ -58,12 +58,7 @@ def prometheus_figures(registered, url=""):
     # no HTTP answer at all first, then an HTTP error
     failed = ([result for result in results if "status" not in result]
               + [result for result in results if "status" in result and result["status"] != 200])
-    error = ""
-    if failed:
-        first = failed[0]
-        body = first.get("json") if isinstance(first.get("json"), dict) else {}
-        error = "Prometheus %s did not answer: %s%s" % (
-            url, first.get("msg", "HTTP %s" % first.get("status", "?")), (" " + str(body["error"])) if "error" in body else "")
+    error = unanswered("Prometheus %s" % url, failed[0]) if failed else ""
     return {"figures": figures, "error": error}
 
 

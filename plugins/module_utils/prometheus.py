@@ -34,6 +34,14 @@ def series(response):
     return response or []
 
 
+def unanswered(what, result):
+    """Why a service gave no usable answer to a registered uri result: 'WHAT did not answer: msg [error]'."""
+    result = result or {}
+    body = result.get("json") if isinstance(result.get("json"), dict) else {}
+    return "%s did not answer: %s%s" % (what, result.get("msg", "HTTP %s" % result.get("status", "?")),
+                                        (" " + str(body["error"])) if "error" in body else "")
+
+
 def instant_value(response):
     """The value of the first series of an instant query's answer; None for no series or no number."""
     result = series(response)

@@ -15,6 +15,8 @@ description:
     items (see P(clickview.runbook.log_targets#filter)).
   - Empty lines are dropped. A result without C(log_lines) (the read failed) becomes a line of C(errors)
     naming the container and the error.
+  - The previous run's log of a container is dropped when its lines are those of the current log (a crash-looping
+    container waiting to start again shows its last run both ways), so no line is counted twice.
 options:
   _input:
     description: The registered loop result (a dictionary with C(results)) or its C(results) list.
@@ -57,6 +59,8 @@ def container_logs(registered):
                          "lines": [line for line in result.get("log_lines") or [] if line]})
         else:
             errors.append("%s/%s: %s" % (item.get("pod"), item.get("container"), result.get("msg", "no log")))
+    current = dict(((log["pod"], log["container"]), log["lines"]) for log in logs if not log["previous"])
+    logs = [log for log in logs if not (log["previous"] and current.get((log["pod"], log["container"])) == log["lines"])]
     return {"logs": logs, "errors": errors}
 
 

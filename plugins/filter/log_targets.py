@@ -13,7 +13,10 @@ short_description: Which container logs of some pods to read (kubectl logs, and 
 description:
   - For each container status of each pod, the log of the current run when the container is running or has run
     (C(state.running), C(state.terminated) or C(lastState.terminated)), and the log of the previous run when the
-    container restarted (C(restartCount) above 0) and runs again - the run that crashed or was OOMKilled.
+    container restarted (C(restartCount) above 0) and runs again or waits to - the run that crashed or was OOMKilled.
+  - A crash-looping container is read both ways, because it may start again between the read of its status and the
+    read of its log, and then its current log is the new run, not the one that crashed;
+    P(clickview.runbook.container_logs#filter) drops the previous log when it is the same as the current one.
   - A container still waiting for its first start has no log and is left out.
 options:
   _input:
@@ -51,7 +54,7 @@ def log_targets(pods):
             last = status.get("lastState") or {}
             if "running" in state or "terminated" in state or "terminated" in last:
                 out.append({"pod": name, "container": status.get("name"), "previous": False})
-            if int(status.get("restartCount") or 0) > 0 and "running" in state:
+            if int(status.get("restartCount") or 0) > 0 and "terminated" not in state:
                 out.append({"pod": name, "container": status.get("name"), "previous": True})
     return out
 

@@ -401,16 +401,21 @@ VOLUME_USED = '1 - kubelet_volume_stats_available_bytes{%s} / kubelet_volume_sta
 def test_disk_space_grades_the_volume_not_the_database_size(tmp_path, sample_app_faults):
     """The runbook's Disk Space Low: the volume over 80 % is FAIL (exit non-zero, nothing changed); where
     Prometheus has no series for the claim, df of the data directory; measured by neither, FAIL unknown."""
-    used = wait_until(lambda: prom_value('kubelet_volume_stats_used_bytes{%s}' % CLAIM), 30, "the claim's usage in Prometheus")
-    # the claim's request shrunk until the database fills 90 % of it
-    sample_app_faults(volume_capacity_bytes=int(used / 0.9))
-    wait_until(lambda: (prom_value(VOLUME_USED) or 0) > 0.85, 30, 'the volume to read about 90 %')
+    def filled():
+        """The claim's request shrunk until the database fills 95 % of it. The data directory's size moves by whole
+        WAL segments (16 MiB of some 140) as checkpoints recycle them: set it again until Prometheus reads it full."""
+        used = prom_value('kubelet_volume_stats_used_bytes{%s}' % CLAIM)
+        if used:
+            sample_app_faults(volume_capacity_bytes=int(used / 0.95))
+            time.sleep(3)                                   # a scrape or two
+        return (prom_value(VOLUME_USED) or 0) > 0.85
+    wait_until(filled, 60, 'the volume to read about 95 %', interval=1)
     rc, out = alert('disk_space_low', tmp_path)
     rep = report(tmp_path, 'disk-space-low')
     volume = finding(rep, 'disk.volume_used')[0]
     assert rc != 0 and 'FAIL disk.volume_used' in json.dumps(out), rc
     assert volume['status'] == 'FAIL' and volume['figure'].endswith('(kubelet volume stats)'), volume
-    assert 85 <= float(volume['figure'].split()[0]) <= 95 and volume['target'] == 'claim clickview/data-postgres-0'
+    assert 80 <= float(volume['figure'].split()[0]) <= 100 and volume['target'] == 'claim clickview/data-postgres-0'
     assert rep['outcome'] == 'needs_attention'
     assert finding(rep, 'disk.database_size')[0]['status'] == 'OK'          # informational
     sample_app_faults()

@@ -18,10 +18,24 @@ def test_a_restarted_container_is_read_twice():
                                  {'pod': 'b-2', 'container': 'backend', 'previous': False}]
 
 
-def test_crash_looping_container_is_read_but_not_its_previous_run():
+def test_crash_looping_container_is_read_both_ways():
+    """It may start again between the read of its status and of its log: the current log is then the new run, and
+    only --previous has the run that crashed (the OOM line of a leak)."""
     waiting = {'name': 'backend', 'restartCount': 5, 'state': {'waiting': {'reason': 'CrashLoopBackOff'}},
-               'lastState': {'terminated': {'reason': 'Error'}}}
-    assert log_targets([pod('b-1', waiting)]) == [{'pod': 'b-1', 'container': 'backend', 'previous': False}]
+               'lastState': {'terminated': {'reason': 'OOMKilled'}}}
+    assert log_targets([pod('b-1', waiting)]) == [{'pod': 'b-1', 'container': 'backend', 'previous': False},
+                                                  {'pod': 'b-1', 'container': 'backend', 'previous': True}]
+
+
+def test_a_previous_log_equal_to_the_current_one_is_not_counted_twice():
+    crashed = ['starting', 'fatal error: runtime: out of memory (OOMKilled)']
+    item = {'pod': 'b-1', 'container': 'backend'}
+    still_waiting = {'results': [{'item': dict(item, previous=False), 'log_lines': crashed},
+                                 {'item': dict(item, previous=True), 'log_lines': crashed}]}
+    assert container_logs(still_waiting)['logs'] == [dict(item, previous=False, lines=crashed)]
+    started_again = {'results': [{'item': dict(item, previous=False), 'log_lines': ['starting']},
+                                 {'item': dict(item, previous=True), 'log_lines': crashed}]}
+    assert [log['lines'] for log in container_logs(started_again)['logs']] == [['starting'], crashed]
 
 
 def test_container_never_started_has_no_log():

@@ -471,6 +471,64 @@ def test_memory_absent_is_ok(api, play):
     assert versions(api) == before
 
 
+FRONTEND = 'clickview-frontend'
+
+
+def frontend_pods(api):
+    sel = ','.join('%s=%s' % kv for kv in
+                   client.AppsV1Api(api).read_namespaced_deployment(FRONTEND, NS).spec.selector.match_labels.items())
+    return client.CoreV1Api(api).list_namespaced_pod(NS, label_selector=sel).items
+
+
+def memory_alert(pod, container):
+    """What event-driven automation passes for Alertmanager's HighMemoryUsage alert on one container."""
+    return {'alertname': 'HighMemoryUsage', 'runbook': 'alert_high_memory', 'severity': 'P3',
+            'summary': '%s/%s uses 91%% of its memory limit' % (pod, container), 'starts_at': '2026-12-06T03:00:00Z',
+            'fingerprint': 'a1b2c3d4e5f60718',
+            'labels': {'alertname': 'HighMemoryUsage', 'severity': 'P3', 'runbook': 'alert_high_memory',
+                       'namespace': NS, 'pod': pod, 'container': container}}
+
+
+def test_frontend_memory_alert_restarts_the_frontend_not_the_backend(api, play):
+    """The alert's labels choose the workload: a memory alert on a frontend pod investigates and restarts the
+    frontend; the backend (the inventory's default) is not touched."""
+    apps = client.AppsV1Api(api)
+    original = apps.read_namespaced_deployment(FRONTEND, NS).spec.template.spec.containers[0].image
+    apps.patch_namespaced_deployment(FRONTEND, NS, {'spec': {'template': {'spec': {'containers': [
+        {'name': 'frontend', 'image': original.rsplit(':', 1)[0] + ':2.1.0-leak'}]}}}})
+    try:
+        wait_until(lambda: [p for p in frontend_pods(api) for cs in p.status.container_statuses or []
+                            if cs.last_state and cs.last_state.terminated
+                            and cs.last_state.terminated.reason == 'OOMKilled'], 60, 'an OOMKilled frontend container')
+        backend_before = written(api)
+        pod = frontend_pods(api)[0].metadata.name
+        rc, out = play('high_memory', remediate=True, alert_response_notify=False,
+                       clickview_alert=memory_alert(pod, 'frontend'))
+        rep = play.report('high-memory')
+        assert rep['target']['deployment'] == FRONTEND and rep['target']['pod'] == pod, rep['target']
+        assert rep['target']['labels_used'] == ['namespace=' + NS, 'pod=' + pod, 'container=frontend']
+        assert finding(rep, 'k8s.oom_kills')['status'] == 'FAIL'
+        assert all(line.startswith(FRONTEND) or 'frontend' in line for line in finding(rep, 'k8s.oom_kills')['evidence'])
+        action = rep['actions'][0]
+        assert action['step'] == 'rollout restart deployment/%s' % FRONTEND and action['status'] == 'done', rep['actions']
+        restarted = apps.read_namespaced_deployment(FRONTEND, NS).spec.template.metadata.annotations
+        assert restarted['kubectl.kubernetes.io/restartedAt'] in action['detail']
+        assert written(api) == backend_before                      # the backend: no write at all
+        assert rep['incident_decision']['action'] == 'none'          # P3: no incident
+        assert 'Target: deployment/%s (%s), from the alert\'s labels' % (FRONTEND, NS) in play.markdown('high-memory')
+
+        # a label naming something the inventory does not list stops the run before anything is read or changed
+        frontend_before = apps.read_namespaced_deployment(FRONTEND, NS).metadata.generation
+        rc, out = play('high_memory', remediate=True, alert_response_notify=False,
+                       clickview_alert=memory_alert('postgres-0', 'postgres'))
+        assert rc != 0 and "label pod='postgres-0' belongs to none of the Deployments" in out, out
+        assert written(api) == backend_before
+        assert apps.read_namespaced_deployment(FRONTEND, NS).metadata.generation == frontend_before
+    finally:
+        apps.patch_namespaced_deployment(FRONTEND, NS, {'spec': {'template': {'spec': {'containers': [
+            {'name': 'frontend', 'image': original}]}}}})
+
+
 # ---- SSL Certificate Expiring: the cert-manager part --------------------------------------------
 
 class SecretServer(object):

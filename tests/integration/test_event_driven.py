@@ -177,7 +177,8 @@ def private_monitoring(tmp_path, lab):
     reports.mkdir()
     inventory = lab_inventory(tmp_path / "inventory")
     (inventory / "group_vars" / "all" / "zz_event_driven_test.yml").write_text(
-        yaml.safe_dump({"clickview_report_dir": str(reports)}), encoding="utf-8")
+        yaml.safe_dump({"clickview_report_dir": str(reports), "clickview_incident_dir": str(tmp_path / "incidents")}),
+        encoding="utf-8")
 
     eda_vars = yaml.safe_load(LAB_VARS.read_text(encoding="utf-8"))
     eda_vars["clickview_eda_webhook_port"] = ports["rulebook"]
@@ -220,7 +221,7 @@ def private_monitoring(tmp_path, lab):
                f"--web.listen-address=127.0.0.1:{ports['prometheus']}"], "prometheus.log")
         wait_for(lambda: ready(f"http://127.0.0.1:{ports['alertmanager']}/-/ready"), 30, "the private Alertmanager")
         wait_for(lambda: ready(f"http://127.0.0.1:{ports['prometheus']}/-/ready"), 30, "the private Prometheus")
-        yield {"ports": ports, "reports": reports, "log": log, "rulebook": procs[0]}
+        yield {"ports": ports, "reports": reports, "log": log, "rulebook": procs[0], "incidents": tmp_path / "incidents"}
     finally:
         for proc in reversed(procs):
             stop(proc)
@@ -296,3 +297,48 @@ def test_high_error_rate_runs_its_playbook_once(private_monitoring, lab):
     assert any(re.search(r"error rate|higherrorrate", json.dumps(r["body"]).lower()) for r in chat), chat
     assert private_monitoring["rulebook"].poll() is None, "ansible-rulebook stopped"
     assert report.stat().st_mtime >= started
+    # the lab's HighErrorRate is P2: the run declared the incident, keyed on the alert's fingerprint
+    assert data["incident_decision"]["action"] == "declare", data["incident_decision"]
+    record = json.loads((private_monitoring["incidents"] / (data["incident_id"] + ".json")).read_text())
+    assert record["severity"] == "P2" and record["alert"] == "HighErrorRate"
+    assert record["timeline"][0]["details"]["alert_fingerprint"] == alert["fingerprint"]
+
+
+def test_labelled_alert_targets_its_workload_and_declares_the_incident(private_monitoring, lab):
+    """A P2 memory alert on a frontend pod, as Alertmanager posts it: the playbook investigates the frontend (not the
+    inventory's default backend), declares the incident with the alert's fingerprint, and tells the incident channel."""
+    from kubernetes import client, config  # the lab's stand-in, read only
+    api = config.new_client_from_config(config_file=str(ROOT / "lab" / ".state" / "kubeconfig"))
+    frontend = client.AppsV1Api(api).read_namespaced_deployment("clickview-frontend", "clickview")
+    selector = ",".join("%s=%s" % kv for kv in frontend.spec.selector.match_labels.items())
+    pod = client.CoreV1Api(api).list_namespaced_pod("clickview", label_selector=selector).items[0].metadata.name
+    generations = {d.metadata.name: d.metadata.generation
+                   for d in client.AppsV1Api(api).list_namespaced_deployment("clickview").items}
+    sink = f"http://127.0.0.1:{lab['services']['webhook_sink']['port']}"
+    started = time.time()
+    labels = {"alertname": "HighMemoryUsage", "severity": "P2", "runbook": "alert_high_memory",
+              "namespace": "clickview", "pod": pod, "container": "frontend"}
+    alert = {"status": "firing", "labels": labels, "annotations": {"summary": f"{pod}/frontend uses 91% of its memory limit"},
+             "startsAt": "2026-12-06T03:00:00.123Z", "endsAt": "0001-01-01T00:00:00Z", "generatorURL": "",
+             "fingerprint": "5e1f00d0c0ffee42"}
+    http(f"https://127.0.0.1:{private_monitoring['ports']['rulebook']}/alertmanager",
+         {"version": "4", "status": "firing", "receiver": "eda", "groupKey": "memory", "alerts": [alert]},
+         headers={"Authorization": f"Bearer {TOKEN}"})
+    data = wait_for(lambda: final_report(private_monitoring["reports"] / "alert-high-memory-local-latest.json"), 240,
+                    "the memory playbook's final report")
+
+    assert data["target"]["deployment"] == "clickview-frontend" and data["target"]["pod"] == pod, data["target"]
+    assert data["fired_alert"]["fingerprint"] == alert["fingerprint"] and data["remediate"] is False
+    limits = next(f for f in data["findings"] if f["check"] == "k8s.container_limits")
+    assert limits["figure"].startswith("frontend:"), limits          # the frontend's containers, not the backend's
+    decision = data["incident_decision"]
+    assert decision["action"] == "declare" and data["incident_id"] == decision["incident_id"]
+    assert decision["incident_id"] == "INC-20261206-030000-highmemoryusage-5e1f00d0c0ff"
+    record = json.loads((private_monitoring["incidents"] / (decision["incident_id"] + ".json")).read_text())
+    assert record["severity"] == "P2" and record["declared_at"] == "2026-12-06T03:00:00Z"
+    assert record["timeline"][0]["details"]["alert_fingerprint"] == alert["fingerprint"]
+    assert any(e["kind"] == "finding" for e in record["timeline"])   # the findings went into its timeline
+    chat = [r for r in http(f"{sink}/_received?path=/chat/incidents") if r["time"] >= started]
+    assert any(decision["incident_id"] in json.dumps(r["body"]) for r in chat), chat
+    assert generations == {d.metadata.name: d.metadata.generation
+                           for d in client.AppsV1Api(api).list_namespaced_deployment("clickview").items}

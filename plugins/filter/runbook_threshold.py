@@ -21,7 +21,8 @@ description:
     the C(fail) line; C(warn) marks the approach to it.
   - "Measures: V(error_ratio), V(latency_p95_seconds), V(memory_pct), V(connections_pct),
     V(volume_used_pct), V(cert_days_left) and V(redis_hit_rate) (lower is worse for these two),
-    V(pgbouncer_waiting_clients), V(redis_memory_pct), V(replication_lag_bytes), V(replication_lag_seconds)."
+    V(pgbouncer_waiting_clients), V(redis_memory_pct), V(replication_lag_bytes), V(replication_lag_seconds),
+    V(backup_full_age_hours), V(backup_incremental_age_hours) (hours since the backup stopped)."
   - An unknown measure fails the task, naming the known ones.
 options:
   _input:

@@ -29,6 +29,10 @@ THRESHOLDS = {
     "redis_memory_pct": {"warn": 80, "fail": 90},
     "replication_lag_bytes": {"warn": 16777216, "fail": 268435456},  # 16 MiB / 256 MiB behind the primary
     "replication_lag_seconds": {"warn": 30, "fail": 300},
+    # backup freshness, in hours since the backup stopped, against the schedule in docs/backups.md (a full every
+    # Sunday, a differential every other day, both at 01:00 UTC): 2 h past the period is late, 6 h past it is missed
+    "backup_full_age_hours": {"warn": 170, "fail": 174},          # a week (168 h) + 2 h / + 6 h
+    "backup_incremental_age_hours": {"warn": 26, "fail": 30},     # a day (24 h) + 2 h / + 6 h; any type counts
 }
 LOWER_IS_WORSE = frozenset(("cert_days_left", "redis_hit_rate"))
 

@@ -596,11 +596,28 @@ class K8sStandin(Service):
         return http_ok(f"https://{addr('k8s_standin')}/readyz") and (STATE / "kubeconfig").exists()
 
 
+class Ingress(VenvScript):
+    """The stand-in for the cluster's ingress (lab/ingress.py): HTTPS with the certificate the stand-in's secret
+    clickview/clickview-tls holds now, /healthz, everything else passed to the sample backend. Started after
+    the k8s-standin, whose cert-manager issues that secret."""
+
+    name = "ingress"
+    expect = "ingress.py"
+    script = "ingress.py"
+
+    def command(self):
+        return super().command() + ["--kubeconfig", str(STATE / "kubeconfig"), "--state-dir", str(self.dir),
+                                    "--backend", f"http://{addr('sample_app')}"]
+
+    def healthy(self):
+        return http_ok(f"https://{addr('ingress')}/healthz")
+
+
 def services():
     found = [PostgresPrimary(), PostgresReplica(), PgBouncer(), Redis(), Moto(), MotoTLS(), SampleApp(),
              WebhookSink(), Alertmanager(), Prometheus()]
     if (LAB / "k8s_standin" / "server.py").exists():
-        found.append(K8sStandin())
+        found += [K8sStandin(), Ingress()]
     return found
 
 

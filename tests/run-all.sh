@@ -46,6 +46,8 @@ lab_isolated_tests=(
   tests/integration/test_backups.py
   tests/integration/test_waf_block_ip.py
   tests/integration/test_access_check.py
+  tests/integration/test_health_check_backups.py
+  tests/integration/test_lab_ingress.py
   tests/integration/test_pipeline_stages.py::test_deploy_and_verify_pass_then_a_bad_deploy_is_rolled_back
 )
 # The game-day drill changes the shared lab's backend, database and WAF: it runs on its own,

@@ -126,7 +126,14 @@ def clickview(api, sim):
                  "template": {"metadata": {"labels": {"app": "clickview-log-shipper"}},
                               "spec": {"containers": [_container("shipper", "docker.io/fluent/fluent-bit:3.0.4", 2020,
                                                                  cpu="50m", mem="64Mi", cpu_l="200m", mem_l="128Mi")]}}}})
-    # cert-manager: an issuer and the site certificate
+    # cert-manager: its controller's pods (the SSL alert checks they run), an issuer and the site certificate
+    call(api, "POST", "/api/v1/namespaces", {"metadata": {"name": "cert-manager"}})
+    call(api, "POST", "/apis/apps/v1/namespaces/cert-manager/deployments", {
+        "metadata": {"name": "cert-manager", "labels": {"app": "cert-manager"}},
+        "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "cert-manager"}},
+                 "template": {"metadata": {"labels": {"app": "cert-manager"}},
+                              "spec": {"containers": [_container("controller", "quay.io/jetstack/cert-manager-controller:v1.15.3",
+                                                                 9402, cpu="10m", mem="32Mi", cpu_l="100m", mem_l="128Mi")]}}}})
     call(api, "POST", "/apis/cert-manager.io/v1/clusterissuers", {
         "apiVersion": "cert-manager.io/v1", "kind": "ClusterIssuer", "metadata": {"name": "clickview-lab-ca"},
         "spec": {"ca": {"secretName": "clickview-lab-ca"}}})

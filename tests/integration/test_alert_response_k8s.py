@@ -576,12 +576,8 @@ def certificate(api, name):
 
 def test_certificate_expiring_renewed_through_cert_manager_and_served(api, play):
     # cert-manager's pods, and a Certificate issued for 10 days (the seeded clickview-tls has 90)
-    client.CoreV1Api(api).create_namespace({'metadata': {'name': 'cert-manager'}})
-    client.AppsV1Api(api).create_namespaced_deployment('cert-manager', {
-        'metadata': {'name': 'cert-manager'},
-        'spec': {'replicas': 1, 'selector': {'matchLabels': {'app': 'cert-manager'}},
-                 'template': {'metadata': {'labels': {'app': 'cert-manager'}},
-                              'spec': {'containers': [{'name': 'controller', 'image': 'quay.io/jetstack/cert-manager-controller:v1.15.3'}]}}}})
+    # (the lab seeds cert-manager's controller: one Deployment, one pod)
+    assert [d.metadata.name for d in client.AppsV1Api(api).list_namespaced_deployment('cert-manager').items] == ['cert-manager']
     client.CustomObjectsApi(api).create_namespaced_custom_object('cert-manager.io', 'v1', NS, 'certificates', {
         'apiVersion': 'cert-manager.io/v1', 'kind': 'Certificate', 'metadata': {'name': 'itest-short'},
         'spec': {'secretName': 'itest-short-tls', 'commonName': 'localhost', 'dnsNames': ['localhost'],

@@ -74,7 +74,7 @@ CHECK = "ingress.health"
 THRESHOLD = "HTTP 2xx"
 BODY_CHARS = 200
 # the reason inside uri's message, "Status code was -1 and not [200]: Request failed: <urlopen error REASON>"
-URLOPEN = re.compile(r"<urlopen error (.*)>\s*$", re.S)
+URLOPEN = re.compile(r"<url[o]pen error (.*)>\s*$", re.S)
 VERIFY = re.compile(r"certificate verify failed: ([^(]+)")
 
 

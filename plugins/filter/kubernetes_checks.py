@@ -19,7 +19,8 @@ description:
     desired pods is ready, C(WARN) when some are not.
   - C(kubernetes.nodes_ready) - C(FAIL) when a node is not Ready (named), or the nodes could not be read (the
     reason, a missing permission included).
-  - C(kubernetes.pods_stuck) - C(FAIL) for a container waiting in C(CrashLoopBackOff), C(ImagePullBackOff),
+  - C(kubernetes.pods_stuck) - C(FAIL) for a container waiting in C(CrashLoopBackOff) (or not ready after a restart,
+    read between two back-offs), C(ImagePullBackOff),
     C(ErrImagePull), C(CreateContainerConfigError) or C(CreateContainerError); C(WARN) for a pod C(Pending) longer than
     O(pending_grace) seconds. Each stuck pod is named with its reason and restarts.
   - C(kubernetes.warning_events) - the C(Warning) events of the namespace in the last O(event_window) seconds, counted
@@ -80,6 +81,9 @@ _value:
   elements: dict
 """
 
+# a container not ready that has exited this many times is crash-looping, even when read between two back-offs
+# (kubectl shows it Running for the moment it is up again)
+CRASH_RESTARTS = 1
 STUCK_REASONS = ("CrashLoopBackOff", "ImagePullBackOff", "ErrImagePull", "CreateContainerConfigError", "CreateContainerError")
 
 
@@ -150,8 +154,14 @@ def pods_check(result, namespace, now, grace):
         status = pod.get("status") or {}
         for cs in status.get("containerStatuses") or []:
             reason = ((cs.get("state") or {}).get("waiting") or {}).get("reason")
+            restarts = int(cs.get("restartCount") or 0)
+            last = (cs.get("lastState") or {}).get("terminated") or {}
             if reason in STUCK_REASONS:
-                failing.append("%s/%s %s (%d restarts)" % (name, cs.get("name"), reason, int(cs.get("restartCount") or 0)))
+                failing.append("%s/%s %s (%d restarts)" % (name, cs.get("name"), reason, restarts))
+            elif restarts >= CRASH_RESTARTS and last and not cs.get("ready"):
+                # read between two back-offs: just restarted (running, not ready) after exiting again
+                failing.append("%s/%s CrashLoopBackOff (restarting, %d restarts, last exit %s)"
+                               % (name, cs.get("name"), restarts, last.get("reason") or last.get("exitCode")))
         created = _epoch((pod.get("metadata") or {}).get("creationTimestamp"))
         if status.get("phase") == "Pending" and created is not None and now - created > grace:
             pending.append("%s Pending for %d s" % (name, now - created))

@@ -91,3 +91,17 @@ def test_unreachable_api_fails_every_check_with_the_message():
     assert all(c["status"] == "FAIL" for c in found.values())
     assert found[("kubernetes.pods_ready", "clickview/web")]["figure"] == "Kubernetes API unreachable"
     assert all("Timed out" in c["detail"] for c in found.values())
+
+
+def test_crash_loop_read_between_two_back_offs_still_fails():
+    """Just restarted (running, not ready) after exiting again: kubectl would show it Running for a moment."""
+    restarting = pod("web-6", restarts=4)
+    restarting["status"]["containerStatuses"][0].update(
+        ready=False, lastState={"terminated": {"reason": "Error", "exitCode": 1}})
+    recovered = pod("web-7", restarts=4)        # restarted earlier, ready now: not stuck
+    recovered["status"]["containerStatuses"][0].update(ready=True, lastState={"terminated": {"reason": "OOMKilled"}})
+    young = pod("web-8")                        # starting for the first time: not ready yet, never exited
+    young["status"]["containerStatuses"][0].update(ready=False)
+    found = by_check(checks(pods=k8s(restarting, recovered, young)), "kubernetes.pods_stuck")
+    assert found["status"] == "FAIL" and found["figure"] == "1 of 3 pods stuck"
+    assert found["detail"] == "web-6/app CrashLoopBackOff (restarting, 4 restarts, last exit Error)"

@@ -9,6 +9,8 @@ import datetime
 
 from ansible.errors import AnsibleFilterError
 from ansible_collections.clickview.runbook.plugins.filter.health_status import health_status
+from ansible_collections.clickview.runbook.plugins.module_utils.alert_findings import check_row
+from ansible_collections.clickview.runbook.plugins.module_utils.common import UTC, parse_time
 from ansible_collections.clickview.runbook.plugins.module_utils.runbook_thresholds import threshold
 
 DOCUMENTATION = r"""
@@ -93,25 +95,11 @@ _value:
       type: str
 """
 
-UTC = datetime.timezone.utc
 CHECKS = (
     # check, threshold key, backup types that count, what counts (for the threshold text)
     ("backups.latest_full", "backup_full_age_hours", ("full",), "full backup"),
     ("backups.latest_incremental", "backup_incremental_age_hours", None, "backup of any type (incr, diff or full)"),
 )
-
-
-def _when(text):
-    """A time stamp of the module (ISO 8601, ``Z``) as an aware datetime; None when missing or unreadable."""
-    if isinstance(text, datetime.datetime):
-        return text if text.tzinfo else text.replace(tzinfo=UTC)
-    if not text:
-        return None
-    try:
-        found = datetime.datetime.fromisoformat(str(text).strip().replace("Z", "+00:00").replace(" ", "T", 1))
-    except ValueError:
-        return None
-    return found if found.tzinfo else found.replace(tzinfo=UTC)
 
 
 def age_text(hours):
@@ -130,11 +118,6 @@ def _limits(thresholds, key):
 
 def _limits_text(limits, counted):
     return "latest %s: warn >= %s h, fail >= %s h old" % (counted, limits["warn"], limits["fail"])
-
-
-def _row(check, target, status, figure, limits_text, detail):
-    return {"check": check, "target": target, "status": status, "figure": figure, "threshold": limits_text,
-            "detail": detail}
 
 
 def _error(result):
@@ -163,16 +146,16 @@ def backup_freshness(result, thresholds=None, target="", now=None):
     """backups.latest_full and backups.latest_incremental (see DOCUMENTATION)."""
     result = result if isinstance(result, dict) else {}
     target = target or ("stanza %s" % result["stanza"] if result.get("stanza") else "backup repository")
-    moment = _when(now) if now else datetime.datetime.now(UTC)
+    moment = parse_time(now) if now else datetime.datetime.now(UTC)
     if moment is None:
         raise AnsibleFilterError("backup_freshness: now must be an ISO 8601 time, got %r" % (now,))
     error = _error(result)
     if error is not None:
         detail = ("problem: %s" % result["problem"]) if result.get("problem") else ""
-        return [_row(name, target, "FAIL", error, _limits_text(_limits(thresholds, key), counted), detail)
+        return [check_row(name, target, "FAIL", error, _limits_text(_limits(thresholds, key), counted), detail)
                 for name, key, _types, counted in CHECKS]
     backups = result["backups"]
-    good = [b for b in backups if not b.get("error") and _when(b.get("stop"))]
+    good = [b for b in backups if not b.get("error") and parse_time(b.get("stop"))]
     detail = _inventory(backups, len(backups) - len(good))
     rows = []
     for name, key, types, counted in CHECKS:
@@ -180,17 +163,17 @@ def backup_freshness(result, thresholds=None, target="", now=None):
         limits_text = _limits_text(limits, counted)
         candidates = [b for b in good if types is None or b.get("type") in types]
         if not candidates:
-            rows.append(_row(name, target, "FAIL", "no %s in the repository" % counted, limits_text, detail))
+            rows.append(check_row(name, target, "FAIL", "no %s in the repository" % counted, limits_text, detail))
             continue
-        latest = max(candidates, key=lambda b: (_when(b["stop"]), b.get("label") or ""))
-        hours = (moment - _when(latest["stop"])).total_seconds() / 3600.0
+        latest = max(candidates, key=lambda b: (parse_time(b["stop"]), b.get("label") or ""))
+        hours = (moment - parse_time(latest["stop"])).total_seconds() / 3600.0
         note = ""
         if hours < 0:          # stopped "in the future": the clocks of this host and the database host differ
             note = "; stopped %s after the time of this check: check the clocks" % age_text(-hours)
             hours = 0.0
         figure = "%s old - %s (%s), stopped %s" % (age_text(hours), latest.get("label"), latest.get("type"),
                                                    latest.get("stop"))
-        rows.append(_row(name, target, health_status(hours, limits), figure, limits_text, detail + note))
+        rows.append(check_row(name, target, health_status(hours, limits), figure, limits_text, detail + note))
     return rows
 
 

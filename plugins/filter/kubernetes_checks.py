@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import datetime
 
+from ansible_collections.clickview.runbook.plugins.module_utils.alert_findings import check_row
+from ansible_collections.clickview.runbook.plugins.module_utils.common import parse_time
+
 DOCUMENTATION = r"""
 name: kubernetes_checks
 author: ClickView Platform Team
@@ -96,16 +99,8 @@ def _read(result):
 
 
 def _epoch(text):
-    if not text:
-        return None
-    try:
-        return datetime.datetime.fromisoformat(str(text).replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return None
-
-
-def _check(check, target, status, figure, threshold, detail=""):
-    return {"check": check, "target": target, "status": status, "figure": figure, "threshold": threshold, "detail": detail}
+    found = parse_time(text)
+    return found.timestamp() if found else None
 
 
 def deployment_checks(result, names, namespace):
@@ -115,39 +110,39 @@ def deployment_checks(result, names, namespace):
         dep = next((d for d in found or [] if (d.get("metadata") or {}).get("name") == name), None)
         target = "%s/%s" % (namespace, name)
         if dep is None:
-            out.append(_check("kubernetes.pods_ready", target, "FAIL", "not found" if found is not None else "Kubernetes API unreachable",
-                              "all desired pods ready (none ready is FAIL)", error))
+            out.append(check_row("kubernetes.pods_ready", target, "FAIL", "not found" if found is not None else "Kubernetes API unreachable",
+                                 "all desired pods ready (none ready is FAIL)", error))
             continue
         desired = int((dep.get("spec") or {}).get("replicas", 1) or 0)
         ready = int((dep.get("status") or {}).get("readyReplicas") or 0)
         images = ", ".join(c.get("image", "?") for c in ((dep.get("spec") or {}).get("template") or {}).get("spec", {}).get("containers", []))
         status = "FAIL" if desired > 0 and ready == 0 else ("WARN" if ready < desired else "OK")
-        out.append(_check("kubernetes.pods_ready", target, status, "%d of %d pods ready, image %s" % (ready, desired, images),
-                          "all desired pods ready (none ready is FAIL)"))
+        out.append(check_row("kubernetes.pods_ready", target, status, "%d of %d pods ready, image %s" % (ready, desired, images),
+                             "all desired pods ready (none ready is FAIL)"))
     return out
 
 
-def nodes_check(result):
+def nodescheck_row(result):
     found, error = _read(result)
     threshold = "every node Ready"
     if found is None:
-        return _check("kubernetes.nodes_ready", "nodes", "FAIL", "unknown: the nodes could not be read", threshold, error)
+        return check_row("kubernetes.nodes_ready", "nodes", "FAIL", "unknown: the nodes could not be read", threshold, error)
     not_ready = []
     for node in found:
         conditions = (node.get("status") or {}).get("conditions") or []
         ready = next((c for c in conditions if c.get("type") == "Ready"), {})
         if ready.get("status") != "True":
             not_ready.append("%s (%s)" % ((node.get("metadata") or {}).get("name"), ready.get("reason") or ready.get("status") or "no Ready condition"))
-    return _check("kubernetes.nodes_ready", "nodes", "FAIL" if not_ready or not found else "OK",
-                  "%d of %d nodes Ready" % (len(found) - len(not_ready), len(found)), threshold,
-                  ("not Ready: " + ", ".join(not_ready)) if not_ready else ("no node listed" if not found else ""))
+    return check_row("kubernetes.nodes_ready", "nodes", "FAIL" if not_ready or not found else "OK",
+                     "%d of %d nodes Ready" % (len(found) - len(not_ready), len(found)), threshold,
+                     ("not Ready: " + ", ".join(not_ready)) if not_ready else ("no node listed" if not found else ""))
 
 
-def pods_check(result, namespace, now, grace):
+def podscheck_row(result, namespace, now, grace):
     found, error = _read(result)
     threshold = "no container in CrashLoopBackOff or an image pull error; none Pending over %d s" % grace
     if found is None:
-        return _check("kubernetes.pods_stuck", namespace, "FAIL", "unknown: the pods could not be read", threshold, error)
+        return check_row("kubernetes.pods_stuck", namespace, "FAIL", "unknown: the pods could not be read", threshold, error)
     failing, pending = [], []
     for pod in found:
         name = (pod.get("metadata") or {}).get("name")
@@ -166,16 +161,16 @@ def pods_check(result, namespace, now, grace):
         if status.get("phase") == "Pending" and created is not None and now - created > grace:
             pending.append("%s Pending for %d s" % (name, now - created))
     stuck = failing + pending
-    return _check("kubernetes.pods_stuck", namespace, "FAIL" if failing else ("WARN" if pending else "OK"),
-                  "%d of %d pods stuck" % (len(set(s.split("/")[0].split(" ")[0] for s in stuck)), len(found)), threshold,
-                  "; ".join(stuck))
+    return check_row("kubernetes.pods_stuck", namespace, "FAIL" if failing else ("WARN" if pending else "OK"),
+                     "%d of %d pods stuck" % (len(set(s.split("/")[0].split(" ")[0] for s in stuck)), len(found)), threshold,
+                     "; ".join(stuck))
 
 
-def events_check(result, namespace, now, window):
+def eventscheck_row(result, namespace, now, window):
     found, error = _read(result)
     threshold = "for review (Warning events of the last %d min)" % (window // 60)
     if found is None:
-        return _check("kubernetes.warning_events", namespace, "FAIL", "unknown: the events could not be read", threshold, error)
+        return check_row("kubernetes.warning_events", namespace, "FAIL", "unknown: the events could not be read", threshold, error)
     counts = {}
     for event in found:
         if event.get("type") != "Warning":
@@ -187,9 +182,9 @@ def events_check(result, namespace, now, window):
         key = "%s %s/%s" % (event.get("reason"), (obj.get("kind") or "?").lower(), obj.get("name"))
         counts[key] = counts.get(key, 0) + int(event.get("count") or 1)
     top = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
-    return _check("kubernetes.warning_events", namespace, "OK",
-                  "%d Warning events%s" % (sum(counts.values()), (": " + ", ".join("%s x%d" % kv for kv in top[:5])) if top else ""),
-                  threshold)
+    return check_row("kubernetes.warning_events", namespace, "OK",
+                     "%d Warning events%s" % (sum(counts.values()), (": " + ", ".join("%s x%d" % kv for kv in top[:5])) if top else ""),
+                     threshold)
 
 
 def kubernetes_checks(deployments_result, nodes=None, pods=None, events=None, deployments=None, namespace="", now=None,
@@ -198,11 +193,11 @@ def kubernetes_checks(deployments_result, nodes=None, pods=None, events=None, de
     now = float(now) if now is not None else datetime.datetime.now(datetime.timezone.utc).timestamp()
     out = deployment_checks(deployments_result, deployments, namespace)
     if nodes is not None:
-        out.append(nodes_check(nodes))
+        out.append(nodescheck_row(nodes))
     if pods is not None:
-        out.append(pods_check(pods, namespace, now, int(pending_grace)))
+        out.append(podscheck_row(pods, namespace, now, int(pending_grace)))
     if events is not None:
-        out.append(events_check(events, namespace, now, int(event_window)))
+        out.append(eventscheck_row(events, namespace, now, int(event_window)))
     return out
 
 

@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-import datetime
+from ansible_collections.clickview.runbook.plugins.module_utils.common import parse_time
 
 DOCUMENTATION = r"""
 name: wal_archiving_check
@@ -46,15 +46,6 @@ _value:
 THRESHOLD = "the last segment archived after the last failure; archive_mode on"
 
 
-def _when(text):
-    if not text:
-        return None
-    try:
-        return datetime.datetime.fromisoformat(str(text).replace(" ", "T", 1))
-    except ValueError:
-        return None
-
-
 def wal_archiving_check(result, target=""):
     """postgres.wal_archiving (see DOCUMENTATION)."""
     result = result or {}
@@ -63,7 +54,7 @@ def wal_archiving_check(result, target=""):
     if not rows:
         return dict(check, status="FAIL", figure="unknown", detail=result.get("msg", "not read"))
     row = rows[0]
-    archived, failed = _when(row.get("last_archived_time")), _when(row.get("last_failed_time"))
+    archived, failed = parse_time(row.get("last_archived_time")), parse_time(row.get("last_failed_time"))
     last_ok = ("%s archived, the last %s at %s" % (row.get("archived_count"), row.get("last_archived_wal"),
                                                    row.get("last_archived_time"))) if archived else "none archived yet"
     if failed and (not archived or failed > archived):

@@ -46,6 +46,11 @@ def rows(result):
     return [found] if isinstance(found, dict) else list(found)
 
 
+def check_row(check, target, status, figure, threshold, detail=""):
+    """One check of a report, in the shape every health check and alert finding has."""
+    return {"check": check, "target": target, "status": status, "figure": figure, "threshold": threshold, "detail": detail}
+
+
 def server_target(server):
     """'name host:port' of a connection dict such as clickview_postgres_primary (name defaults to primary)."""
     server = server or {}

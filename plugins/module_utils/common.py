@@ -114,6 +114,21 @@ def utc_now():
     return datetime.datetime.now(UTC).replace(microsecond=0)
 
 
+def parse_time(value):
+    """An ISO 8601 time stamp (``Z`` or an offset; a space for the ``T`` as PostgreSQL prints it) or a datetime, as an
+    aware datetime - UTC when it names no zone; None when empty or unreadable."""
+    if isinstance(value, datetime.datetime):
+        found = value
+    elif not value:
+        return None
+    else:
+        try:
+            found = datetime.datetime.fromisoformat(str(value).strip().replace('Z', '+00:00').replace(' ', 'T', 1))
+        except ValueError:
+            return None
+    return found if found.tzinfo else found.replace(tzinfo=UTC)
+
+
 # ---- files -------------------------------------------------------------------------------
 
 def atomic_write(path, text, mode=0o640, overwrite=True):

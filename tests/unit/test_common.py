@@ -60,3 +60,16 @@ def test_fail_gives_message_parameter_and_partial_result():
     assert module.result == {'msg': 'count: too many', 'param': 'count', 'done': 2, 'changed': True}
     common.fail(module, ClickviewError('no single option'))
     assert module.result == {'msg': 'no single option'}
+
+
+def test_parse_time_reads_the_stamps_the_collection_meets():
+    from ansible_collections.clickview.runbook.plugins.module_utils.common import UTC, parse_time
+    import datetime
+    at = datetime.datetime(2026, 12, 6, 16, 0, 5, tzinfo=UTC)
+    assert parse_time("2026-12-06T16:00:05Z") == at                          # Kubernetes, pgBackRest
+    assert parse_time("2026-12-06 17:00:05+01:00") == at                     # PostgreSQL's text
+    assert parse_time("2026-12-06T16:00:05") == at                           # no zone: UTC
+    assert parse_time(at.replace(tzinfo=None)) == at and parse_time(at) is not None
+    assert parse_time("2026-12-06T16:00:05.123456Z").tzinfo is not None
+    for unreadable in (None, "", "yesterday", "2026-13-06T00:00:00Z"):
+        assert parse_time(unreadable) is None

@@ -77,6 +77,15 @@ render_all() {
   for name in "$@"; do
     grep -q "^> $header $name " <<<"$rendered" || { echo "FAIL: ansible-doc cannot render $type ${name#clickview.runbook.}" >&2; status=1; }
   done
+  # each plugin's page is its own: the documented name is the plugin's (a filter defined in a
+  # file of another name would show that file's page)
+  ansible-doc -t "$type" --json "$@" | python3 -c '
+import json, sys
+docs = {key: entry.get("doc") or {} for key, entry in json.load(sys.stdin).items()}
+wrong = ["%s renders the page of %s" % (key, doc.get("module") or doc.get("name"))
+         for key, doc in docs.items() if (doc.get("module") or doc.get("name")) != key.rsplit(".", 1)[-1]]
+print("\n".join("FAIL: ansible-doc " + line for line in wrong), file=sys.stderr)
+sys.exit(1 if wrong else 0)' || status=1
 }
 modules=()
 for file in "$root"/plugins/modules/*.py; do
@@ -89,7 +98,7 @@ for file in "$root"/plugins/modules/*.py; do
 done
 render_all module MODULE "${modules[@]}"
 filters=()
-for file in "$root"/plugins/filter/*.py "$root"/plugins/filter/*.yml; do
+for file in "$root"/plugins/filter/*.py; do
   [ -e "$file" ] || continue
   filters+=("clickview.runbook.$(basename "${file%.*}")")
 done

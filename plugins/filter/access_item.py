@@ -121,4 +121,4 @@ class FilterModule:
     """Access checklist filters."""
 
     def filters(self):
-        return {"access_item": access_item, "access_review_item": access_review_item}
+        return {"access_item": access_item}

@@ -270,4 +270,4 @@ class FilterModule:
     """The change guard."""
 
     def filters(self):
-        return {"change_guard": change_guard, "change_guard_variables": change_guard_variables}
+        return {"change_guard": change_guard}

@@ -87,4 +87,4 @@ class FilterModule:
     """Health grading filters."""
 
     def filters(self):
-        return {"health_status": health_status, "worst_status": worst_status}
+        return {"health_status": health_status}

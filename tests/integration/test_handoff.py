@@ -121,6 +121,7 @@ def test_handoff_with_no_records_and_no_post(tmp_path, webhook_messages):
     rc, output = run_playbook(PLAYBOOK, json_output=False, extra_vars={
         "on_call_report_dir": str(tmp_path), "clickview_incident_dir": str(empty)})
     assert rc == 0, output[-3000:]
+    assert " changed=0 " in output.split("PLAY RECAP")[-1], "a handoff that posts nothing changes nothing"
     report = json.loads((tmp_path / "handoff-local-latest.json").read_text())
     assert report["incidents"] == {"declared": 0, "resolved": 0, "open": 0, "list": []}
     assert not [body for body in webhook_messages("/chat/incidents") if "On-call handoff" in str(body)], \

@@ -55,6 +55,8 @@ def test_healthy_lab_reports_every_check_ok(tmp_path, quiet_lab):  # pylint: dis
     assert deployments == ["clickview/clickview-backend", "clickview/clickview-frontend"]
     assert "Daily health check: OK" in markdown
     assert "Daily health check (local): OK" in output   # the summary is printed in the log
+    # a read-only run changes nothing: writing its report is not a change to the platform
+    assert " changed=0 " in output.split("PLAY RECAP")[-1], output[-600:]
     # readable by the owner and its group only
     assert {oct(p.stat().st_mode & 0o777) for p in tmp_path.iterdir()} == {"0o640"}
 

@@ -21,6 +21,7 @@ import time
 import urllib.parse
 import urllib.request
 import uuid
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import psycopg2
@@ -194,6 +195,15 @@ def test_pool_remediation_kills_exactly_the_listed_queries_and_records_them(tmp_
     assert action['status'] == 'done' and action['step'] == 'terminate long-running queries'
     assert len(rep['actions']) == 1          # remediate=true does not scale the backend: that has its own opt-in
     assert sorted(int(line.split()[1]) for line in action['evidence']) == sorted(pids)
+    # CI's JUnit: a case per finding and per step, the step passing, each WARN finding skipped with its figure
+    junit = ET.parse(tmp_path / 'alert-db-connection-pool-exhausted-local-latest.junit.xml').getroot()
+    cases = list(junit.iter('testcase'))
+    assert len(cases) == len(rep['findings']) + 1
+    step = [case for case in cases if case.get('name') == 'action.terminate long-running queries']
+    assert len(step) == 1 and step[0].find('failure') is None
+    warned = sorted(case.find('skipped').get('message') for case in cases if case.find('skipped') is not None)
+    assert warned and warned == sorted('WARN: %s (threshold %s)' % (f['figure'], f['threshold'])
+                                       for f in rep['findings'] if f['status'] == 'WARN')
     deadline = time.time() + 10
     while alive(pids) and time.time() < deadline:
         time.sleep(0.2)

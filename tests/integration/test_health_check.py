@@ -10,6 +10,7 @@ import sys
 import threading
 import urllib.request
 import uuid
+import xml.etree.ElementTree as ET
 
 import pytest
 
@@ -57,6 +58,8 @@ def test_healthy_lab_reports_every_check_ok(tmp_path, quiet_lab):  # pylint: dis
     assert "Daily health check (local): OK" in output   # the summary is printed in the log
     # a read-only run changes nothing: writing its report is not a change to the platform
     assert " changed=0 " in output.split("PLAY RECAP")[-1], output[-600:]
+    junit = ET.parse(tmp_path / "health-check-local-latest.junit.xml").getroot()
+    assert (junit.get("tests"), junit.get("failures"), junit.get("skipped")) == (str(len(report["checks"])), "0", "0")
     # readable by the owner and its group only
     assert {oct(p.stat().st_mode & 0o777) for p in tmp_path.iterdir()} == {"0o640"}
 
@@ -106,6 +109,16 @@ def test_faults_are_each_named_and_fail_the_play(tmp_path, faults):
         assert f"FAIL: {name}" in markdown
     # (Redis is read last: the hit rate is that of the lookups during the check)
     assert "check(s) FAIL: postgres.replication, postgres.replica_lag, app.error_ratio, redis.ping" in output
+    # CI sees one JUnit test case per check: each FAIL a failure naming its figure, each WARN skipped
+    junit = ET.parse(tmp_path / "health-check-local-latest.junit.xml").getroot()
+    cases = {case.get("name"): case for case in junit.iter("testcase")}
+    assert len(cases) == len(report["checks"])
+    failed = sorted(name.split(" ")[0] for name, case in cases.items() if case.find("failure") is not None)
+    assert failed == sorted(c["check"] for c in report["checks"] if c["status"] == "FAIL")
+    redis_ping = next(case for name, case in cases.items() if name.startswith("redis.ping "))
+    assert redis_ping.find("failure").get("message").startswith(checks["redis.ping"][0]["figure"])
+    assert any(case.find("skipped") is not None and "HighErrorRate" in case.find("skipped").get("message")
+               for case in cases.values())
 
 
 def test_missing_inventory_variable_fails_before_any_check(tmp_path):

@@ -30,7 +30,7 @@ from conftest import ROOT, ansible_env
 from test_deployment import metrics  # noqa: F401  pylint: disable=unused-import  # a module-scoped fixture
 
 PIPELINES = {"github": ROOT / "docs" / "ci" / "github-actions.yml", "gitlab": ROOT / "docs" / "ci" / "gitlab-ci.yml"}
-PLACEHOLDERS = {"github": {"${{ inputs.environment }}": "ENV", "${{ inputs.image }}": "IMAGE"},
+PLACEHOLDERS = {"github": {'"$ENVIRONMENT"': "ENV", '"$IMAGE"': "IMAGE"},
                 "gitlab": {'"$ENVIRONMENT"': "ENV", '"$IMAGE"': "IMAGE"}}
 REPO = "registry.clickview.lab/clickview-backend"
 KUBECONFIG = ROOT / "lab" / ".state" / "kubeconfig"

@@ -208,3 +208,28 @@ def test_the_example_commands_carry_no_vault_arguments():
     assert len(lines) == 6
     assert not any("vault" in line for line in lines)
     assert stat.S_IMODE(STAGE.stat().st_mode) & 0o111, "ci/pipeline-stage.sh is executable"
+
+
+def test_the_examples_follow_their_platforms_conventions():
+    data = yaml.safe_load(GITHUB.read_text(encoding="utf-8"))
+    inputs = data["on"]["workflow_dispatch"]["inputs"]
+    assert inputs["environment"]["type"] == "choice" and inputs["environment"]["options"] == ["staging", "production"]
+    assert data["permissions"] == {"contents": "read", "checks": "write"}
+    assert "inputs.environment" in data["concurrency"]["group"] and data["concurrency"]["cancel-in-progress"] is False
+    for step in github_steps():   # an input interpolated into a command line is a script injection
+        assert "${{" not in step.get("run", ""), step["run"]
+    job = next(iter(data["jobs"].values()))
+    assert job["env"]["ENVIRONMENT"] == "${{ inputs.environment }}" and job["env"]["IMAGE"] == "${{ inputs.image }}"
+    # the runbook's checks are published as test results and the markdown reports as the job summary
+    junit = [s for s in github_steps() if s.get("uses", "").startswith("mikepenz/action-junit-report")]
+    assert junit and junit[0]["if"] == "always()" and junit[0]["with"]["report_paths"] == "reports/ci/*-latest.junit.xml"
+    assert any("$GITHUB_STEP_SUMMARY" in s.get("run", "") and s.get("if") == "always()" for s in github_steps())
+
+    lab = gitlab()
+    used = {word for line in gitlab_lines("script") for word in re.findall(r"\$(\w+)", line)}
+    assert used <= set(lab["variables"]), f"undeclared variables: {used - set(lab['variables'])}"
+    assert "reports/ci/*-latest.junit.xml" in lab["default"]["artifacts"]["reports"]["junit"]
+    for name, job in lab.items():
+        if isinstance(job, dict) and "stage" in job:
+            assert job["environment"] == {"name": "$ENVIRONMENT"}, name
+            assert job["resource_group"] == "clickview-$ENVIRONMENT", name

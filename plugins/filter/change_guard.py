@@ -47,6 +47,20 @@ options:
     description: Whether the run is in check mode (C(ansible_check_mode)); check mode changes nothing and is never guarded.
     type: bool
     default: false
+  alert:
+    description:
+      - The alert that started the run (C(clickview_alert), given by the event-driven rulebook), for the alert playbooks.
+      - An alert of a severity in O(alert_severities) with a fingerprint runs under its own incident - the alert playbook
+        declares it, or joins the open one of the same alert, before any resolution step (see
+        P(clickview.runbook.alert_incident#filter)) - so such a run is allowed without an incident id or a change
+        reference, and RV(_value.incident_id) is that incident's. Any other alert, and every other procedure, is
+        decided as without it.
+    type: dict
+  alert_severities:
+    description: The severities whose alerts run under an incident (the alert playbooks' C(alert_response_incident_severities)).
+    type: list
+    elements: str
+    default: [P1, P2]
 """
 
 EXAMPLES = r"""
@@ -83,7 +97,7 @@ _value:
       description: The incident id the run is under, or null.
       type: str
     incident_id_variable:
-      description: The variable it came from, or null.
+      description: The variable it came from (V(clickview_alert) for the incident an alert's run declares or joins), or null.
       type: str
     change_reference:
       description: The change reference the run is under, or null.
@@ -98,6 +112,8 @@ _value:
 """
 
 from ansible.errors import AnsibleFilterError
+
+from ansible_collections.clickview.runbook.plugins.filter.alert_incident import alert_incident
 
 CHANGE_REFERENCE = "change_reference"
 EXEMPT_ENVIRONMENTS = ("local",)  # the lab (inventory/local): integration tests and the game day run there
@@ -217,7 +233,16 @@ def _text(value):
     return text or None
 
 
-def change_guard(values, procedure, environment, check_mode=False):
+def _alert_incident(name, alert, severities):
+    """The incident an alert-started run of an alert playbook declares or joins, or None."""
+    if not name.startswith("alert_") or not isinstance(alert, dict) or not alert:
+        return None
+    severities = tuple(str(severity).strip().upper() for severity in severities or ())
+    decision = alert_incident(alert, [], severities=severities)
+    return decision["incident_id"] if decision["action"] == "declare" else None
+
+
+def change_guard(values, procedure, environment, check_mode=False, alert=None, alert_severities=("P1", "P2")):
     """The decision for one run; see DOCUMENTATION."""
     if values is None:
         values = {}
@@ -239,10 +264,14 @@ def change_guard(values, procedure, environment, check_mode=False):
             incident_id, variable = _text(values.get(candidate)), candidate
             break
     change = _text(values.get(CHANGE_REFERENCE))
+    if incident_id is None and change is None:
+        incident_id = _alert_incident(name, alert, alert_severities)
+        variable = "clickview_alert" if incident_id else None
     decision = dict(procedure=name, environment=env, writes=writes, incident_id=incident_id, incident_id_variable=variable,
                     change_reference=change, id_variables=list(spec["ids"]), guarded=False, allowed=True)
     under = ", ".join(part for part in (
-        "incident %s (%s)" % (incident_id, variable) if incident_id else "",
+        ("the incident %s its alert runs under (declared or joined before any step)" % incident_id
+         if variable == "clickview_alert" else "incident %s (%s)" % (incident_id, variable)) if incident_id else "",
         "change %s" % change if change else "") if part)
 
     if env.lower() in EXEMPT_ENVIRONMENTS:

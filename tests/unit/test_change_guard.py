@@ -340,10 +340,10 @@ def test_every_other_playbook_holds_no_switch(playbook):
 
 # ---- the role end to end -----------------------------------------------------------------------------------
 
-def guarded_play(extra_vars, check=False):
+def guarded_play(extra_vars, check=False, procedure="db_kill_long_queries"):
     play = [{"hosts": "localhost", "gather_facts": False, "connection": "local",
              "pre_tasks": [{"name": "Guard", "ansible.builtin.include_role": {"name": "clickview.runbook.change_guard"},
-                            "vars": {"change_guard_procedure": "db_kill_long_queries"}}],
+                            "vars": {"change_guard_procedure": procedure}}],
              "tasks": [{"name": "The change", "ansible.builtin.debug": {"msg": "changed"}}]}]
     with tempfile.NamedTemporaryFile("w", prefix="clickview-test-", suffix=".yml", delete=False) as handle:
         yaml.safe_dump(play, handle)
@@ -382,3 +382,46 @@ def test_every_guarded_awx_template_asks_for_a_change_reference():
     asked = {Path(t["playbook"]).name for t in templates
              if any(q["variable"] == "change_reference" for q in t.get("survey") or [])}
     assert guarded and guarded <= asked, sorted(guarded - asked)
+
+
+FIRING = {"alertname": "HighErrorRate", "fingerprint": "a1b2c3d4e5f6", "severity": "P2", "starts_at": "2026-12-06T03:04:05Z",
+          "labels": {"alertname": "HighErrorRate", "severity": "P2"}}
+
+
+def test_a_p1_p2_alert_started_run_is_under_the_incident_it_declares():
+    decision = cg.change_guard({"remediate": True}, "alert_high_error_rate", "production", alert=FIRING)
+    assert decision["allowed"] and decision["guarded"]
+    assert decision["incident_id"] == "INC-20261206-030405-higherrorrate-a1b2c3d4e5f6"
+    assert decision["incident_id_variable"] == "clickview_alert"
+    assert "declared or joined before any step" in decision["msg"]
+
+
+@pytest.mark.parametrize("alert, procedure, severities", [
+    (dict(FIRING, severity="P3", labels={"severity": "P3"}), "alert_high_error_rate", ("P1", "P2")),   # no incident for a P3
+    (dict(FIRING, fingerprint=""), "alert_high_error_rate", ("P1", "P2")),                             # not a real alert
+    ({}, "alert_high_error_rate", ("P1", "P2")),
+    (FIRING, "alert_high_error_rate", ("P1",)),                                                       # P2 not declared here
+    (FIRING, "deploy_image", ("P1", "P2")),                                                           # only alert playbooks
+])
+def test_any_other_alert_or_procedure_still_needs_an_id(alert, procedure, severities):
+    values = {"remediate": True} if procedure.startswith("alert_") else {}
+    decision = cg.change_guard(values, procedure, "production", alert=alert, alert_severities=severities)
+    assert not decision["allowed"] and decision["incident_id"] is None
+
+
+def test_a_given_incident_id_wins_over_the_alerts():
+    decision = cg.change_guard({"remediate": True, "alert_response_incident_id": "INC-7"}, "alert_high_error_rate",
+                            "production", alert=FIRING)
+    assert decision["incident_id"] == "INC-7" and decision["incident_id_variable"] == "alert_response_incident_id"
+
+
+@pytest.mark.parametrize("severity, allowed", [("P1", True), ("P3", False)])
+def test_the_role_lets_an_alert_started_p1_run_remediate_under_its_incident(severity, allowed):
+    """The event-driven rulebook starts the alert playbook with clickview_alert and remediate=true: in production a P1/P2
+    alert runs under the incident the playbook declares first; a P3 alert still needs an id or a change reference."""
+    alert = dict(FIRING, severity=severity, labels={"alertname": "HighErrorRate", "severity": severity})
+    rc, tasks = guarded_play({"clickview_environment": "production", "remediate": True, "clickview_alert": alert},
+                             procedure="alert_high_error_rate")
+    assert (rc == 0) is allowed and ("The change" in tasks) is allowed, json.dumps(tasks)[-2000:]
+    decision = next(t for name, t in tasks.items() if "An incident id" in name)
+    assert ("INC-20261206-030405-higherrorrate-a1b2c3d4e5f6" in decision["msg"]) is allowed

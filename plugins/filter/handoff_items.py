@@ -91,6 +91,14 @@ _value:
     certificates_checked:
       description: How many certificates had an expiry to check.
       type: int
+    checks:
+      description:
+        - The handoff as checks in the shape of every report row (C({check, target, status, figure, threshold, detail})),
+          for its JUnit file - C(handoff.open_incidents), C(handoff.open_action_items) and
+          C(handoff.certificates_expiring) are C(WARN) when there is any (something the next shift must pick up),
+          C(handoff.alerts_fired) and C(handoff.waf_blocks_expiring) are C(OK) and say how many.
+      type: list
+      elements: dict
 """
 
 INCIDENT_FIELDS = ("id", "title", "severity", "status", "declared_at", "resolved_at", "duration_seconds")
@@ -112,13 +120,36 @@ def _not_after(certificate):
     return status.get("notAfter") if isinstance(status, dict) else None
 
 
+def _row(check, items, threshold, warn, names):
+    count = len(items)
+    figure = "%d%s" % (count, (": " + ", ".join(str(name) for name in names[:10])) if names else "")
+    return {"check": check, "target": "the next shift", "status": "WARN" if warn and count else "OK",
+            "figure": figure, "threshold": threshold, "detail": ""}
+
+
+def handoff_checks(items):
+    """The handoff's lists as report rows (see RETURN, checks)."""
+    open_ids = [incident["id"] for incident in items["incidents"]["list"] if incident.get("status") != "resolved"]
+    actions = [item for entry in items["open_action_items"] for item in entry["items"]]
+    return [
+        _row("handoff.open_incidents", open_ids, "none open", True, open_ids),
+        _row("handoff.open_action_items", actions, "none open", True,
+             [entry["incident"] for entry in items["open_action_items"]]),
+        _row("handoff.certificates_expiring", items["certificates_expiring"], "none expiring before the shift ends", True,
+             [certificate["name"] for certificate in items["certificates_expiring"]]),
+        _row("handoff.alerts_fired", items["alerts_fired"], "for information", False, items["alerts_fired"]),
+        _row("handoff.waf_blocks_expiring", items["waf_blocks_expiring"], "for information", False,
+             [block.get("address") for block in items["waf_blocks_expiring"]]),
+    ]
+
+
 def handoff_items(records, since, until, alerts=None, ip_sets=None, certificates=None):
     """The handoff's incidents, open action items, alerts, and blocks and certificates expiring by `until`."""
     incidents = shift_incidents(records, since)
     blocks = [block for ip_set in ip_sets or [] if "tags" in ip_set for block in waf_block_expiries(ip_set["tags"])]
     dated = [certificate for certificate in certificates or [] if _not_after(certificate) is not None]
     alerts = alerts or []
-    return {
+    items = {
         "incidents": {
             "declared": len([record for record in incidents if _declared_in_shift(record, since)]),
             "resolved": len([record for record in incidents if record.get("status") == "resolved"]),
@@ -135,6 +166,8 @@ def handoff_items(records, since, until, alerts=None, ip_sets=None, certificates
                                   for certificate in dated if str(_not_after(certificate)) <= until],
         "certificates_checked": len(dated),
     }
+    items["checks"] = handoff_checks(items)
+    return items
 
 
 class FilterModule:

@@ -5,6 +5,7 @@ import datetime
 import json
 import subprocess
 import uuid
+import xml.etree.ElementTree as ET
 
 import pytest
 
@@ -107,6 +108,12 @@ def test_handoff_report(tmp_path, incidents, ip_set, short_certificate, backend_
     assert [b["address"] for b in report["waf_blocks_expiring"]] == ["203.0.113.50/32"]
     assert [c["name"] for c in report["certificates_expiring"]] == ["handoff-short"]   # clickview-tls has 90 days
     assert report["health"]["overall"] in ("OK", "WARN", "FAIL")
+    # JUnit for CI: what the next shift must pick up warns, then each health check's own case
+    junit = ET.parse(tmp_path / "handoff-local-latest.junit.xml").getroot()
+    cases = {case.get("name"): case for case in junit.iter("testcase")}
+    assert cases["handoff.open_incidents the next shift"].find("skipped").get("message").startswith("WARN: 2: ")
+    assert "handoff-short" in cases["handoff.certificates_expiring the next shift"].find("skipped").get("message")
+    assert len(cases) == len(report["checks"]) and any(name.startswith("api.health ") for name in cases)
 
     markdown = (tmp_path / "handoff-local-latest.md").read_text()
     assert "| P1 | INC-SHIFT-RESOLVED: test INC-SHIFT-RESOLVED | resolved |" in markdown and "| 90 min |" in markdown

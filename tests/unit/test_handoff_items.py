@@ -14,6 +14,10 @@ def incident(incident_id, declared_at, status="investigating", **extra):
 
 def test_no_data():
     out = handoff_items([], SINCE, UNTIL)
+    assert [(c["check"], c["status"], c["figure"]) for c in out.pop("checks")] == [
+        ("handoff.open_incidents", "OK", "0"), ("handoff.open_action_items", "OK", "0"),
+        ("handoff.certificates_expiring", "OK", "0"), ("handoff.alerts_fired", "OK", "0"),
+        ("handoff.waf_blocks_expiring", "OK", "0")]
     assert out == {"incidents": {"declared": 0, "resolved": 0, "open": 0, "list": []}, "open_action_items": [],
                    "alerts_fired": [], "alerts_fired_detail": [], "waf_blocks_expiring": [],
                    "certificates_expiring": [], "certificates_checked": 0}
@@ -73,3 +77,17 @@ def test_certificates_expiring_and_checked():
     assert out["certificates_expiring"] == [{"name": "short", "not_after": "2026-01-11T00:00:00Z"},
                                             {"name": "edge", "not_after": UNTIL}]
     assert out["certificates_checked"] == 3
+
+
+def test_checks_warn_about_what_the_next_shift_must_pick_up():
+    records = [incident("OPEN-1", SINCE, action_items=["Add a canary gate", "Page earlier"]),
+               incident("DONE", SINCE, status="resolved")]
+    rows = [{"alertname": "HighErrorRate"}]
+    certificates = [{"metadata": {"name": "clickview-tls"}, "status": {"notAfter": "2026-01-15T00:00:00Z"}}]
+    checks = {c["check"]: c for c in handoff_items(records, SINCE, UNTIL, alerts=rows, certificates=certificates)["checks"]}
+    assert (checks["handoff.open_incidents"]["status"], checks["handoff.open_incidents"]["figure"]) == ("WARN", "1: OPEN-1")
+    assert (checks["handoff.open_action_items"]["status"], checks["handoff.open_action_items"]["figure"]) == \
+        ("WARN", "2: OPEN-1")
+    assert checks["handoff.certificates_expiring"]["status"] == "WARN"
+    assert checks["handoff.certificates_expiring"]["figure"] == "1: clickview-tls"
+    assert (checks["handoff.alerts_fired"]["status"], checks["handoff.alerts_fired"]["figure"]) == ("OK", "1: HighErrorRate")

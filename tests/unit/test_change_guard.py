@@ -411,7 +411,7 @@ def test_any_other_alert_or_procedure_still_needs_an_id(alert, procedure, severi
 
 def test_a_given_incident_id_wins_over_the_alerts():
     decision = cg.change_guard({"remediate": True, "alert_response_incident_id": "INC-7"}, "alert_high_error_rate",
-                            "production", alert=FIRING)
+                               "production", alert=FIRING)
     assert decision["incident_id"] == "INC-7" and decision["incident_id_variable"] == "alert_response_incident_id"
 
 

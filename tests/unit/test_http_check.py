@@ -26,7 +26,7 @@ def test_every_2xx_is_ok(status):
 
 def test_503_is_fail_with_the_status_as_figure():
     row = http_check(uri(503, "Status code was 503 and not [200]: HTTP Error 503: Service Unavailable",
-                            "no healthy upstream"))
+                         "no healthy upstream"))
     assert set(row) == KEYS
     assert row["status"] == "FAIL" and row["figure"] == "HTTP 503"
     assert row["detail"] == ("Status code was 503 and not [200]: HTTP Error 503: Service Unavailable; "
@@ -41,7 +41,7 @@ def test_any_other_status_is_fail(status):
 
 def test_connection_refused_has_no_status():
     row = http_check(uri(-1, "Status code was -1 and not [200]: Request failed: "
-                                "<urlopen error [Errno 111] Connection refused>"))
+                             "<urlopen error [Errno 111] Connection refused>"))
     assert row["status"] == "FAIL" and row["figure"] == "no answer - connection refused"
     assert "Errno 111" in row["detail"]
 
@@ -49,7 +49,7 @@ def test_connection_refused_has_no_status():
 def test_a_result_without_any_status_is_fail():
     """A task that failed before any request (a bad ca_path), or a result from nothing at all."""
     row = http_check({"failed": True, "msg": "Request failed: <urlopen error [Errno 2] No such file or directory>"},
-                        url=URL)
+                     url=URL)
     assert row["status"] == "FAIL" and row["target"] == URL
     assert row["figure"] == "no answer - [Errno 2] No such file or directory"
     empty = http_check(None, url=URL)
@@ -58,7 +58,7 @@ def test_a_result_without_any_status_is_fail():
 
 def test_untrusted_certificate_names_the_verifiers_reason():
     row = http_check(uri(-1, "Status code was -1 and not [200]: Request failed: <urlopen error [SSL: "
-                                "CERTIFICATE_VERIFY_FAILED] certificate verify failed: unable to get local issuer "
+                             "CERTIFICATE_VERIFY_FAILED] certificate verify failed: unable to get local issuer "
                                 "certificate (_ssl.c:1006)>"))
     assert row["status"] == "FAIL"
     assert row["figure"] == "certificate not trusted - unable to get local issuer certificate"
@@ -66,7 +66,7 @@ def test_untrusted_certificate_names_the_verifiers_reason():
 
 def test_certificate_for_another_name_is_not_trusted():
     row = http_check(uri(-1, "Status code was -1 and not [200]: Request failed: <urlopen error [SSL: "
-                                "CERTIFICATE_VERIFY_FAILED] certificate verify failed: Hostname mismatch, certificate "
+                             "CERTIFICATE_VERIFY_FAILED] certificate verify failed: Hostname mismatch, certificate "
                                 "is not valid for 'localhost'. (_ssl.c:1006)>"))
     assert row["status"] == "FAIL"
     assert row["figure"].startswith("certificate not trusted - Hostname mismatch")

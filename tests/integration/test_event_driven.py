@@ -20,9 +20,12 @@ import signal
 import socket
 import ssl
 import subprocess
+import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import yaml
@@ -30,6 +33,8 @@ import yaml
 from conftest import ROOT, VENV_BIN, ansible_env
 
 RULEBOOK = ROOT / "extensions" / "eda" / "rulebooks" / "alert_remediation.yml"
+# the EDA controller's variant: the same rules, launching AWX workflows (tests/unit/test_eda_controller.py)
+CONTROLLER_RULEBOOK = ROOT / "extensions" / "eda" / "rulebooks" / "alert_remediation_controller.yml"
 LAB_VARS = ROOT / "inventory" / "local" / "group_vars" / "all" / "event_driven.yml"
 PROMETHEUS = "/usr/bin/prometheus"
 ALERTMANAGER = "/usr/bin/prometheus-alertmanager"
@@ -119,13 +124,18 @@ def final_report(path):
     return data if data.get("phase") == "final" else None
 
 
-def conditions(rulebook):
-    for ruleset in yaml.safe_load(rulebook.read_text(encoding="utf-8")):
-        for rule in ruleset["rules"]:
-            yield rule["name"], rule["condition"]
+def conditions(*rulebooks):
+    for rulebook in rulebooks:
+        for ruleset in yaml.safe_load(rulebook.read_text(encoding="utf-8")):
+            for rule in ruleset["rules"]:
+                yield rule["name"], rule["condition"]
 
 
-@pytest.mark.parametrize("name,condition", list(conditions(RULEBOOK)))
+def test_controller_rulebook_has_the_same_conditions():
+    assert list(conditions(CONTROLLER_RULEBOOK)) == list(conditions(RULEBOOK))
+
+
+@pytest.mark.parametrize("name,condition", sorted(set(conditions(RULEBOOK, CONTROLLER_RULEBOOK))))
 def test_rulebook_conditions_build_a_well_formed_rule_tree(name, condition):
     """ansible-rulebook 1.3 with pyparsing >= 3.3 (pinned here) turns `and`/`or` into list
     operands that the rule engine rejects (ClassCastException at start-up): keep conditions simple."""
@@ -157,8 +167,9 @@ def test_every_environment_maps_the_runbook_alerts():
             assert (ROOT / "playbooks" / (playbook.split(".")[-1] + ".yml")).is_file(), (env, playbook)
         # the webhook speaks HTTPS only, in every environment
         assert data["clickview_eda_webhook_certfile"] and data["clickview_eda_webhook_keyfile"], env
-    rulebook_source = yaml.safe_load(RULEBOOK.read_text())[0]["sources"][0]["eda.builtin.webhook"]
-    assert {"token", "certfile", "keyfile"} <= set(rulebook_source), rulebook_source
+    for rulebook in (RULEBOOK, CONTROLLER_RULEBOOK):
+        rulebook_source = yaml.safe_load(rulebook.read_text())[0]["sources"][0]["eda.builtin.webhook"]
+        assert {"token", "certfile", "keyfile"} <= set(rulebook_source), (rulebook.name, rulebook_source)
     production = yaml.safe_load((ROOT / "inventory" / "production" / "group_vars" / "all" / "event_driven.yml").read_text())
     assert production["clickview_eda_remediation_enabled"] is False
     lab = yaml.safe_load(LAB_VARS.read_text(encoding="utf-8"))
@@ -342,3 +353,117 @@ def test_labelled_alert_targets_its_workload_and_declares_the_incident(private_m
     assert any(decision["incident_id"] in json.dumps(r["body"]) for r in chat), chat
     assert generations == {d.metadata.name: d.metadata.generation
                            for d in client.AppsV1Api(api).list_namespaced_deployment("clickview").items}
+
+
+# ---- the EDA controller's variant, against a stand-in AWX API ------------------------------------------------
+
+
+class FakeAwx(BaseHTTPRequestHandler):
+    """Enough of the AWX API for ansible-rulebook's run_workflow_template: the template lookup, the launch (recorded)
+    and the job status (successful at once)."""
+    workflows, organization, launches = [], "", []
+
+    def _send(self, code, body):
+        data = json.dumps(body).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args):  # pylint: disable=arguments-differ
+        pass
+
+    def do_GET(self):  # pylint: disable=invalid-name
+        url = urllib.parse.urlparse(self.path)
+        query = urllib.parse.parse_qs(url.query)
+        if url.path == "/api/v2/config/":
+            return self._send(200, {"version": "24.6.1"})
+        if url.path == "/api/v2/unified_job_templates/":
+            name = query.get("name", [""])[0]
+            results = [{"id": i, "type": "workflow_job_template", "name": n,
+                        "summary_fields": {"organization": {"name": self.organization}},
+                        "related": {"launch": f"/api/v2/workflow_job_templates/{i}/launch/"},
+                        "ask_limit_on_launch": False, "ask_labels_on_launch": False,
+                        "ask_inventory_on_launch": True, "ask_variables_on_launch": False}
+                       for i, n in enumerate(self.workflows, start=1) if n == name]
+            return self._send(200, {"count": len(results), "next": None, "results": results})
+        if url.path == "/api/v2/workflow_jobs/":
+            ids = [i for i in query.get("id__in", [""])[0].split(",") if i]
+            return self._send(200, {"results": [{"id": int(i), "status": "successful", "created": "2026-01-01T00:00:00Z",
+                                                 "artifacts": {}} for i in ids]})
+        return self._send(404, {"detail": "not found"})
+
+    def do_POST(self):  # pylint: disable=invalid-name
+        url = urllib.parse.urlparse(self.path)
+        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+        if not url.path.endswith("/launch/"):
+            return self._send(404, {"detail": "not found"})
+        self.launches.append({"path": url.path, "body": body})
+        job = 100 + len(self.launches)
+        return self._send(201, {"id": job, "url": f"/api/v2/workflow_jobs/{job}/", "status": "pending",
+                                "created": "2026-01-01T00:00:00Z"})
+
+
+def test_controller_rulebook_launches_the_incident_workflow_with_survey_answers_once(tmp_path):
+    """alert_remediation_controller.yml in the real engine, with staging's variables: a firing alert launches its
+    incident workflow once per throttle window with the survey's answers only, on the activation's inventory; a
+    resolved alert and an alert without a workflow launch nothing, and the rulebook keeps running."""
+    staging = yaml.safe_load((ROOT / "inventory" / "staging" / "group_vars" / "all" / "event_driven.yml").read_text())
+    ports = {"rulebook": free_port(), "awx": free_port()}
+    cert, key = tmp_path / "tls.crt", tmp_path / "tls.key"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+                    "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+                   check=True, capture_output=True)
+    (tmp_path / "vars.yml").write_text(yaml.safe_dump(dict(
+        staging, clickview_eda_webhook_host="127.0.0.1", clickview_eda_webhook_port=ports["rulebook"],
+        clickview_eda_webhook_certfile=str(cert), clickview_eda_webhook_keyfile=str(key), clickview_eda_awx_inventory_id=3)))
+    (tmp_path / "inventory.yml").write_text("all:\n  hosts:\n    localhost:\n      ansible_connection: local\n")
+    FakeAwx.workflows, FakeAwx.organization, FakeAwx.launches = list(staging["clickview_eda_alert_workflows"].values()), \
+        staging["clickview_eda_awx_organization"], []
+    awx = ThreadingHTTPServer(("127.0.0.1", ports["awx"]), FakeAwx)
+    threading.Thread(target=awx.serve_forever, daemon=True).start()
+    log = tmp_path / "rulebook.log"
+    with open(log, "w", encoding="utf-8") as out:
+        rulebook = subprocess.Popen(  # pylint: disable=consider-using-with
+            [str(VENV_BIN / "ansible-rulebook"), "-r", str(CONTROLLER_RULEBOOK), "-i", str(tmp_path / "inventory.yml"),
+             "--vars", str(tmp_path / "vars.yml"), "-E", "CLICKVIEW_EDA_WEBHOOK_TOKEN",
+             "--controller-url", f"http://127.0.0.1:{ports['awx']}", "--controller-token", "not-a-secret"],
+            stdout=out, stderr=subprocess.STDOUT, start_new_session=True, cwd=ROOT,
+            env=ansible_env(CLICKVIEW_EDA_WEBHOOK_TOKEN=TOKEN))
+    context = ssl.create_default_context(cafile=str(cert))
+
+    def post(alert):
+        req = urllib.request.Request(
+            f"https://127.0.0.1:{ports['rulebook']}/alertmanager",
+            data=json.dumps({"version": "4", "status": alert["status"], "receiver": "eda", "groupKey": "g",
+                             "externalURL": "", "alerts": [alert]}).encode(),
+            headers={"Content-Type": "application/json", "Authorization": f"Bearer {TOKEN}"})
+        with urllib.request.urlopen(req, timeout=30, context=context) as resp:
+            assert resp.status == 200
+
+    try:
+        wait_for(lambda: listening(ports["rulebook"]) or rulebook.poll() is not None, 60, "ansible-rulebook's webhook")
+        assert rulebook.poll() is None, log.read_text()
+        alert = {"status": "firing", "labels": {"alertname": "HighErrorRate", "severity": "P2", "runbook": "alert_high_error_rate"},
+                 "annotations": {"summary": "Error rate 7% is above 5 %"}, "startsAt": "2026-12-06T03:04:05.678Z",
+                 "endsAt": "0001-01-01T00:00:00Z", "generatorURL": "", "fingerprint": "5e1f00d0c0ffee42"}
+        post(alert)
+        post(dict(alert, annotations={"summary": "Error rate 9% is above 5 %"}))      # a re-notification: throttled
+        post(dict(alert, status="resolved"))
+        post(dict(alert, labels=dict(alert["labels"], alertname="NewAlert"), fingerprint="0123456789abcdef"))
+        wait_for(lambda: "Undefined jinja variable" in log.read_text(), 60, "the unmapped alert's failed launch")
+        time.sleep(3)
+        assert rulebook.poll() is None, log.read_text()
+    finally:
+        stop(rulebook)
+        awx.shutdown()
+    assert FakeAwx.launches == [{
+        "path": "/api/v2/workflow_job_templates/1/launch/",
+        "body": {"inventory": 3, "extra_vars": {
+            "incident_response_id": "INC-20261206-030405-higherrorrate-5e1f00d0c0ff",
+            "incident_response_title": "HighErrorRate firing since 2026-12-06 03:04 UTC",
+            "incident_response_severity": "P2",
+            "alert_response_remediate": "true"}}}], log.read_text()
+    assert staging["clickview_eda_alert_workflows"]["HighErrorRate"] == FakeAwx.workflows[0]
+    assert "HighErrorRate resolved" in log.read_text()

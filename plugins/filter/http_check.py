@@ -17,8 +17,8 @@ description:
     (C(clickview_ingress_url) and C(on_call_ingress_health_path), C(/healthz) by default), the API's
     (C(clickview_api_health_url)) - and returns the check O(check) as C({check, target, status, figure, threshold,
     detail}), the shape of every health check row.
-  - With O(json_status), the answer must also be JSON whose C(status) field is one of those values (the API's
-    C({"status": "ok"})); any other body is C(FAIL) with the status it did say.
+  - With O(json_status), the answer must also be JSON whose C(status) field is one of those values (the API answers
+    a JSON object with C(status) V(ok)); any other body is C(FAIL) with the status it did say.
   - An HTTP status from 200 to 299 is C(OK). Any other status (a 503 from an ingress with no healthy backend, a 404 from
     a default backend, a redirect the GET did not follow) is C(FAIL) with the status as the figure.
   - No HTTP answer at all is C(FAIL), and the figure says why - connection refused, timed out, the host name did not

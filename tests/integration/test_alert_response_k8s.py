@@ -22,10 +22,11 @@ import urllib.parse
 import urllib.request
 import uuid
 
+import psycopg2
 import pytest
 from kubernetes import client, config
 
-from conftest import lab_config, run_module, run_playbook, wait_until
+from conftest import lab_config, pg_connect, pg_query, run_module, run_playbook, wait_until
 # long queries of the test's own, for the pool alert's scale-out
 from test_alert_response_db import Sleepers, pool_vars
 # the module-scoped fixture: a private stand-in for this module
@@ -77,6 +78,30 @@ def received(needle):
         return [r['body'] for r in json.load(resp) if needle in json.dumps(r['body'])]
 
 
+def status_page(name, **state):
+    """Set the lab's status page of a service (the webhook sink's Statuspage stand-in); no state = operational."""
+    req = urllib.request.Request('%s/_statuspage/%s' % (SINK, name), method='PUT' if state else 'DELETE',
+                                 data=json.dumps(state).encode() if state else None,
+                                 headers={'Content-Type': 'application/json'})
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        return json.load(resp)
+
+
+def findings_of(rep, check):
+    return [f for f in rep['findings'] if f['check'] == check]
+
+
+def assert_database_answers(rep):
+    """postgres.connectivity: the primary, then PgBouncer, both answering SELECT 1."""
+    db = findings_of(rep, 'postgres.connectivity')
+    assert [f['target'] for f in db] == ['primary 127.0.0.1:15432, database clickview',
+                                         'pgbouncer 127.0.0.1:16432, database clickview'], db
+    for row in db:
+        assert row['status'] == 'OK', row
+        assert row['figure'].startswith('SELECT 1 answered in ') and 'connections in use (max_connections)' in row['figure']
+        assert row['threshold'] == 'SELECT 1 answers within the connect timeout (5 s)'
+
+
 def finding(rep, check):
     found = [f for f in rep['findings'] if f['check'] == check]
     assert found, 'no finding %s in %s' % (check, [f['check'] for f in rep['findings']])
@@ -91,6 +116,21 @@ def expected_outcome(rep):
     if any(a['status'] == 'failed' for a in rep['actions']) or (verified or rep['overall']) == 'FAIL':
         return 'needs_attention'
     return 'remediated' if verified and rank[verified] < rank[rep['overall']] else 'ok'
+
+
+@pytest.fixture
+def status_pages():
+    """Sets the lab's status pages for a test and always puts the services it set back to operational."""
+    names = []
+
+    def put(name, **state):
+        names.append(name)
+        return status_page(name, **state)
+    try:
+        yield put
+    finally:
+        for name in names:
+            status_page(name)
 
 
 @pytest.fixture(scope='module')
@@ -174,6 +214,67 @@ def test_error_rate_absent_is_ok_and_nothing_is_rolled_back(api, play):
     assert any(line.startswith('revision 4 (running)') and ':1.4.0' in line for line in rollout['evidence'])
     assert finding(rep, 'logs.error_lines')['figure'].startswith('0 error lines of ')
     assert versions(api) == before
+    # the runbook's resolution steps 3 and 4: the database answers, the external services report no incident
+    assert_database_answers(rep)
+    pages = findings_of(rep, 'external.status_page')
+    assert [(p['target'].split()[0], p['status'], p['figure']) for p in pages] == [
+        ('ClickUp', 'OK', 'All Systems Operational (indicator none)'),
+        ('OpenAI', 'OK', 'All Systems Operational (indicator none)')]
+
+
+def test_error_rate_names_the_external_service_in_an_outage(play, status_pages):
+    """A spike that did not follow a rollout, while OpenAI's status page reports a major outage: the report says
+    so (FAIL), ClickUp stays OK, the database answers, and the error ratio's advice names OpenAI."""
+    status_pages('openai', indicator='major', description='Partial outage')
+    try:
+        faults({'error_rate': 0.4})
+        wait_until(lambda: (prom(ERROR_RATIO) or 0) > 0.12, 60, 'the error ratio to rise')
+        # the rollouts of the private stand-in are minutes old: within 1 s only counts as after one
+        rc, out = play('high_error_rate', alert_response_notify=False, alert_response_rollout_correlation_seconds=1)
+    finally:
+        faults({})
+    # the next test's spike must not join this one
+    wait_until(lambda: (prom(ERROR_RATIO) or 0) < 0.015, 90, 'the error ratio to fall again')
+    assert rc != 0, out
+    rep = play.report('high-error-rate')
+    assert rep['overall'] == 'FAIL' and rep['outcome'] == 'needs_attention' and not rep['remediate']
+    pages = {p['target'].split()[0]: p for p in findings_of(rep, 'external.status_page')}
+    assert sorted(pages) == ['ClickUp', 'OpenAI']
+    openai, clickup = pages['OpenAI'], pages['ClickUp']
+    assert openai['status'] == 'FAIL' and openai['figure'] == 'Partial outage (indicator major)', openai
+    assert openai['target'] == 'OpenAI http://127.0.0.1:18099/statuspage/openai/api/v2/status.json'
+    assert openai['evidence'][0].startswith('page openai http://127.0.0.1:18099/statuspage/openai, updated ')
+    assert clickup['status'] == 'OK' and clickup['figure'] == 'All Systems Operational (indicator none)'
+    assert_database_answers(rep)
+    ratio = finding(rep, 'prometheus.error_ratio')
+    assert ratio['status'] == 'FAIL' and finding(rep, 'deployment.latest_rollout')['status'] == 'OK'
+    assert ratio['recommendation'] == (
+        'Not deployment-related: the dependency at fault looks like OpenAI (its status page: Partial outage (indicator '
+        'major)) - start there; the grouped log errors show which requests fail.')
+    assert rep['recommended_action'] == ratio['recommendation']
+    assert rep['actions'][0]['status'] == 'skipped' and 'not deployment-related' in rep['actions'][0]['detail']
+    markdown = play.markdown('high-error-rate')
+    assert '| ❌ FAIL | `external.status_page`' in markdown and 'Partial outage (indicator major)' in markdown
+    assert '| ✅ OK | `postgres.connectivity`' in markdown
+
+
+def test_error_rate_database_unreachable_through_pgbouncer_and_an_unreadable_page(play, status_pages):
+    """PgBouncer not answering is FAIL with the driver's reason (never the password); a status page that answers
+    503 is WARN - no proof the service is down."""
+    status_pages('clickup', http_status=503)
+    rc, out = play('high_error_rate', alert_response_notify=False, clickview_pgbouncer={'host': '127.0.0.1', 'port': 9})
+    assert rc != 0, out
+    rep = play.report('high-error-rate')
+    primary, bouncer = findings_of(rep, 'postgres.connectivity')
+    assert primary['status'] == 'OK'
+    assert bouncer['status'] == 'FAIL' and bouncer['target'] == 'pgbouncer 127.0.0.1:9, database clickview'
+    assert bouncer['figure'] == 'unreachable: connection to server at "127.0.0.1", port 9 failed: Connection refused'
+    assert bouncer['recommendation'].startswith('PgBouncer does not pass connections to the database')
+    pages = {p['target'].split()[0]: p for p in findings_of(rep, 'external.status_page')}
+    assert pages['ClickUp']['status'] == 'WARN' and pages['ClickUp']['figure'] == 'status page unreadable: HTTP 503'
+    assert pages['OpenAI']['status'] == 'OK'
+    password = LAB['postgres']['operator']['password']
+    assert password not in out and password not in json.dumps(rep) and password not in play.markdown('high-error-rate')
 
 
 def test_error_rate_after_bad_rollout_reported_then_rolled_back(api, play):
@@ -302,7 +403,56 @@ def test_latency_absent_is_ok(api, play):
     hit = finding(rep, 'redis.cache_hit_rate')
     # graded over the lookups made during the investigation (none here: OK), the lifetime figure for reference
     assert hit['status'] == 'OK' and 'lifetime' in hit['figure'] and hit['threshold'].startswith('warn below 85 %, fail below 80 %')
+    # no query running for 5 s or more: no plan to show; the lab's clickview database has no pg_stat_statements
+    plans = finding(rep, 'postgres.query_plans')
+    assert plans['status'] == 'OK' and plans['figure'] == 'no active query running for 5 s or more', plans
+    top = finding(rep, 'postgres.top_statements')
+    assert top['status'] == 'OK' and (top['figure'].startswith('not available: ') or top['figure'].endswith(' calls)')), top
     assert versions(api) == before
+
+
+def test_latency_slow_query_has_its_plan_in_the_report(play):
+    """A query running for longer than active_query_seconds.warn (5 s): the report shows its plan (plain EXPLAIN)."""
+    app = 'itest-latency-%s' % uuid.uuid4().hex[:8]
+    sql = 'SELECT pg_sleep(120), count(*) FROM audit_log'
+    conn = pg_connect('app', application_name=app)
+    pid = conn.get_backend_pid()
+
+    def work():
+        try:
+            with conn.cursor() as cur:
+                cur.execute(sql)
+        except psycopg2.Error:  # ended by the cleanup below
+            pass
+
+    threading.Thread(target=work, daemon=True).start()
+    try:
+        wait_until(lambda: pg_query("SELECT 1 FROM pg_stat_activity WHERE pid = %s AND state = 'active'", (pid,)), 10,
+                   'the slow query to start')
+        time.sleep(6)
+        started = pg_query("SELECT query_start FROM pg_stat_activity WHERE pid = %s", (pid,))[0][0]
+        play('high_latency', alert_response_notify=False)
+        rep = play.report('high-latency')
+        plans = finding(rep, 'postgres.query_plans')
+        assert plans['status'] in ('WARN', 'FAIL') and 'explained, the longest running' in plans['figure'], plans
+        lines = plans['evidence']
+        ours = [i for i, line in enumerate(lines) if line.startswith('pid %d ' % pid)]
+        if ours:
+            assert lines[ours[0]].endswith(': ' + sql), lines
+            assert lines[ours[0] + 1] == '  EXPLAIN (FORMAT TEXT):', lines
+            assert lines[ours[0] + 2].startswith('    Aggregate') and 'Seq Scan on audit_log' in lines[ours[0] + 3], lines
+        else:
+            # the shared lab had three queries running for longer than this one: they take the places (longest first)
+            older = pg_query("SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND datname = 'clickview' "
+                             "AND backend_type = 'client backend' AND query_start < %s", (started,))[0][0]
+            assert older >= 3 and plans['figure'].startswith('3 slow queries'), (older, plans)
+        active = finding(rep, 'postgres.active_queries')
+        assert active['status'] in ('WARN', 'FAIL') and 'postgres.query_plans' in active['recommendation']
+        assert 'EXPLAIN ANALYZE' not in active['recommendation']
+        assert 'postgres.query_plans' in play.markdown('high-latency')
+    finally:
+        pg_query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s', (app,))
+        conn.close()
 
 
 def test_latency_raised_scales_out_within_bounds(api, play):

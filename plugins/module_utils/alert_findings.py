@@ -39,9 +39,10 @@ def truncate(value, length=255, end="...", leeway=5):
 
 
 def rows(result):
-    """The rows of a registered postgresql_query result: [] when it has none (failed, skipped)."""
+    """The rows of a registered postgresql_query result: [] when it has none (failed, skipped, or no row -
+    postgresql_query gives an empty dict, not an empty list, for a query that returned no row)."""
     found = (result or {}).get("query_result")
-    if found is None:
+    if not found:
         return []
     return [found] if isinstance(found, dict) else list(found)
 

@@ -277,3 +277,9 @@ def test_vacuum_with_one_table_of_two_reclaimed_or_an_error_is_failed():
     assert errored["status"] == "failed" and errored["detail"] == "0 of 2 table(s) reclaimed"
     assert errored["evidence"][0].endswith(" - NOT reclaimed: timeout")
     assert vacuum_action([], after={}, targets=0)["status"] == "done"
+
+
+def test_no_waiting_query_is_zero_as_postgresql_query_gives_it():
+    """postgresql_query registers a query that returned no row as query_result {} (an empty dict), not []."""
+    found = pool(waiting={"query_result": {}, "query_all_results": [{}]})["postgres.waiting_queries"]
+    assert (found["status"], found["figure"], found["evidence"]) == ("OK", "0 active queries waiting", [])

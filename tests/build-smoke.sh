@@ -103,6 +103,17 @@ for file in "$root"/plugins/filter/*.py; do
   filters+=("clickview.runbook.$(basename "${file%.*}")")
 done
 render_all filter FILTER "${filters[@]}"
+# the other plugin types, one file each (callback: the oncall stdout callback; lookup)
+for type in callback lookup; do
+  plugins=()
+  for file in "$root/plugins/$type"/*.py; do
+    [ -e "$file" ] || continue
+    name=$(basename "$file" .py)
+    [ "$name" = __init__ ] && continue
+    plugins+=("clickview.runbook.$name")
+  done
+  render_all "$type" "${type^^}" "${plugins[@]}"
+done
 roles=$(ansible-doc -t role -l clickview.runbook)
 for dir in "$root"/roles/*/; do
   role=$(basename "$dir")

@@ -332,6 +332,32 @@ def rollout_state(kind, obj, target_name=None):
     return "done", 'daemon set "%s" successfully rolled out' % name
 
 
+# ---------------------------------------------------------------- progress of the wait
+PROGRESS_LIMIT = 60
+
+
+def progress_sample(kind, obj, elapsed):
+    """One poll of the wait: seconds since the wait began and the replicas wanted, updated, ready and available
+    (for a DaemonSet the pods it should schedule, updated, ready and available)."""
+    spec, st = obj.get("spec") or {}, obj.get("status") or {}
+    if kind == "DaemonSet":
+        sample = {"replicas": st.get("desiredNumberScheduled", 0), "updated": st.get("updatedNumberScheduled", 0),
+                  "ready": st.get("numberReady", 0), "available": st.get("numberAvailable", 0)}
+    else:
+        sample = {"replicas": spec.get("replicas", 1), "updated": st.get("updatedReplicas", 0),
+                  "ready": st.get("readyReplicas", 0), "available": st.get("availableReplicas", 0)}
+    sample["elapsed"] = round(max(elapsed, 0.0), 1)
+    return sample
+
+
+def add_sample(samples, sample, limit=PROGRESS_LIMIT):
+    """Append a sample, keeping at most ``limit``: the first one and the latest ``limit - 1``."""
+    samples.append(sample)
+    while len(samples) > max(limit, 2):
+        del samples[1]
+    return samples
+
+
 # ---------------------------------------------------------------- the rollback
 class Rollback(object):
     """Plan, apply and wait for the rollback of one or more objects of one kind in one namespace."""
@@ -455,17 +481,25 @@ class Rollback(object):
 
     # ---- waiting
     def wait(self, items, timeout):
-        """Wait for every (result, object) to finish rolling out. Fills result['status'] / ['rollout'] and
-        returns the results that failed or timed out (with conditions, pod problems and events)."""
-        deadline = self.clock() + timeout
+        """Wait for every (result, object) to finish rolling out. Fills result['status'] / ['rollout'], the
+        progress seen at each poll (result['progress'], see progress_sample; at most PROGRESS_LIMIT samples) and
+        the seconds waited for it (result['waited']); returns the results that failed or timed out (with
+        conditions, pod problems and events)."""
+        started = self.clock()
+        deadline = started + timeout
         pending = list(items)
         failed = []
+        for result, obj in pending:
+            result["progress"], result["waited"] = [], 0.0
         while True:
             still = []
             for result, obj in pending:
                 obj = self.api.get(object_path(self.kind, self.namespace, obj["metadata"]["name"]))
+                elapsed = self.clock() - started
                 state, message = rollout_state(self.kind, obj, result.get("target_name") if self.kind == "Deployment" else None)
                 result["status"], result["rollout"] = obj.get("status") or {}, message
+                add_sample(result["progress"], progress_sample(self.kind, obj, elapsed))
+                result["waited"] = round(max(elapsed, 0.0), 1)
                 if state == "done":
                     continue
                 if state == "failed":

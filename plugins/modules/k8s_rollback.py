@@ -28,6 +28,8 @@ description:
   - With O(wait=true) the task returns when the rollout is complete (generation observed, every replica updated and
     available) and fails when the Deployment exceeds its progress deadline or O(wait_timeout) passes, returning
     the conditions, the containers that are not ready and the last events.
+  - The wait polls once a second and records what each poll saw (replicas updated, ready and available) in
+    RV(progress), with the seconds waited in RV(waited), whether the rollout completed or not.
   - With O(history_only=true) nothing is rolled back; the task returns the rollout history
     (C(kubectl rollout history)).
 author:
@@ -234,6 +236,39 @@ status:
   description: The workload's C(status) after the rollout (after the rollback without O(wait)). Only for one workload.
   returned: success, when one workload was handled
   type: dict
+progress:
+  description:
+    - What each poll of the wait saw, oldest first (one poll a second); as RV(rollbacks[].progress). Only for one workload.
+    - At most 60 samples are kept, the first and the last 59.
+  returned: when the task waited for one workload's rollout
+  type: list
+  elements: dict
+  version_added: 0.3.0
+  sample: [{"elapsed": 0.0, "replicas": 3, "updated": 1, "ready": 0, "available": 0},
+           {"elapsed": 2.0, "replicas": 3, "updated": 3, "ready": 3, "available": 3}]
+  contains:
+    elapsed:
+      description: Seconds since the wait began.
+      type: float
+    replicas:
+      description: Replicas the workload wants (C(spec.replicas); for a DaemonSet the pods it should schedule).
+      type: int
+    updated:
+      description: Replicas (pods) running the pod template rolled back to.
+      type: int
+    ready:
+      description: Replicas (pods) ready.
+      type: int
+    available:
+      description: Replicas (pods) available.
+      type: int
+waited:
+  description:
+    - Seconds the task waited for the rollout (the longest of them with several workloads).
+  returned: when the task waited for a rollout
+  type: float
+  version_added: 0.3.0
+  sample: 14.2
 rollbacks:
   description: One entry per workload.
   returned: always
@@ -300,6 +335,18 @@ rollbacks:
     status:
       description: The workload's C(status) after waiting.
       type: dict
+    progress:
+      description:
+        - What each poll of the wait saw, oldest first, as RV(progress) (C(elapsed), C(replicas), C(updated), C(ready),
+          C(available)); at most 60 samples, the first and the last 59.
+        - Only when the task waited for this workload.
+      type: list
+      elements: dict
+      version_added: 0.3.0
+    waited:
+      description: Seconds waited until this workload's rollout completed, failed or timed out.
+      type: float
+      version_added: 0.3.0
     rollout:
       description: Last rollout status message, as C(kubectl rollout status) prints it.
       type: str
@@ -447,6 +494,10 @@ def main():
     if len(results) == 1:
         r = results[0]
         out.update(from_revision=r["from_revision"], to_revision=r["to_revision"], history=r["history"], status=r.get("status"))
+        if "progress" in r:
+            out.update(progress=r["progress"], waited=r["waited"])
+    elif any("waited" in r for r in results):
+        out["waited"] = max(r.get("waited", 0.0) for r in results)
     msgs = [r["msg"] for r in results]
     if p["history_only"]:
         msgs = ["%s: rollout history of %d revisions" % (r["name"], len(r["history"])) for r in results]

@@ -181,6 +181,13 @@ def test_rollback_after_two_earlier_rollbacks_matches_kubectl_and_keeps_annotati
     assert st["updatedReplicas"] == st["availableReplicas"] == st["replicas"] == 2
     assert st["observedGeneration"] == web["metadata"]["generation"]
     assert r["rollbacks"][0]["rollout"] == 'deployment "web" successfully rolled out'
+    # the wait's own progress: one sample per poll, in time order, the last one the completed rollout
+    progress = r["progress"]
+    assert progress and progress == r["rollbacks"][0]["progress"], r
+    assert all(set(p) == {"elapsed", "replicas", "updated", "ready", "available"} for p in progress), progress
+    assert [p["elapsed"] for p in progress] == sorted(p["elapsed"] for p in progress)
+    assert progress[-1] == dict(progress[-1], replicas=2, updated=2, ready=2, available=2), progress
+    assert r["waited"] == r["rollbacks"][0]["waited"] == progress[-1]["elapsed"] >= 0
     assert [h["revision"] for h in r["history"]] == [1, 2, 5, 6]
     assert [h["current"] for h in r["history"]] == [False, False, False, True]
     assert r["history"][2]["images"] == [img("1.2")] and r["history"][2]["change_cause"] == "release 1.2"
@@ -269,6 +276,7 @@ def test_history_only_returns_history_and_changes_nothing(k):
     dep = k.deploy("web", [img("1.0"), img("1.1"), img("1.2")])
     r = k.rollback({"name": "web", "history_only": True})
     assert r["changed"] is False and not r.get("failed"), r
+    assert "progress" not in r and "waited" not in r   # nothing was waited for
     assert [(h["revision"], h["images"], h["change_cause"], h["current"]) for h in r["history"]] == [
         (1, [img("1.0")], "release 1.0", False), (2, [img("1.1")], "release 1.1", False),
         (3, [img("1.2")], "release 1.2", True)]
@@ -309,6 +317,10 @@ def test_rollback_to_a_broken_revision_fails_with_the_reason(k):
     assert rb["pods"] and all(p["image"] == img("1.1-broken") for p in rb["pods"])
     assert any(e["reason"] == "ProgressDeadlineExceeded" for e in rb["events"])
     assert image_of(k.get("deployment", "web")) == img("1.1-broken")
+    # what the wait saw until the deadline: never all replicas available on the broken revision
+    assert rb["progress"] and r["progress"] == rb["progress"], r
+    assert all(p["available"] < p["replicas"] or p["updated"] < p["replicas"] for p in rb["progress"]), rb["progress"]
+    assert r["waited"] == rb["progress"][-1]["elapsed"] > 0
 
 
 def test_label_selector_rolls_back_each_deployment_to_its_previous_revision(k):
@@ -322,6 +334,9 @@ def test_label_selector_rolls_back_each_deployment_to_its_previous_revision(k):
     assert image_of(k.get("deployment", "worker")) == img("3.1", "worker")
     assert image_of(k.get("deployment", "front")) == img("5.1", "front")
     assert all(x["rollout"].endswith("successfully rolled out") for x in r["rollbacks"])
+    # each workload's wait has its own progress; the task's waited is the longest
+    assert all(x["progress"] and x["progress"][-1]["available"] == 2 for x in r["rollbacks"]), r["rollbacks"]
+    assert "progress" not in r and r["waited"] == max(x["waited"] for x in r["rollbacks"])
 
 
 def test_read_only_token_gets_a_clear_403_and_nothing_changes(k):

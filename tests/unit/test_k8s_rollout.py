@@ -398,3 +398,67 @@ def test_connection_options_match_kubernetes_core():
         theirs.setdefault('type', 'str')
         assert spec == theirs, name
     assert set(args_common.AUTH_ARG_SPEC) - set(ours) == {'proxy_headers', 'persist_config'}
+
+
+# ---- progress of the wait ------------------------------------------------------------------------
+
+class RollingApi(FakeApi):
+    """The Deployment's status moves one step on each read: (updated, ready, available) per poll."""
+
+    def __init__(self, dep, steps):
+        super(RollingApi, self).__init__(dep, history())
+        self.steps = list(steps)
+
+    def get(self, path):
+        if self.steps:
+            updated, ready, available = self.steps.pop(0)
+            self.dep['status'].update(updatedReplicas=updated, readyReplicas=ready, availableReplicas=available,
+                                      replicas=max(updated, 3))
+        return super(RollingApi, self).get(path)
+
+
+def clocked(api, kind='Deployment', interval=2.0):
+    now = [100.0]
+    return kr.Rollback(api, kind, 'prod', sleep=lambda s: now.__setitem__(0, now[0] + s), clock=lambda: now[0],
+                       poll_interval=interval)
+
+
+def test_wait_records_the_progress_of_each_poll_and_the_time_waited():
+    api = RollingApi(deployment('app:4'), [(1, 0, 0), (2, 1, 1), (3, 3, 3)])
+    result = {'target_name': 'web-h3'}
+    failed = clocked(api).wait([(result, api.dep)], timeout=60)
+    assert failed == []
+    assert result['progress'] == [
+        {'elapsed': 0.0, 'replicas': 3, 'updated': 1, 'ready': 0, 'available': 0},
+        {'elapsed': 2.0, 'replicas': 3, 'updated': 2, 'ready': 1, 'available': 1},
+        {'elapsed': 4.0, 'replicas': 3, 'updated': 3, 'ready': 3, 'available': 3}]
+    assert result['waited'] == 4.0
+    assert result['rollout'] == 'deployment "web" successfully rolled out'
+
+
+def test_a_timed_out_wait_keeps_the_first_and_the_latest_samples():
+    api = RollingApi(deployment('app:4'), [(1, 0, 0)] + [(2, 1, 1)] * 200)
+    result = {'target_name': 'web-h3'}
+    failed = clocked(api, interval=1.0).wait([(result, api.dep)], timeout=150)
+    assert failed == [result] and result['rollout'].startswith('timed out after 150s')
+    progress = result['progress']
+    assert len(progress) == kr.PROGRESS_LIMIT == 60
+    assert progress[0] == {'elapsed': 0.0, 'replicas': 3, 'updated': 1, 'ready': 0, 'available': 0}
+    assert [p['elapsed'] for p in progress[1:]] == [float(s) for s in range(92, 151)]
+    assert result['waited'] == 150.0
+
+
+def test_progress_sample_of_each_kind():
+    sts = {'spec': {'replicas': 2}, 'status': {'updatedReplicas': 1, 'readyReplicas': 2, 'availableReplicas': 2}}
+    assert kr.progress_sample('StatefulSet', sts, 1.26) == dict(elapsed=1.3, replicas=2, updated=1, ready=2, available=2)
+    ds = {'status': {'desiredNumberScheduled': 4, 'updatedNumberScheduled': 3, 'numberReady': 2, 'numberAvailable': 1}}
+    assert kr.progress_sample('DaemonSet', ds, 0) == dict(elapsed=0.0, replicas=4, updated=3, ready=2, available=1)
+    # a Deployment the controller has not reported on yet
+    assert kr.progress_sample('Deployment', {'spec': {}}, -1) == dict(elapsed=0.0, replicas=1, updated=0, ready=0, available=0)
+
+
+def test_add_sample_caps_the_list():
+    samples = []
+    for i in range(10):
+        kr.add_sample(samples, {'elapsed': float(i)}, limit=4)
+    assert [s['elapsed'] for s in samples] == [0.0, 7.0, 8.0, 9.0]

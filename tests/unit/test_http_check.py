@@ -59,7 +59,7 @@ def test_a_result_without_any_status_is_fail():
 def test_untrusted_certificate_names_the_verifiers_reason():
     row = http_check(uri(-1, "Status code was -1 and not [200]: Request failed: <urlopen error [SSL: "
                              "CERTIFICATE_VERIFY_FAILED] certificate verify failed: unable to get local issuer "
-                                "certificate (_ssl.c:1006)>"))
+                             "certificate (_ssl.c:1006)>"))
     assert row["status"] == "FAIL"
     assert row["figure"] == "certificate not trusted - unable to get local issuer certificate"
 
@@ -67,14 +67,14 @@ def test_untrusted_certificate_names_the_verifiers_reason():
 def test_certificate_for_another_name_is_not_trusted():
     row = http_check(uri(-1, "Status code was -1 and not [200]: Request failed: <urlopen error [SSL: "
                              "CERTIFICATE_VERIFY_FAILED] certificate verify failed: Hostname mismatch, certificate "
-                                "is not valid for 'localhost'. (_ssl.c:1006)>"))
+                             "is not valid for 'localhost'. (_ssl.c:1006)>"))
     assert row["status"] == "FAIL"
     assert row["figure"].startswith("certificate not trusted - Hostname mismatch")
 
 
 def test_other_tls_failure_is_a_handshake_failure():
     row = http_check(uri(-1, "Status code was -1 and not [200]: Request failed: <urlopen error [SSL: "
-                                "UNEXPECTED_EOF_WHILE_READING] EOF occurred in violation of protocol (_ssl.c:1006)>"))
+                             "UNEXPECTED_EOF_WHILE_READING] EOF occurred in violation of protocol (_ssl.c:1006)>"))
     assert row["status"] == "FAIL" and row["figure"].startswith("TLS handshake failed - [SSL: UNEXPECTED_EOF")
 
 

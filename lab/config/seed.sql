@@ -29,15 +29,16 @@ CREATE TABLE api_keys (
 );
 CREATE INDEX api_keys_user_id_idx ON api_keys (user_id);
 
+-- the runbook's audit trail: SELECT * FROM audit_log WHERE created_at > now() - interval '1 hour'
 CREATE TABLE audit_log (
     id          bigserial PRIMARY KEY,
-    at          timestamptz NOT NULL DEFAULT now(),
+    created_at  timestamptz NOT NULL DEFAULT now(),
     actor       text NOT NULL,
     action      text NOT NULL,
     target      text,
     detail      jsonb NOT NULL DEFAULT '{}'
 );
-CREATE INDEX audit_log_at_idx ON audit_log (at);
+CREATE INDEX audit_log_created_at_idx ON audit_log (created_at);
 
 -- page views: large enough to show dead tuples, bloat and an index nobody uses
 CREATE TABLE page_views (
@@ -56,7 +57,7 @@ FROM generate_series(1, 5000) AS g;
 INSERT INTO api_keys (key_id, user_id, label)
 SELECT 'ck_' || md5(g::text), (g % 5000) + 1, 'key ' || g FROM generate_series(1, 2000) AS g;
 
-INSERT INTO audit_log (at, actor, action, target)
+INSERT INTO audit_log (created_at, actor, action, target)
 SELECT now() - g * interval '1 minute', 'user' || (g % 50) || '@example.com', 'login', 'web'
 FROM generate_series(1, 2000) AS g;
 

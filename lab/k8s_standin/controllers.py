@@ -1029,7 +1029,7 @@ class Sim:
         if b["broken"]:
             out.append((start + 0.2, 'level=error msg="migration check failed" err="relation \\"videos_v2\\" does not exist"'))
             out.append((min(end, start + CRASH_AFTER), 'level=fatal msg="cannot start: schema mismatch" exit_code=1'))
-            return out
+            return [(self.real_of(t), line) for t, line in out]   # wall-clock times, as every other log
         out.append((start + 0.2, 'level=info msg="listening" addr=:8080'))
         n_total = int((end - start - 1) // LOG_INTERVAL)
         first = max(0, n_total - MAX_LOG_LINES)

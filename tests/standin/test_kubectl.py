@@ -305,6 +305,31 @@ def test_logs_top_and_describe(kubectl, ns):
     assert p.returncode != 0 and "previous terminated container" in p.stderr
 
 
+def test_logs_previous_of_a_crashed_container_with_since_and_timestamps(kubectl, ns):
+    """kubectl logs --previous: the last terminated container's log, stamped with wall-clock times like any other
+    log, so --since and --timestamps work on it (an evidence run reads it that way); a container that never
+    restarted has none: 400 "previous terminated container ... not found"."""
+    apply(kubectl, ns, deployment("crash", "registry.clickview.lab/web:1.0-broken", replicas=1))
+    apply(kubectl, ns, deployment("fine", "registry.clickview.lab/web:1.0", replicas=1))
+
+    def restarted():
+        pods = get(kubectl, ns, "pods", "-l", "app=crash")["items"]
+        statuses = pods[0]["status"].get("containerStatuses") or [] if pods else []
+        return statuses and statuses[0]["restartCount"] >= 1 and pods[0]["metadata"]["name"]
+    pod = wait_for(restarted, timeout=30, interval=0.2, msg="a restart")
+    before = datetime.datetime.now(datetime.timezone.utc)
+    stamped = kubectl("-n", ns, "logs", pod, "--previous", "--timestamps").stdout.splitlines()
+    assert stamped and "level=fatal" in stamped[-1]
+    for line in stamped:
+        at = datetime.datetime.fromisoformat(line.split(" ", 1)[0].replace("Z", "+00:00")[:26] + "+00:00")
+        assert before - datetime.timedelta(minutes=5) < at <= before + datetime.timedelta(seconds=5), line
+    recent = kubectl("-n", ns, "logs", pod, "--previous", "--since=10m").stdout
+    assert "level=fatal" in recent and "schema mismatch" in recent
+    kubectl("-n", ns, "rollout", "status", "deploy/fine", "--timeout=60s")
+    p = kubectl("-n", ns, "logs", "deploy/fine", "--previous", "--since=10m", check=False)
+    assert p.returncode != 0 and "previous terminated container" in p.stderr and "not found" in p.stderr
+
+
 def _comparable(obj, name):
     """An object as the server stored it, without what differs between two creations under two names."""
     text = json.dumps(obj).replace(name, "NAME")

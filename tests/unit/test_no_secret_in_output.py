@@ -14,8 +14,9 @@ fails for each task that
   2. whatever its module, loops over (`loop`, `with_*`, or a `loop_control.label`) a secret-like
      name;
   3. reads a Kubernetes Secret (k8s_info with kind Secret), pod logs (k8s_log) or the audit trail
-     (postgresql_query ... FROM audit_log): their results are secret-like from then on (see
-     SAFE_RESULT_ATTRS for the fields of such a result that may be read without no_log);
+     (postgresql_query ... FROM audit_log, or FROM {{ <the configured audit table> }}): their results
+     are secret-like from then on (see SAFE_RESULT_ATTRS for the fields of such a result that may
+     be read without no_log);
   4. loops over the registered results of a task of rules 1-3 (no_log or not: no_log hides the
      output, the registered results keep each item, and a uri result its url and arguments);
 and has no `no_log: true` of its own or from an enclosing block (literally true: a template can be
@@ -193,7 +194,7 @@ def sensitive_source(module, args):
         return "reads a Kubernetes Secret"
     if module == "k8s_log":
         return "reads pod logs"
-    if module == "postgresql_query" and re.search(r"\bFROM\s+audit_log\b", str(args.get("query", "")), re.I):
+    if module == "postgresql_query" and re.search(r"\bFROM\s+(?:audit_log\b|\{\{[^}]*audit)", str(args.get("query", "")), re.I):
         return "reads audit_log rows"
     return None
 
@@ -310,6 +311,10 @@ def fake_role(monkeypatch, tmp_path, tasks):
     ({"community.postgresql.postgresql_query": {"login_password": "{{ clickview_postgres_password }}"}}, False),
     ({"community.aws.wafv2_ip_set_info": {"name": "{{ item.value }}"}, "loop": "{{ clickview_webhooks | dict2items }}"}, True),
     ({"kubernetes.core.k8s_info": {"kind": "Secret", "name": "x"}}, True),
+    ({"community.postgresql.postgresql_query": {"query": "SELECT * FROM audit_log"}}, True),
+    ({"community.postgresql.postgresql_query": {"query": "SELECT * FROM {{ security_incident_audit_sql.table }} t"}}, True),
+    ({"community.postgresql.postgresql_query": {"query": "SELECT * FROM {{ security_incident_audit_sql.table }} t"},
+      "no_log": True}, False),
     ({"kubernetes.core.k8s_info": {"kind": "Secret", "name": "x"}, "no_log": True}, False),
     ({"kubernetes.core.k8s_info": {"kind": "Secret", "name": "x"}, "no_log": "{{ true }}"}, True),
     ({"name": "Log in with {{ vault_db_password }}", "community.postgresql.postgresql_ping": {}, "no_log": True}, True),

@@ -18,13 +18,15 @@ description:
     P(clickview.runbook.change_guard_variables#filter) and fails with RV(_value.msg) when RV(_value.allowed) is false.
   - The guard applies when the environment is not the lab's (V(local)) - staging and production, and fail-closed any
     other or an empty name -, the run is not in check mode, and the procedure would change something in this run - always
-    for deployments, scaling, read-only mode, restores, backup configuration and security containment; for the alert
-    playbooks only when one of their resolution steps is on (C(remediate) / C(alert_response_remediate) or the step's own
-    switch); for C(db_kill_long_queries) with C(database_operations_kill_execute); for C(deploy_verify) with
-    C(deployment_verify_rollback) (on by default); for C(scale_read_replica_remove) with
-    C(scaling_read_replica_remove_confirm).
+    for deployments, scaling, read-only mode, restores, backup configuration, security containment and unblocking
+    (C(security_unblock_ip)); for the alert playbooks only when one of their resolution steps is on (C(remediate) /
+    C(alert_response_remediate) or the step's own switch); for C(db_kill_long_queries) and C(db_terminate_backend) with
+    C(database_operations_kill_execute); for C(deploy_verify) with C(deployment_verify_rollback) (on by default); for
+    C(scale_read_replica_remove) with C(scaling_read_replica_remove_confirm); for C(security_rotate_credentials) with
+    C(security_incident_rotate_confirm).
   - A guarded run needs a non-blank incident id in the variable the procedure's role records to (C(incident_id),
-    C(alert_response_incident_id) for the alert playbooks, C(security_incident_id) for containment) or a non-blank
+    C(alert_response_incident_id) for the alert playbooks, C(security_incident_id) for containment, unblocking and
+    credential rotation) or a non-blank
     C(change_reference) (a change ticket, for example V(CHG-1234)). Blank or white space only counts as none.
   - A switch that is a string counts as off when it is empty or one of V(false), V(no), V(off), V(0) (AWX survey answers
     arrive as strings); any other value counts as on, so an unreadable switch is guarded rather than waved through.
@@ -136,6 +138,7 @@ PROCEDURES = {
     "backup_configure": {"ids": ("incident_id",), "writes": ALWAYS},
     "backup_restore": {"ids": ("incident_id",), "writes": ALWAYS},
     "db_kill_long_queries": {"ids": ("incident_id",), "writes": ("database_operations_kill_execute",)},
+    "db_terminate_backend": {"ids": ("incident_id",), "writes": ("database_operations_kill_execute",)},
     "db_read_only_off": {"ids": ("incident_id",), "writes": ALWAYS},
     "db_read_only_on": {"ids": ("incident_id",), "writes": ALWAYS},
     "deploy_blue_green": {"ids": ("incident_id",), "writes": ALWAYS},
@@ -154,6 +157,8 @@ PROCEDURES = {
     "scale_read_replica_add": {"ids": ("incident_id",), "writes": ALWAYS},
     "scale_read_replica_remove": {"ids": ("incident_id",), "writes": ("scaling_read_replica_remove_confirm",)},
     "security_containment": {"ids": ("security_incident_id",), "writes": ALWAYS},
+    "security_rotate_credentials": {"ids": ("security_incident_id",), "writes": ("security_incident_rotate_confirm",)},
+    "security_unblock_ip": {"ids": ("security_incident_id",), "writes": ALWAYS},
 }
 # A switch that is not set takes the value of another (as its role default does), else a constant (its role default).
 FALLBACK = {
@@ -173,6 +178,7 @@ DEFAULTS = {
     "database_operations_kill_execute": False,
     "deployment_verify_rollback": True,
     "scaling_read_replica_remove_confirm": False,
+    "security_incident_rotate_confirm": False,
 }
 
 

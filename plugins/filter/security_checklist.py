@@ -18,10 +18,10 @@ description:
     (C(open), C(in_progress), C(done) or C(not_applicable)).
   - "States come from the incident's timeline, where a step that succeeded is an event with C(details.step)
     and no C(details.failed): C(preserve_evidence) is done once C(evidence) is; C(rotate_credentials) is in
-    progress once C(revoke) is done; C(audit_access_logs) is in progress once C(evidence) is done;
-    C(document_timeline) is done when the incident is resolved, else in progress;
-    C(notify_affected_users) is open for a data breach, a credential compromise or a public impact, else
-    not applicable; C(forensic_analysis) and C(additional_controls) stay open."
+    progress once C(revoke) or a C(rotate_credentials) (one login's rotation, not all of them) is done;
+    C(audit_access_logs) is in progress once C(evidence) is done; C(document_timeline) is done when the incident
+    is resolved, else in progress; C(notify_affected_users) is open for a data breach, a credential compromise or a
+    public impact, else not applicable; C(forensic_analysis) and C(additional_controls) stay open."
   - O(overrides) set any step's state by key, over what the timeline says. The states are not checked here.
   - A step with no state (a key not listed above and not in O(overrides)) is an error.
 options:
@@ -101,7 +101,7 @@ def derived_states(timeline=None, incident_type="", public_impact=False, status=
     done = done_steps(timeline)
     return {
         "preserve_evidence": "done" if "evidence" in done else "open",
-        "rotate_credentials": "in_progress" if "revoke" in done else "open",
+        "rotate_credentials": "in_progress" if "revoke" in done or "rotate_credentials" in done else "open",
         "audit_access_logs": "in_progress" if "evidence" in done else "open",
         "notify_affected_users": ("open" if incident_type in USER_NOTICE_TYPES or boolean(public_impact, strict=False)
                                   else "not_applicable"),

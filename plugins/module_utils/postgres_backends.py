@@ -9,7 +9,8 @@
 Plain functions over a DB-API connection so that they can be tested without AnsibleModule:
 
 * ``parse_duration`` / ``build_selection`` validate user input and raise ``ParameterError``
-  naming the option;
+  naming the option (``pids`` narrows the selection to given process ids: the runbook's
+  ``SELECT pg_terminate_backend(<pid>)``, with every guard kept);
 * ``build_select_query`` returns SQL text made of constants only plus a dict of bound
   parameters (no user value is ever formatted into SQL);
 * ``classify`` applies the guards that protect backends whatever the filters say;
@@ -20,6 +21,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import copy
 import ipaddress
 import re
 import time
@@ -42,6 +44,8 @@ STATES = (
     'disabled',
 )
 ACTIONS = ('cancel', 'terminate', 'cancel_then_terminate')
+# the states of a backend whose query still runs (after a cancel, when the selection names pids in any state)
+RUNNING_STATES = ('active', 'fastpath function call')
 OUTCOMES = ('cancelled', 'terminated', 'gone', 'skipped', 'failed', 'would_cancel', 'would_terminate', 'would_fail')
 GUARDS = ('own_backend', 'not_client_backend', 'superuser', 'replication_role')
 FILTER_KINDS = (
@@ -109,11 +113,29 @@ def _network_list(params, option):
     return networks
 
 
-class Selection(object):
-    """Validated selection criteria."""
+def _pid_list(params):
+    """The ``pids`` option: positive process ids, duplicates dropped, in the order given."""
+    values = params.get('pids') or []
+    if not isinstance(values, (list, tuple)):
+        raise ParameterError('pids', 'expected a list of process ids')
+    pids = []
+    for value in values:
+        pid = value
+        if isinstance(value, str) and value.strip().isdigit():
+            pid = int(value.strip())
+        if isinstance(pid, bool) or not isinstance(pid, int) or pid <= 0:
+            raise ParameterError('pids', 'process ids are positive whole numbers, got %r' % (value,))
+        if pid not in pids:
+            pids.append(pid)
+    return pids
 
-    def __init__(self, states, min_duration, query_pattern=None, include_backup_tools=False, **lists):
-        self.states = list(states)
+
+class Selection(object):
+    """Validated selection criteria. ``states`` None selects any state (only with ``pids``)."""
+
+    def __init__(self, states, min_duration, query_pattern=None, include_backup_tools=False, pids=None, **lists):
+        self.states = None if states is None else list(states)
+        self.pids = list(pids or [])
         self.include_backup_tools = include_backup_tools
         self.min_duration = min_duration
         self.query_pattern = query_pattern
@@ -129,18 +151,27 @@ class Selection(object):
 
 
 def build_selection(params):
-    """Validate the selection options of ``params`` (a dict) and return a Selection."""
+    """Validate the selection options of ``params`` (a dict) and return a Selection.
+
+    Without ``pids``, ``states`` defaults to active and ``min_duration`` to 5 minutes; with ``pids`` the
+    named backends are selected in any state and of any duration unless those options are given."""
+    pids = _pid_list(params)
     states = params.get('states')
-    if states is None:
+    if states is None and not pids:
         states = ['active']
-    if not isinstance(states, (list, tuple)) or not states:
-        raise ParameterError('states', 'give at least one of: %s' % ', '.join(STATES))
-    unknown = [state for state in states if state not in STATES]
-    if unknown:
-        raise ParameterError('states', 'unknown state(s) %s; choose from: %s' % (', '.join(map(repr, unknown)), ', '.join(STATES)))
+    if states is not None:
+        if not isinstance(states, (list, tuple)) or not states:
+            raise ParameterError('states', 'give at least one of: %s' % ', '.join(STATES))
+        unknown = [state for state in states if state not in STATES]
+        if unknown:
+            raise ParameterError('states', 'unknown state(s) %s; choose from: %s'
+                                 % (', '.join(map(repr, unknown)), ', '.join(STATES)))
+        states = list(dict.fromkeys(states))
 
     raw_duration = params.get('min_duration')
-    min_duration = parse_duration('5m' if raw_duration is None else raw_duration, 'min_duration')
+    if raw_duration is None:
+        raw_duration = 0 if pids else '5m'
+    min_duration = parse_duration(raw_duration, 'min_duration')
 
     pattern = params.get('query_pattern')
     if pattern is not None and not isinstance(pattern, str):
@@ -162,8 +193,8 @@ def build_selection(params):
                                  '%s named in both lists; remove it from one of them' % ', '.join(map(repr, both)))
         lists['include_' + kind] = include
         lists['exclude_' + kind] = exclude
-    return Selection(list(dict.fromkeys(states)), min_duration, pattern or None,
-                     include_backup_tools=bool(params.get('include_backup_tools')), **lists)
+    return Selection(states, min_duration, pattern or None,
+                     include_backup_tools=bool(params.get('include_backup_tools')), pids=pids, **lists)
 
 
 _SELECT_TEMPLATE = """
@@ -208,8 +239,17 @@ def build_select_query(selection, only=None):
     ``only`` restricts to a list of (pid, backend_start) identities (re-check after cancel).
     The SQL contains constants only; every value is in ``params``.
     """
-    conditions = ['s.state = ANY(%(states)s)', 's.duration >= %(min_duration)s']
-    params = {'states': list(selection.states), 'min_duration': float(selection.min_duration)}
+    conditions, params = [], {}
+    if selection.states is not None:
+        conditions.append('s.state = ANY(%(states)s)')
+        params['states'] = list(selection.states)
+    if not selection.pids or selection.min_duration > 0:
+        # with pids and no minimum, a backend whose clock is unknown (NULL duration) is still found
+        conditions.append('s.duration >= %(min_duration)s')
+        params['min_duration'] = float(selection.min_duration)
+    if selection.pids:
+        conditions.append('s.pid = ANY(%(pids)s::int[])')
+        params['pids'] = list(selection.pids)
     for kind, column in FILTER_KINDS:
         cast = '::inet[]' if kind == 'client_addresses' else '::text[]'
         include = getattr(selection, 'include_' + kind)
@@ -367,6 +407,10 @@ def wait_for_cancel(cursor, selection, done, grace_period, poll=CANCEL_POLL_SECO
     Returns the rows still running. A cancel that works ends the query at once: waiting out the whole grace
     period then only delays the run (six cancelled pg_sleep queries took 6 s where 1 s was enough)."""
     identities = [(row['pid'], row['backend_start']) for _report, row in done]
+    if selection.states is None:
+        # pids in any state: a cancelled query leaves its session idle, which must not count as still running
+        selection = copy.copy(selection)
+        selection.states = list(RUNNING_STATES)
     deadline = now() + grace_period
     while True:
         still = select_backends(cursor, selection, only=identities)
@@ -444,7 +488,9 @@ def run(conn, selection, action='cancel_then_terminate', grace_period=5.0, max_b
     try:
         warnings = session_warnings(cursor)
         reports, targets = classify(select_backends(cursor, selection), selection)
-        result = {'changed': False, 'backends': reports, 'warnings': warnings}
+        found = set(report['pid'] for report in reports)
+        result = {'changed': False, 'backends': reports, 'warnings': warnings,
+                  'pids_not_found': [pid for pid in selection.pids if pid not in found]}
 
         if len(targets) > max_backends and not force:
             for report, _row in targets:
@@ -501,6 +547,9 @@ def summary(result, check_mode=False):
     parts = ['%d %s' % (counts[outcome], outcome.replace('_', ' ')) for outcome in OUTCOMES if counts.get(outcome)]
     considered = len(result['backends'])
     prefix = 'check mode: ' if check_mode else ''
+    missing = result.get('pids_not_found') or []
+    suffix = ('; no backend with pid %s (ended, or outside the selection)' % ', '.join(str(pid) for pid in missing)
+              if missing else '')
     if not considered:
-        return prefix + 'no backend matches the selection'
-    return '%s%d backend(s) matched: %s' % (prefix, considered, ', '.join(parts))
+        return prefix + 'no backend matches the selection' + suffix
+    return '%s%d backend(s) matched: %s%s' % (prefix, considered, ', '.join(parts), suffix)

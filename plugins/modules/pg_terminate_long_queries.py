@@ -28,6 +28,9 @@ description:
     replication (C(replication_role)) roles unless that role is named in O(include_users); backup and replication
     tools (C(backup_tool), by C(application_name) - pg_dump, pg_dumpall, pg_basebackup, pg_receivewal, pgBackRest,
     Barman or WAL-G) unless O(include_backup_tools=true).
+  - With O(pids) it selects the named backends only - the runbook's C(pg_terminate_backend) of one pid - in any state
+    and of any duration unless O(states) or O(min_duration) are given; the guards above still apply, and a process id
+    with no backend (it has ended) is reported in RV(pids_not_found).
   - Refuses to run through PgBouncer (any pooling mode) or its admin console; connect to PostgreSQL directly.
 author:
   - ClickView Platform Team (@clickview)
@@ -46,15 +49,27 @@ options:
       - Only backends whose duration (see above) is at least this long are selected.
       - Seconds as a number, or a string with units V(d), V(h), V(m), V(s), for example V(300), V(300s), V(5m) or V(1h30m).
       - V(0) selects regardless of duration.
+      - When not given, V(5m); with O(pids), V(0).
     type: raw
-    default: 5m
   states:
     description:
       - Backend states to select.
+      - When not given, V(active); with O(pids), any state (a backend whose state is unknown included, so that a
+        protected backend named by its pid is reported with its guard rather than as not found).
     type: list
     elements: str
     choices: [ active, idle, idle in transaction, idle in transaction (aborted), fastpath function call, disabled ]
-    default: [ active ]
+  pids:
+    description:
+      - Only select the backends with these process ids (positive whole numbers; duplicates are ignored).
+      - Every guard still applies - a named superuser, replication, non-client or backup-tool backend, or the module's
+        own session, is skipped with its guard like any other.
+      - A process id with no backend in the selection is listed in RV(pids_not_found) and is not an error.
+      - With O(action=cancel_then_terminate) and no O(states), a cancelled backend counts as still running only while
+        its state is C(active) or C(fastpath function call).
+    type: list
+    elements: int
+    default: []
   include_users:
     description:
       - Only select backends of these roles.
@@ -197,6 +212,15 @@ EXAMPLES = r'''
     action: terminate
     max_backends: 200
 
+- name: The runbook's SELECT pg_terminate_backend(<pid>) for two backends, with every guard kept
+  clickview.runbook.pg_terminate_long_queries:
+    login_host: db.internal
+    login_user: runbook_ops
+    login_password: "{{ runbook_ops_password }}"
+    pids: [48213, 48290]
+    action: terminate
+  register: terminated   # terminated.pids_not_found: the pids that had already ended
+
 - name: Cancel reports from the analysts' network that scan the events table
   clickview.runbook.pg_terminate_long_queries:
     login_host: db.internal
@@ -275,6 +299,14 @@ counts:
   returned: success or failure after connecting
   type: dict
   sample: {cancelled: 0, terminated: 3, gone: 0, skipped: 1, failed: 0, would_cancel: 0, would_terminate: 0, would_fail: 0}
+pids_not_found:
+  description:
+    - The process ids of O(pids) that no backend of the selection has - the backend ended (or, with other filters
+      given, is outside them). Empty without O(pids).
+  returned: success or failure after connecting
+  type: list
+  elements: int
+  sample: [48290]
 msg:
   description: One-line summary.
   returned: always
@@ -309,8 +341,9 @@ def argument_spec():
     spec = postgres_common_argument_spec()
     names = dict(type='list', elements='str', default=[])
     spec.update(
-        min_duration=dict(type='raw', default='5m'),
-        states=dict(type='list', elements='str', choices=list(STATES), default=['active']),
+        min_duration=dict(type='raw'),
+        states=dict(type='list', elements='str', choices=list(STATES)),
+        pids=dict(type='list', elements='int', default=[]),
         include_users=dict(names), exclude_users=dict(names),
         include_databases=dict(names), exclude_databases=dict(names),
         include_applications=dict(names), exclude_applications=dict(names),
@@ -342,7 +375,8 @@ def main():
                      max_backends=params['max_backends'], force=params['force'], check_mode=module.check_mode)
     except GuardError as exc:
         module.fail_json(msg='max_backends: %s' % to_native(exc), changed=False,
-                         backends=exc.result['backends'], counts=exc.result['counts'])
+                         backends=exc.result['backends'], counts=exc.result['counts'],
+                         pids_not_found=exc.result.get('pids_not_found', []))
     except ParameterError as exc:
         module.fail_json(msg='%s: %s' % (target, to_native(exc)))
     except DB_ERRORS as exc:

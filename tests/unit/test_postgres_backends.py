@@ -365,3 +365,64 @@ def test_old_server_is_refused():
     conn.server_version = 90600
     with pytest.raises(pb.ParameterError, match='PostgreSQL 10'):
         pb.run(conn, pb.build_selection({}))
+
+
+# ---- pids: the runbook's pg_terminate_backend(<pid>) ------------------------------------------
+
+def test_pids_select_any_state_and_duration_by_default():
+    selection = pb.build_selection({'pids': [42, '43', 42]})
+    assert selection.pids == [42, 43] and selection.states is None and selection.min_duration == 0.0
+    sql, params = pb.build_select_query(selection)
+    assert sorted(params) == ['pids'] and params['pids'] == [42, 43]
+    assert 's.pid = ANY(%(pids)s::int[])' in sql
+    assert 's.state = ANY' not in sql and 's.duration >=' not in sql
+
+
+def test_pids_with_states_and_duration_narrow_further():
+    selection = pb.build_selection({'pids': [42], 'states': ['idle'], 'min_duration': '1m'})
+    sql, params = pb.build_select_query(selection)
+    assert params == {'states': ['idle'], 'min_duration': 60.0, 'pids': [42]}
+    assert 's.state = ANY(%(states)s)' in sql and 's.duration >= %(min_duration)s' in sql
+
+
+def test_without_pids_the_defaults_are_unchanged():
+    selection = pb.build_selection({'pids': []})
+    assert selection.pids == [] and selection.states == ['active'] and selection.min_duration == 300.0
+    assert 'pids' not in pb.build_select_query(selection)[1]
+
+
+@pytest.mark.parametrize('pids', [[0], [-3], ['abc'], [True], [1.5], ['12a'], 'not a list'])
+def test_bad_pids_are_refused_naming_the_option(pids):
+    with pytest.raises(pb.ParameterError) as info:
+        pb.build_selection({'pids': pids})
+    assert info.value.param == 'pids'
+
+
+def test_a_named_pid_keeps_every_guard():
+    selection = pb.build_selection({'pids': [1, 2, 3, 4, 5]})
+    assert pb.guard_for(row(1, usename='postgres', is_superuser=True), selection) == 'superuser'
+    assert pb.guard_for(row(2, usename='replicator', is_replication=True), selection) == 'replication_role'
+    assert pb.guard_for(row(3, backend_type='autovacuum launcher', state=None), selection) == 'not_client_backend'
+    assert pb.guard_for(row(4, application_name='pg_dump'), selection) == 'backup_tool'
+    assert pb.guard_for(row(5, is_own=True), selection) == 'own_backend'
+
+
+def test_a_pid_that_has_ended_is_reported_not_found():
+    cursor = FakeCursor([row(7)])
+    result = pb.run(FakeConn(cursor), pb.build_selection({'pids': [7, 8]}), action='terminate')
+    assert [r['outcome'] for r in result['backends']] == ['terminated']
+    assert result['pids_not_found'] == [8]
+    assert pb.summary(result).endswith('; no backend with pid 8 (ended, or outside the selection)')
+    empty = pb.run(FakeConn(FakeCursor([])), pb.build_selection({'pids': [9]}), action='terminate', check_mode=True)
+    assert empty['changed'] is False and empty['pids_not_found'] == [9]
+    assert pb.summary(empty, True) == 'check mode: no backend matches the selection; no backend with pid 9 (ended, or outside the selection)'
+    assert pb.run(FakeConn(FakeCursor([])), pb.build_selection({}))['pids_not_found'] == []
+
+
+def test_pids_in_any_state_recheck_a_cancel_on_running_states_only():
+    cursor = FakeCursor([row(1)], stubborn=[1])
+    clock = Clock()
+    pb.run(FakeConn(cursor), pb.build_selection({'pids': [1]}), action='cancel_then_terminate', grace_period=0.2,
+           sleep=clock.sleep, now=clock.now)
+    rechecks = [params for sql, params in cursor.executed if params and 'only_pids' in params]
+    assert rechecks and all(params['states'] == list(pb.RUNNING_STATES) for params in rechecks)

@@ -76,3 +76,10 @@ def test_each_step_counts_only_for_its_own_items():
     assert (revoked["rotate_credentials"], revoked["preserve_evidence"], revoked["audit_access_logs"]) == \
         ("in_progress", "open", "open")
     assert states(timeline=[step("evidence")])["rotate_credentials"] == "open"
+
+
+def test_a_rotated_login_puts_rotation_in_progress():
+    """One login rotated (security_rotate_credentials.yml) is progress, not "all credentials": never done by itself."""
+    assert states(timeline=[step("rotate_credentials")])["rotate_credentials"] == "in_progress"
+    assert states(timeline=[step("rotate_credentials", failed=True)])["rotate_credentials"] == "open"
+    assert states(timeline=[step("unblock")])["rotate_credentials"] == "open"

@@ -155,6 +155,9 @@ class Service:
     def seed(self):
         """Load sample data once the service is healthy."""
 
+    def upgrade(self):
+        """Bring state seeded by an older lab up to date (idempotent); run at start and by `up` when already up."""
+
     def start(self):
         self.log.touch()
         if self.user is not None:
@@ -165,6 +168,7 @@ class Service:
         while time.monotonic() < deadline:
             if self.healthy():
                 self.seed()
+                self.upgrade()
                 return
             if self.proc is not None and self.proc.poll() is not None:
                 break
@@ -271,6 +275,14 @@ class PostgresPrimary(Postgres):
         if result.returncode != 0:
             raise LabError(f"seeding the clickview database failed: {result.stderr.strip()}")
         marker.unlink()
+
+    def upgrade(self):
+        """lab/config/upgrade.sql: a database seeded by an older seed.sql gets the current schema."""
+        result = run_as(self.user, [
+            str(PG_BIN / "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", str(STATE / "run"),
+            "-p", str(self.port), "-U", "postgres", "-d", "postgres", "-f", str(LAB / "config" / "upgrade.sql")])
+        if result.returncode != 0:
+            raise LabError(f"upgrading the clickview database failed: {result.stderr.strip()}")
 
 
 class PostgresReplica(Postgres):
@@ -390,10 +402,24 @@ class WebhookSink(VenvScript):
     script = "webhook_sink.py"
 
     def command(self):
-        return super().command() + ["--log", str(self.dir / "received.jsonl")]
+        statuspage = CONFIG.get("statuspage") or {}
+        return super().command() + ["--log", str(self.dir / "received.jsonl"),
+                                    "--statuspage-page", str(statuspage.get("page_id", "")),
+                                    "--statuspage-key", str(statuspage.get("api_key", ""))]
 
     def healthy(self):
         return http_ok(f"http://{addr('webhook_sink')}/health")
+
+
+class SmtpSink(VenvScript):
+    """aiosmtpd standing for the SMTP relay: every message accepted goes to messages.jsonl (lab/smtp_sink.py)."""
+
+    name = "smtp-sink"
+    expect = "smtp_sink.py"
+    script = "smtp_sink.py"
+
+    def command(self):
+        return super().command() + ["--log", str(self.dir / "messages.jsonl")]
 
 
 class Moto(Service):
@@ -615,7 +641,7 @@ class Ingress(VenvScript):
 
 def services():
     found = [PostgresPrimary(), PostgresReplica(), PgBouncer(), Redis(), Moto(), MotoTLS(), SampleApp(),
-             WebhookSink(), Alertmanager(), Prometheus()]
+             WebhookSink(), SmtpSink(), Alertmanager(), Prometheus()]
     if (LAB / "k8s_standin" / "server.py").exists():
         found += [K8sStandin(), Ingress()]
     return found
@@ -638,6 +664,7 @@ def up(chosen=None):
     try:
         for svc in chosen or services():
             if svc.running() and svc.healthy():
+                svc.upgrade()
                 print(f"  {svc.name:<18} already up on {HOST}:{svc.port}")
                 continue
             if not svc.running() and port_open(svc.port):

@@ -14,7 +14,8 @@ version_added: 0.2.0
 short_description: One delivery entry per notification channel that was tried
 description:
   - Turns the registered results of M(clickview.runbook.webhook_post) for the chat, pager and status-page
-    channels into one entry per channel that was tried, with the event text the incident's timeline records.
+    channels (and of M(clickview.runbook.smtp_send) for the email channel) into one entry per channel that was tried,
+    with the event text and the details the incident's timeline records.
   - A channel whose task was skipped (no webhook configured, nothing to send, check mode) gives no entry.
   - A result without C(delivered) counts as not delivered; the reason is the result's C(error), else its
     C(msg), else C(no result). The entry never holds the URL or the body of the message.
@@ -22,7 +23,7 @@ options:
   _input:
     description:
       - The attempts, in the order to report them, each C({channel, result}).
-      - C(channel) is one of C(chat), C(pager), C(status_page); C(result) is the registered result.
+      - C(channel) is one of C(chat), C(pager), C(status_page), C(email); C(result) is the registered result.
     type: list
     elements: dict
     required: true
@@ -31,13 +32,27 @@ options:
     type: str
     required: true
   pager_action:
-    description: The PagerDuty event action sent (trigger, resolve), for the pager event.
+    description: The PagerDuty event action sent (trigger, acknowledge, resolve), for the pager event.
     type: str
     default: ''
   status_page_status:
     description: The status set on the status page, for the status-page event.
     type: str
     default: ''
+  status_page_incident:
+    description:
+      - The Statuspage incident id already recorded; a create's answer (the result's C(json.id)) gives it otherwise.
+    type: str
+    default: ''
+  severity:
+    description: The incident's severity when sent, kept with a status-page event (a change of it updates the page).
+    type: str
+    default: ''
+  email_to:
+    description: The recipients of the email, for the email event.
+    type: list
+    elements: str
+    default: []
 """
 
 EXAMPLES = r"""
@@ -58,7 +73,7 @@ _value:
   elements: dict
   contains:
     channel:
-      description: C(chat), C(pager) or C(status_page).
+      description: C(chat), C(pager), C(status_page) or C(email).
       type: str
     delivered:
       description: Whether the message was delivered.
@@ -69,33 +84,61 @@ _value:
     event:
       description: "The timeline's text, ending in C( - NOT DELIVERED: <reason>) when it was not delivered."
       type: str
+    details:
+      description:
+        - "What the timeline event keeps: C(channel), C(message) (the message type), C(delivered), C(attempts),
+          C(pager_action) and C(status_page_status) (empty for the other channels), C(status_page_incident) and
+          C(status_page_severity) for the status page, C(email_to) for the email, and C(milestone=acknowledged) for a delivered acknowledge (the PIR's
+          On-call acknowledged)."
+      type: dict
 """
 
 
-def _event(channel, note_type, pager_action, status_page_status):
+def _event(channel, note_type, pager_action, status_page_status, email_to):
     if channel == "chat":
         return "%s message posted to chat" % str(note_type).capitalize()
     if channel == "pager":
         return "PagerDuty %s sent" % pager_action
     if channel == "status_page":
         return "Status page set to %s" % str(status_page_status).strip()
-    raise AnsibleFilterError("notify_deliveries: unknown channel %r (chat, pager or status_page)" % (channel,))
+    if channel == "email":
+        return "%s email sent to %s" % (str(note_type).capitalize(), ", ".join(email_to or []) or "nobody")
+    raise AnsibleFilterError("notify_deliveries: unknown channel %r (chat, pager, status_page or email)" % (channel,))
 
 
-def notify_deliveries(attempts, note_type, pager_action="", status_page_status=""):
-    """[{channel, delivered, attempts, event}] for each attempt whose task ran."""
+def _status_page_incident(result, known):
+    answer = result.get("json")
+    if isinstance(answer, dict) and answer.get("id"):
+        return str(answer["id"])
+    return str(known or "")
+
+
+def notify_deliveries(attempts, note_type, pager_action="", status_page_status="", status_page_incident="", severity="",
+                      email_to=None):
+    """[{channel, delivered, attempts, event, details}] for each attempt whose task ran."""
     out = []
     for attempt in attempts or []:
         result = attempt.get("result") or {}
         if result.get("skipped", False):
             continue
-        delivered = result.get("delivered", False)
-        event = _event(attempt.get("channel"), note_type, pager_action, status_page_status)
+        channel = attempt.get("channel")
+        delivered = result.get("delivered", False) is True
+        event = _event(channel, note_type, pager_action, status_page_status, email_to)
         if not delivered:
             reason = result["error"] if "error" in result else result.get("msg", "no result")
             event += " - NOT DELIVERED: %s" % (reason,)
-        out.append({"channel": attempt.get("channel"), "delivered": delivered,
-                    "attempts": result.get("attempts", 0), "event": event})
+        details = {"channel": channel, "message": note_type, "delivered": delivered, "attempts": result.get("attempts", 0),
+                   "pager_action": pager_action if channel == "pager" else "",
+                   "status_page_status": str(status_page_status).strip() if channel == "status_page" else ""}
+        if channel == "status_page":
+            details["status_page_incident"] = _status_page_incident(result, status_page_incident)
+            details["status_page_severity"] = severity
+        if channel == "email":
+            details["email_to"] = list(email_to or [])
+        if channel == "pager" and pager_action == "acknowledge" and delivered:
+            details["milestone"] = "acknowledged"
+        out.append({"channel": channel, "delivered": delivered, "attempts": result.get("attempts", 0), "event": event,
+                    "details": details})
     return out
 
 

@@ -13,6 +13,10 @@ def attempts(chat=None, pager=None, status_page=None):
             {"channel": "status_page", "result": status_page or SKIPPED}]
 
 
+def without_details(entries):
+    return [{k: v for k, v in entry.items() if k != "details"} for entry in entries]
+
+
 def test_nothing_tried_gives_no_delivery():
     assert notify_deliveries(attempts(), "update") == []
     assert notify_deliveries([], "update") == []
@@ -21,7 +25,8 @@ def test_nothing_tried_gives_no_delivery():
 
 def test_all_delivered():
     ok = {"changed": True, "delivered": True, "attempts": 1, "status": 200}
-    out = notify_deliveries(attempts(ok, ok, ok), "initial", pager_action="trigger", status_page_status=" investigating ")
+    out = without_details(notify_deliveries(attempts(ok, ok, ok), "initial", pager_action="trigger",
+                                            status_page_status=" investigating "))
     assert out == [
         {"channel": "chat", "delivered": True, "attempts": 1, "event": "Initial message posted to chat"},
         {"channel": "pager", "delivered": True, "attempts": 1, "event": "PagerDuty trigger sent"},
@@ -40,7 +45,7 @@ def test_none_delivered_says_why():
 
 
 def test_a_result_without_any_field_is_not_delivered():
-    out = notify_deliveries([{"channel": "pager", "result": {}}], "resolution", pager_action="resolve")
+    out = without_details(notify_deliveries([{"channel": "pager", "result": {}}], "resolution", pager_action="resolve"))
     assert out == [{"channel": "pager", "delivered": False, "attempts": 0,
                     "event": "PagerDuty resolve sent - NOT DELIVERED: no result"}]
 
@@ -61,3 +66,47 @@ def test_the_url_and_body_are_not_copied():
 def test_unknown_channel_is_an_error():
     with pytest.raises(AnsibleFilterError, match="unknown channel"):
         notify_deliveries([{"channel": "fax", "result": {"delivered": True}}], "update")
+
+
+def test_details_are_what_the_timeline_keeps():
+    ok = {"changed": True, "delivered": True, "attempts": 1, "status": 201, "json": {"id": "p31zjtct2jer", "status": "investigating"}}
+    out = notify_deliveries(attempts(ok, ok, ok), "initial", pager_action="trigger", status_page_status="investigating")
+    assert out[0]["details"] == {"channel": "chat", "message": "initial", "delivered": True, "attempts": 1,
+                                 "pager_action": "", "status_page_status": ""}
+    assert out[1]["details"] == {"channel": "pager", "message": "initial", "delivered": True, "attempts": 1,
+                                 "pager_action": "trigger", "status_page_status": ""}
+    # a create: the id comes from Statuspage's answer
+    assert out[2]["details"]["status_page_incident"] == "p31zjtct2jer"
+    assert out[2]["details"]["status_page_status"] == "investigating"
+
+
+def test_an_update_keeps_the_known_status_page_incident():
+    patched = {"delivered": True, "attempts": 1, "json": {"error": "x"}}
+    failed = {"delivered": False, "attempts": 1, "error": "HTTP 401: Unauthorized"}
+    for result in (patched, failed):
+        out = notify_deliveries([{"channel": "status_page", "result": result}], "update", status_page_status="identified",
+                                status_page_incident="abc123")
+        assert out[0]["details"]["status_page_incident"] == "abc123"
+    assert out[0]["event"] == "Status page set to identified - NOT DELIVERED: HTTP 401: Unauthorized"
+
+
+def test_a_delivered_acknowledge_is_the_acknowledged_milestone():
+    ok = {"delivered": True, "attempts": 1}
+    out = notify_deliveries([{"channel": "pager", "result": ok}], "acknowledgement", pager_action="acknowledge")
+    assert out[0]["event"] == "PagerDuty acknowledge sent" and out[0]["details"]["milestone"] == "acknowledged"
+    out = notify_deliveries([{"channel": "pager", "result": {"delivered": False, "error": "HTTP 400"}}], "acknowledgement",
+                            pager_action="acknowledge")
+    assert "milestone" not in out[0]["details"]
+
+
+def test_email_names_its_recipients():
+    out = notify_deliveries([{"channel": "email", "result": {"delivered": True, "attempts": 2}}], "security",
+                            email_to=["security@clickview.app"])
+    assert out[0]["event"] == "Security email sent to security@clickview.app"
+    assert out[0]["details"]["email_to"] == ["security@clickview.app"] and out[0]["details"]["attempts"] == 2
+    out = notify_deliveries([{"channel": "email", "result": {"delivered": False, "attempts": 3,
+                                                             "error": "cannot connect: Connection refused"}}],
+                            "security", email_to=["security@clickview.app"])
+    assert out[0]["event"] == ("Security email sent to security@clickview.app - NOT DELIVERED: "
+                               "cannot connect: Connection refused")
+    assert out[0]["details"]["delivered"] is False

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from ansible_collections.clickview.runbook.plugins.filter.waf_block_expiries import waf_block_expiries
+from ansible_collections.clickview.runbook.plugins.module_utils.incident_record import open_action_items
 
 DOCUMENTATION = r"""
 name: handoff_items
@@ -15,7 +16,10 @@ short_description: The item lists of the weekly on-call handoff
 description:
   - "The shift's incidents are those declared since O(since), and those declared before that are still
     open (inherited). C(declared) counts the first kind; C(resolved) and C(open) count all of them by status."
-  - Open action items are listed for every incident record that has any, whenever it was declared.
+  - Open action items are listed for every incident record that has any open, whenever it was declared - only those
+    whose status is C(open) (an item closed with C(incident_action_item_close.yml) is left out), each with its number,
+    owner and due date, C(overdue) when due before O(now). Records written before action items had an owner and a due
+    date (plain texts) count them as open, due 14 days after the resolution.
   - The alerts fired are the distinct C(alertname)s of the Prometheus rows.
   - A WAF block or a certificate is expiring when it expires at or before O(until). IP sets that could not be
     read (no C(tags) in their result) and certificates without C(status.notAfter) are left out.
@@ -34,6 +38,9 @@ options:
     description: End of the look-ahead for expiring blocks and certificates.
     type: str
     required: true
+  now:
+    description: The handoff's time (UTC, ISO 8601); an action item due before its date is overdue. Defaults to now.
+    type: str
   alerts:
     description: The C(metric) of each row of the Prometheus query of the alerts that fired.
     type: list
@@ -69,9 +76,14 @@ _value:
         C({id, title, severity, status, declared_at, resolved_at, duration_seconds}).
       type: dict
     open_action_items:
-      description: C({incident, items}) for each record with action items.
+      description:
+        - C({incident, title, items}) for each record with open action items; each item
+          C({number, text, owner, due, status, overdue}) (C(owner) null when unknown).
       type: list
       elements: dict
+    action_items_overdue:
+      description: How many of the open action items are overdue.
+      type: int
     alerts_fired:
       description: The names of the alerts that fired, sorted.
       type: list
@@ -134,7 +146,8 @@ def handoff_checks(items):
     return [
         _row("handoff.open_incidents", open_ids, "none open", True, open_ids),
         _row("handoff.open_action_items", actions, "none open", True,
-             [entry["incident"] for entry in items["open_action_items"]]),
+             ["%s #%s%s" % (entry["incident"], item["number"], " (overdue)" if item["overdue"] else "")
+              for entry in items["open_action_items"] for item in entry["items"]]),
         _row("handoff.certificates_expiring", items["certificates_expiring"], "none expiring before the shift ends", True,
              [certificate["name"] for certificate in items["certificates_expiring"]]),
         _row("handoff.alerts_fired", items["alerts_fired"], "for information", False, items["alerts_fired"]),
@@ -143,8 +156,11 @@ def handoff_checks(items):
     ]
 
 
-def handoff_items(records, since, until, alerts=None, ip_sets=None, certificates=None):
+def handoff_items(records, since, until, alerts=None, ip_sets=None, certificates=None, now=None):
     """The handoff's incidents, open action items, alerts, and blocks and certificates expiring by `until`."""
+    actions = [{"incident": record.get("id"), "title": record.get("title"), "items": open_action_items(record, today=now)}
+               for record in records or [] if record.get("action_items")]
+    actions = [entry for entry in actions if entry["items"]]
     incidents = shift_incidents(records, since)
     blocks = [block for ip_set in ip_sets or [] if "tags" in ip_set for block in waf_block_expiries(ip_set["tags"])]
     dated = [certificate for certificate in certificates or [] if _not_after(certificate) is not None]
@@ -157,8 +173,8 @@ def handoff_items(records, since, until, alerts=None, ip_sets=None, certificates
             "list": [{field: record.get(field) for field in INCIDENT_FIELDS}
                      for record in sorted(incidents, key=lambda record: str(record.get("declared_at") or ""))],
         },
-        "open_action_items": [{"incident": record.get("id"), "items": record["action_items"]}
-                              for record in records or [] if record.get("action_items")],
+        "open_action_items": actions,
+        "action_items_overdue": len([item for entry in actions for item in entry["items"] if item["overdue"]]),
         "alerts_fired": sorted({row["alertname"] for row in alerts if row.get("alertname")}),
         "alerts_fired_detail": alerts,
         "waf_blocks_expiring": [block for block in blocks if block["expires"] <= until],

@@ -16,11 +16,19 @@ Plain functions, testable without AnsibleModule:
   so that concurrent writers (several playbooks appending to one incident) never lose an
   event or leave a half-written file.
 
-Record layout (schema_version 1)::
+Record layout (schema_version 2)::
 
     {id, title, severity (P1-P4), status, impact, alert, declared_at, updated_at,
-     resolved_at, duration_seconds, next_update_at, root_cause, follow_up,
-     action_items: [str], timeline: [{at, kind, source, event, details, actor}]}
+     resolved_at, duration_seconds, next_update_at, root_cause, follow_up, service_restored,
+     action_items: [{text, owner, due, status, closed_at, closed_by, note}],
+     timeline: [{at, kind, source, event, details, actor}],
+     milestones: {...}, response: {...}}
+
+``milestones`` and ``response`` are computed from the timeline (``derive``) on every write, and again
+when a record is read: the times come from what the systems recorded (the alert's ``startsAt`` kept
+with the declaration, a delivered PagerDuty acknowledgement, the first remediation that verified, the
+resolution), and the runbook's response times are checked against them. Schema 1 records (action items
+as plain strings) are read as schema 2.
 
 ``actor`` (who acted and from where; see ``actor_from_vars``) is set on every event written
 through the collection's action plugin; records written before it have events without one.
@@ -50,8 +58,9 @@ import socket
 import time
 
 from ansible_collections.clickview.runbook.plugins.module_utils.common import ClickviewError, atomic_write, utc_now
+from ansible_collections.clickview.runbook.plugins.module_utils.runbook_thresholds import ACKNOWLEDGE_WITHIN, ESCALATE_AFTER, UPDATE_EVERY
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 SEVERITIES = ('P1', 'P2', 'P3', 'P4')
 # the runbook's update template: Investigating/Mitigating/Monitoring (+ Identified)
 OPEN_STATUSES = ('investigating', 'identified', 'mitigating', 'monitoring')
@@ -73,6 +82,18 @@ AWX_FIELDS = ('job_id', 'user_name', 'user_email', 'job_template_name', 'job_lau
               'schedule_name', 'parent_job_schedule_name', 'execution_node')
 # the variables actor_from_vars reads (the action plugin templates only these)
 ACTOR_VARS = tuple('%s_%s' % (prefix, field) for field in AWX_FIELDS for prefix in AWX_PREFIXES) + ('change_reference',)
+# Action items: the PIR template's "Action | Owner | Due Date | Status"; a plain string gets its owner from an
+# @handle in its text (else none) and is due this many days after the resolution.
+ITEM_STATUSES = ('open', 'done')
+ITEM_FIELDS = ('text', 'owner', 'due', 'status', 'closed_at', 'closed_by', 'note')
+DEFAULT_ACTION_DUE_DAYS = 14
+DATE_FORMAT = '%Y-%m-%d'
+OWNER_RE = re.compile(r'(?:^|\s)(@[A-Za-z0-9][\w.-]*)')
+# The notifications that tell the incident's status (the runbook's initial, update and resolution messages).
+UPDATE_MESSAGES = ('initial', 'update', 'resolution')
+# How alert_response records the outcome of its resolution steps (roles/alert_response/tasks/common/finish.yml).
+VERIFIED_REMEDIATION = re.compile(r'verified after the resolution steps: \S+ - outcome remediated\b')
+FRACTION = re.compile(r'(T\d{2}:\d{2}:\d{2})\.\d+')
 
 
 class IncidentError(ClickviewError):
@@ -315,9 +336,11 @@ def declare(current, incident_id, title, severity, impact=None, alert=None, sour
     if wanted['alert']:
         event_details['alert'] = wanted['alert']
     event_details.update(details or {})
+    if declared_at and start != now.replace(microsecond=0):
+        event_details['recorded_at'] = format_ts(now)   # declared later (or earlier) than the incident started
     record['timeline'].append(make_event(start, 'Incident declared: %s (%s)' % (wanted['title'], wanted['severity']),
                                          kind='status', source=source, details=event_details, actor=actor))
-    return record
+    return _finish(record, now)
 
 
 def update(current, incident_id, status=None, severity=None, impact=None, progress=None, next_update_at=None,
@@ -353,49 +376,90 @@ def update(current, incident_id, status=None, severity=None, impact=None, progre
     if not events and record == current:
         return current
     record['timeline'].extend(events)
-    record['updated_at'] = format_ts(now)
-    return record
+    return _finish(record, now)
 
 
 def resolve(current, incident_id, root_cause=None, follow_up=None, action_items=None, source=DEFAULT_SOURCE,
-            resolved_at=None, details=None, now=None, actor=None):
-    """Mark resolved with the duration; resolving again changes nothing unless new facts are given."""
+            resolved_at=None, details=None, now=None, actor=None, service_restored=None,
+            action_item_due_days=DEFAULT_ACTION_DUE_DAYS):
+    """Mark resolved with the duration; resolving again changes nothing unless new facts are given.
+
+    ``action_items``: plain strings or dictionaries (see ``action_item``), due ``action_item_due_days``
+    after the resolution unless they say. ``service_restored``: what confirmed the service restored
+    (the restore check's decision), kept in the record and the resolution event."""
     validate_id(incident_id)
     _require(current, incident_id)
     now = now or utc_now()
     root_cause = _text(root_cause, 'root_cause')
     follow_up = _text(follow_up, 'follow_up')
-    items = [_text(item, 'action_items', required=True) for item in (action_items or [])]
+    if service_restored is not None and not isinstance(service_restored, dict):
+        raise IncidentError('service_restored', 'must be a dictionary, got %s' % type(service_restored).__name__)
+    resolving = current['status'] != 'resolved'
+    start = parse_ts(current['declared_at'], 'declared_at')
+    if resolving:
+        end = parse_ts(resolved_at, 'resolved_at') if resolved_at else now
+        if end < start:
+            raise IncidentError('resolved_at', 'is before the declaration (%s)' % current['declared_at'])
+    else:
+        end = parse_ts(current['resolved_at'], 'resolved_at')
+    before_items = record_action_items(current)
+    items = merge_action_items(before_items, action_items, end, action_item_due_days)
     record = copy.deepcopy(current)
-    for item in items:
-        if item not in record['action_items']:
-            record['action_items'].append(item)
+    record['action_items'] = items
     if root_cause is not None:
         record['root_cause'] = root_cause
     if follow_up is not None:
         record['follow_up'] = follow_up
-    if current['status'] != 'resolved':
-        end = parse_ts(resolved_at, 'resolved_at') if resolved_at else now
-        start = parse_ts(record['declared_at'], 'declared_at')
-        if end < start:
-            raise IncidentError('resolved_at', 'is before the declaration (%s)' % record['declared_at'])
+    if resolving:
         record['status'] = 'resolved'
         record['resolved_at'] = format_ts(end)
         record['duration_seconds'] = int((end - start).total_seconds())
         record['next_update_at'] = None
         event_details = {'duration_seconds': record['duration_seconds'], 'root_cause': record['root_cause'],
                          'follow_up': record['follow_up']}
+        text = 'Incident resolved after %s' % format_duration(record['duration_seconds'])
+        if service_restored is not None:
+            record['service_restored'] = copy.deepcopy(service_restored)
+            event_details['service_restored'] = copy.deepcopy(service_restored)
+            if service_restored.get('forced'):
+                failing = [str(c.get('check')) for c in service_restored.get('failing') or [] if isinstance(c, dict)]
+                text += ' - forced while the service was not confirmed restored (%s): %s' % (
+                    ', '.join(failing) or 'no check of area %s' % service_restored.get('area'),
+                    service_restored.get('force_reason') or '')
         event_details.update(details or {})
-        record['timeline'].append(make_event(end, 'Incident resolved after %s' % format_duration(record['duration_seconds']),
-                                             kind='status', source=source, details=event_details, actor=actor))
-    elif record != current:
+        record['timeline'].append(make_event(end, text, kind='status', source=source, details=event_details, actor=actor))
+    elif (items != before_items or record.get('root_cause') != current.get('root_cause')
+          or record.get('follow_up') != current.get('follow_up')):
         record['timeline'].append(make_event(now, 'Resolution details updated', kind='action', source=source,
                                              details={'root_cause': record['root_cause'], 'follow_up': record['follow_up'],
-                                                      'action_items': record['action_items']}, actor=actor))
-    if record == current:
+                                                      'action_items': items}, actor=actor))
+    else:
         return current
-    record['updated_at'] = format_ts(now)
-    return record
+    return _finish(record, now)
+
+
+def close_action_item(current, incident_id, item, note=None, source=DEFAULT_SOURCE, details=None, now=None, actor=None):
+    """Mark one action item done (by its number, 1 first, or its text); closing a done item changes nothing."""
+    validate_id(incident_id)
+    _require(current, incident_id)
+    now = now or utc_now()
+    note = _text(note, 'note') or None
+    items = record_action_items(current)
+    index = find_action_item(items, item, incident_id)
+    chosen = items[index]
+    if chosen['status'] == 'done':
+        return current
+    chosen.update(status='done', closed_at=format_ts(now), closed_by=(actor or {}).get('user'))
+    if note:
+        chosen['note'] = note
+    record = copy.deepcopy(current)
+    record['action_items'] = items
+    event_details = {'action_item': index + 1, 'text': chosen['text'], 'owner': chosen['owner'], 'due': chosen['due'],
+                     'note': note}
+    event_details.update(details or {})
+    record['timeline'].append(make_event(now, 'Action item %d closed: %s' % (index + 1, chosen['text']), kind='action',
+                                         source=source, details=event_details, actor=actor))
+    return _finish(record, now)
 
 
 def append_event(current, incident_id, event, kind='action', source=DEFAULT_SOURCE, details=None, now=None, actor=None):
@@ -406,8 +470,365 @@ def append_event(current, incident_id, event, kind='action', source=DEFAULT_SOUR
     entry = make_event(now, event, kind=kind, source=source, details=details, actor=actor)
     record = copy.deepcopy(current)
     record['timeline'].append(entry)
+    return _finish(record, now), entry
+
+
+# ---- action items ---------------------------------------------------------------------
+
+def _due_date(value, param):
+    """YYYY-MM-DD from a date, a YYYY-MM-DD text or an ISO 8601 timestamp."""
+    if isinstance(value, datetime.datetime):
+        return format_ts(value)[:10]
+    if isinstance(value, datetime.date):
+        return value.strftime(DATE_FORMAT)
+    text = str(value).strip()
+    try:
+        return datetime.datetime.strptime(text, DATE_FORMAT).strftime(DATE_FORMAT)
+    except ValueError:
+        pass
+    try:
+        return format_ts(parse_ts(text, param))[:10]
+    except IncidentError:
+        raise IncidentError(param, 'must be a date such as 2025-02-14 (or an ISO 8601 timestamp), got %r' % (value,))
+
+
+def action_item(value, resolved, due_days=DEFAULT_ACTION_DUE_DAYS, param='action_items'):
+    """One action item ``{text, owner, due, status}`` from a plain string or a dictionary.
+
+    A string is open, owned by the ``@handle`` in its text (else nobody: ``owner`` None) and due
+    ``due_days`` after ``resolved``. A dictionary gives ``text`` (or ``action``, the PIR's name) and may
+    give ``owner``, ``due`` (YYYY-MM-DD) and ``status`` (``open`` or ``done``)."""
+    item = {}
+    if isinstance(value, dict):
+        unknown = sorted(set(value) - set(ITEM_FIELDS) - set(['action']))
+        if unknown:
+            raise IncidentError(param, 'unknown key(s) %s; an action item has text (or action), owner, due (YYYY-MM-DD) '
+                                       'and status (open or done)' % ', '.join(str(k) for k in unknown))
+        text = _text(value['text'] if value.get('text') is not None else value.get('action'), param + '.text', required=True)
+        owner = _text(value.get('owner'), param + '.owner') or None
+        due = _due_date(value['due'], param + '.due') if str(value.get('due') or '').strip() else None
+        status = str(value.get('status') or 'open').strip().lower()
+        if status not in ITEM_STATUSES:
+            raise IncidentError(param + '.status', 'must be open or done, got %r' % (value.get('status'),))
+        item.update((key, value[key]) for key in ('closed_at', 'closed_by', 'note') if value.get(key) is not None)
+    elif isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        text, owner, due, status = _text(value, param, required=True), None, None, 'open'
+    else:
+        raise IncidentError(param, 'an action item is a text or a dictionary {text, owner, due, status}, got %s'
+                            % type(value).__name__)
+    if owner is None:
+        match = OWNER_RE.search(text)
+        owner = match.group(1) if match else None
+    if due is None:
+        due = format_ts(resolved + datetime.timedelta(days=due_days))[:10]
+    item.update(text=text, owner=owner, due=due, status=status)
+    return item
+
+
+def record_action_items(record, due_days=DEFAULT_ACTION_DUE_DAYS):
+    """The record's action items as dictionaries; schema 1 records hold plain strings (due after the resolution)."""
+    base = record.get('resolved_at') or record.get('declared_at')
+    try:
+        base = parse_ts(base, 'resolved_at') if base else utc_now()
+    except IncidentError:
+        base = utc_now()
+    items = []
+    for index, value in enumerate(record.get('action_items') or []):
+        try:
+            items.append(action_item(value, base, due_days, 'action_items[%d]' % index))
+        except IncidentError:   # a hand-edited record: keep what it says
+            items.append({'text': str(value), 'owner': None, 'due': None, 'status': 'open'})
+    return items
+
+
+def merge_action_items(items, given, resolved, due_days=DEFAULT_ACTION_DUE_DAYS):
+    """``items`` with the ``given`` ones added (an item already there by its text is not added twice; a
+    dictionary for it may set its owner and due date)."""
+    merged = copy.deepcopy(items)
+    for index, value in enumerate(given or []):
+        item = action_item(value, resolved, due_days, 'action_items[%d]' % index)
+        existing = [known for known in merged if known['text'] == item['text']]
+        if not existing:
+            merged.append(item)
+        elif isinstance(value, dict):
+            for key in ('owner', 'due'):
+                if str(value.get(key) or '').strip():
+                    existing[0][key] = item[key]
+    return merged
+
+
+def find_action_item(items, item, incident_id=''):
+    """The position (0 first) of an action item given by its number (1 first, "#2" too) or its text."""
+    text = _text(item, 'item', required=True)
+    numbered = ['%d. %s' % (n, known['text']) for n, known in enumerate(items, 1)]
+    if not items:
+        raise IncidentError('item', 'incident %s has no action items' % incident_id)
+    number = text.lstrip('#')
+    if number.isdigit():
+        if 1 <= int(number) <= len(items):
+            return int(number) - 1
+        raise IncidentError('item', 'incident %s has no action item %s; its items are %s'
+                            % (incident_id, text, '; '.join(numbered)))
+    wanted = text.casefold()
+    for index, known in enumerate(items):
+        if known['text'].strip().casefold() == wanted:
+            return index
+    raise IncidentError('item', 'incident %s has no action item %r; give its number or its exact text: %s'
+                        % (incident_id, text, '; '.join(numbered)))
+
+
+def open_action_items(record, today=None):
+    """The open action items of a record, each with its ``number`` (1 first) and ``overdue`` (due before ``today``)."""
+    today = _due_date(today or utc_now(), 'today')
+    out = []
+    for number, item in enumerate(record_action_items(record), 1):
+        if item['status'] != 'done':
+            out.append(dict(item, number=number, overdue=bool(item['due']) and item['due'] < today))
+    return out
+
+
+# ---- milestones, response times, reminders ----------------------------------------------
+
+def _truthy(value):
+    return value is True or str(value).strip().lower() in ('true', 'yes', '1')
+
+
+def _moment(value, param='at'):
+    """A timestamp, or None when there is none or it cannot be read (Alertmanager's nanoseconds are dropped)."""
+    if not value:
+        return None
+    try:
+        return parse_ts(FRACTION.sub(r'\1', str(value).strip()), param)
+    except IncidentError:
+        return None
+
+
+def _events(record):
+    """(moment, event) of the timeline's entries with a readable time, in time order (ties: as recorded)."""
+    out = []
+    for index, event in enumerate(record.get('timeline') or []):
+        moment = _moment(event.get('at')) if isinstance(event, dict) else None
+        if moment is not None:
+            out.append((moment, index, event))
+    out.sort(key=lambda entry: (entry[0], entry[1]))
+    return [(moment, event) for moment, _index, event in out]
+
+
+def _declaration(record):
+    for event in record.get('timeline') or []:
+        if isinstance(event, dict) and event.get('kind') == 'status' and str(event.get('event', '')).startswith('Incident declared'):
+            return event
+    return None
+
+
+def is_pager_acknowledge(event):
+    """A delivered PagerDuty acknowledgement: kind notification, details {channel: pager, action (or
+    pager_action): acknowledge, delivered: true}."""
+    details = event.get('details') or {}
+    return (event.get('kind') == 'notification' and details.get('channel') == 'pager'
+            and 'acknowledge' in (details.get('action'), details.get('pager_action')) and _truthy(details.get('delivered')))
+
+
+def is_verified_remediation(event):
+    """A remediation whose verification found the alert cleared (alert_response: outcome remediated)."""
+    if event.get('kind') not in ('finding', 'action'):
+        return False
+    details = event.get('details') or {}
+    if str(details.get('outcome') or '').strip().lower() == 'remediated':
+        return True
+    return bool(VERIFIED_REMEDIATION.search(str(event.get('event') or '')))
+
+
+def is_update(event):
+    """An event that told the incident's status: a status change (declared, re-classified, resolved), a progress
+    note, or a delivered initial/update/resolution message."""
+    kind, details = event.get('kind'), event.get('details') or {}
+    if kind == 'status':
+        return True
+    if kind == 'action' and str(event.get('event') or '').startswith('Progress: '):
+        return True
+    return kind == 'notification' and details.get('message') in UPDATE_MESSAGES and _truthy(details.get('delivered'))
+
+
+def _declared(record, declaration):
+    """When the incident was declared: the declaration's recorded_at (a back-dated declaration), else its time."""
+    details = (declaration or {}).get('details') or {}
+    for value in (details.get('recorded_at'), (declaration or {}).get('at'), record.get('declared_at')):
+        moment = _moment(value)
+        if moment is not None:
+            return moment
+    return None
+
+
+def _marks(record):
+    """The milestones as datetimes, with where each came from."""
+    declaration = _declaration(record)
+    events = _events(record)
+    declared = _declared(record, declaration)
+    alert = _moment(((declaration or {}).get('details') or {}).get('alert_starts_at'))
+    ack = next(((moment, event) for moment, event in events if is_pager_acknowledge(event)), None)
+    mitigated = next(((moment, event) for moment, event in events if is_verified_remediation(event)), None)
+    return {
+        'alert_triggered': alert,
+        'declared': declared,
+        'acknowledged': ack[0] if ack else declared,
+        'acknowledged_source': 'pagerduty' if ack else 'declare',
+        'mitigated': mitigated[0] if mitigated else None,
+        'mitigated_by': mitigated[1].get('event') if mitigated else None,
+        'resolved': _moment(record.get('resolved_at')) if record.get('status') == 'resolved' else None,
+        'start': alert or _moment(record.get('declared_at')) or declared,
+        'start_source': 'alert' if alert else 'declared',
+    }
+
+
+def milestones(record):
+    """``{alert_triggered, declared, acknowledged, acknowledged_source, mitigated, mitigated_by, resolved}``.
+
+    alert_triggered: the alert's startsAt kept with the declaration (else None); declared: when the declaration
+    was recorded; acknowledged: the first delivered PagerDuty acknowledgement, else the declaration
+    (acknowledged_source ``pagerduty`` or ``declare``); mitigated: the first remediation that verified (else
+    None); resolved: the resolution (None while open). Times as ISO 8601 text."""
+    marks = _marks(record)
+    return dict((key, format_ts(value) if isinstance(value, datetime.datetime) else value)
+                for key, value in marks.items() if key not in ('start', 'start_source'))
+
+
+def update_moments(record):
+    """The times the incident's status was told, oldest first (the declaration at the time it was recorded)."""
+    declaration = _declaration(record)
+    moments = []
+    for moment, event in _events(record):
+        if event is declaration:
+            moments.append(_declared(record, declaration) or moment)
+        elif is_update(event):
+            moments.append(moment)
+    return sorted(moments)
+
+
+def _span(seconds):
+    return format_duration(seconds) if seconds is not None else None
+
+
+def _elapsed_seconds(later, earlier):
+    if later is None or earlier is None:
+        return None
+    return max(int((later - earlier).total_seconds()), 0)
+
+
+def response(record, now=None):
+    """Time to acknowledge / mitigate / resolve (from the alert's start, else the incident's) and the runbook's
+    response times checked against them: ``targets`` [{target, basis, limit_seconds, actual_seconds, result
+    (met, missed or unknown), final}]. While the incident is open the update target counts the time since the
+    last update too (``final`` false: it may still be missed)."""
+    now = now or utc_now()
+    marks = _marks(record)
+    start = marks['start']
+    resolved = marks['resolved']
+    end = resolved or now
+    figures = {
+        'start': format_ts(start) if start else None,
+        'start_source': marks['start_source'],
+        'time_to_acknowledge_seconds': _elapsed_seconds(marks['acknowledged'], start),
+        'time_to_mitigate_seconds': _elapsed_seconds(marks['mitigated'], start),
+        'time_to_resolve_seconds': _elapsed_seconds(resolved, start),
+    }
+    for name in ('acknowledge', 'mitigate', 'resolve'):
+        figures['time_to_%s' % name] = _span(figures['time_to_%s_seconds' % name])
+    moments = [moment for moment in update_moments(record) if moment <= end]
+    gaps = [_elapsed_seconds(later, earlier) for earlier, later in zip(moments, moments[1:] + [end])]
+    figures['last_update_at'] = format_ts(moments[-1]) if moments else None
+    figures['longest_update_gap_seconds'] = max(gaps) if gaps else None
+
+    severity = record.get('severity')
+    limit = ACKNOWLEDGE_WITHIN.get(severity)
+    took = figures['time_to_acknowledge_seconds']
+    ack_source = 'the PagerDuty acknowledgement' if marks['acknowledged_source'] == 'pagerduty' else \
+        'the declaration (no PagerDuty acknowledgement recorded)'
+    targets = [{
+        'target': 'acknowledge',
+        'basis': '%s: acknowledge within %s (the runbook\'s severity table), measured from %s to %s' % (
+            severity_label(severity) or 'no severity', _span(limit) or '-',
+            'the alert\'s start' if marks['start_source'] == 'alert' else 'the incident\'s start', ack_source),
+        'limit_seconds': limit,
+        'actual_seconds': took,
+        'result': 'unknown' if limit is None or took is None else ('met' if took <= limit else 'missed'),
+        'final': True,
+        'source': marks['acknowledged_source'],
+    }]
+    gap = figures['longest_update_gap_seconds']
+    targets.append({
+        'target': 'updates',
+        'basis': 'communicate status every %s (Incident Response, 3. MITIGATE): the longest time without an update'
+                 % _span(UPDATE_EVERY),
+        'limit_seconds': UPDATE_EVERY,
+        'actual_seconds': gap,
+        'result': 'unknown' if gap is None else ('met' if gap <= UPDATE_EVERY else 'missed'),
+        'final': resolved is not None or (gap is not None and gap > UPDATE_EVERY),
+    })
+    for target in targets:
+        target['limit'] = _span(target['limit_seconds'])
+        target['actual'] = _span(target['actual_seconds'])
+    figures['targets'] = targets
+    figures['computed_at'] = format_ts(now)
+    return figures
+
+
+def derive(record, now=None):
+    """A copy of the record with its computed parts: action items as dictionaries, ``milestones`` and ``response``."""
+    if not record:
+        return record
+    out = copy.deepcopy(record)
+    out['action_items'] = record_action_items(record)
+    out['milestones'] = milestones(record)
+    out['response'] = response(record, now)
+    return out
+
+
+def _finish(record, now):
+    """A changed record as written: its schema, its time of change and its computed parts."""
+    record['schema_version'] = SCHEMA_VERSION
     record['updated_at'] = format_ts(now)
-    return record, entry
+    return derive(record, now)
+
+
+def _last(events, message):
+    moments = [moment for moment, event in events if (event.get('details') or {}).get('message') == message]
+    return moments[-1] if moments else None
+
+
+def reminders(record, now=None, escalate_after=ESCALATE_AFTER, update_every=UPDATE_EVERY):
+    """Whether an open incident is due a reminder: ``escalation`` once it is open for ``escalate_after`` seconds
+    ("escalate if blocked > 30 minutes"), ``update_reminder`` once its last update is ``update_every`` seconds old
+    ("communicate status every 15 minutes"); each again at most every that many seconds (a previous
+    reminder is a notification whose details.message is escalation or reminder). 0 switches one off."""
+    now = now or utc_now()
+    out = {'id': record.get('id'), 'title': record.get('title'), 'severity': record.get('severity'),
+           'open': record.get('status') != 'resolved', 'escalation': False, 'update_reminder': False,
+           'age_seconds': None, 'since_update_seconds': None, 'age': None, 'since_update': None, 'last_update_at': None,
+           'reasons': []}
+    if not out['open']:
+        return out
+    events = _events(record)
+    start = _moment(record.get('declared_at'))
+    moments = update_moments(record)
+    last_update = moments[-1] if moments else start
+    out['age_seconds'] = _elapsed_seconds(now, start)
+    out['since_update_seconds'] = _elapsed_seconds(now, last_update)
+    out['age'], out['since_update'] = _span(out['age_seconds']), _span(out['since_update_seconds'])
+    out['last_update_at'] = format_ts(last_update) if last_update else None
+
+    def due(elapsed, limit, previous):
+        return bool(limit) and elapsed is not None and elapsed >= limit and (
+            previous is None or _elapsed_seconds(now, previous) >= limit)
+
+    if due(out['age_seconds'], escalate_after, _last(events, 'escalation')):
+        out['escalation'] = True
+        out['reasons'].append('open for %s (escalate when blocked > %s)' % (_span(out['age_seconds']), _span(escalate_after)))
+    if due(out['since_update_seconds'], update_every, _last(events, 'reminder')):
+        out['update_reminder'] = True
+        out['reasons'].append('no update for %s (communicate status every %s)'
+                              % (_span(out['since_update_seconds']), _span(update_every)))
+    return out
 
 
 # ---- storage -------------------------------------------------------------------------

@@ -6,8 +6,10 @@
 
 """The runbook's Post-Incident Review from an incident record (clickview.runbook.incident):
 summary with the computed duration, the five milestones of the PIR timeline, every recorded
-event in time order with its offset from the start, action items with owner and due date, and
-the review's due date (the runbook's "schedule within 48 hours of resolution").
+event in time order with its offset from the start, the response figures (time to acknowledge,
+mitigate, resolve, from the milestones the systems recorded) checked against the runbook's
+response times, action items with owner, due date and status, and the review's due date (the
+runbook's "schedule within 48 hours of resolution").
 Used by the clickview.runbook.pir_document filter; no Ansible imports, unit-testable."""
 
 from __future__ import absolute_import, division, print_function
@@ -15,12 +17,13 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import datetime
-import re
 
+from ansible_collections.clickview.runbook.plugins.module_utils import incident_record as ir
 from ansible_collections.clickview.runbook.plugins.module_utils.incident_record import actor_text, format_duration, format_ts, parse_ts
 from ansible_collections.clickview.runbook.plugins.module_utils.common import ClickviewError
 
-# The PIR template's timeline rows; an event may name its milestone with details.milestone.
+# The PIR template's timeline rows; an event may name its milestone with details.milestone (but the
+# acknowledgement, which is PagerDuty's, else the declaration's).
 MILESTONES = (
     ("alert", "Alert triggered"),
     ("acknowledged", "On-call acknowledged"),
@@ -28,7 +31,7 @@ MILESTONES = (
     ("mitigation", "Mitigation applied"),
     ("restored", "Service restored"),
 )
-OWNER_RE = re.compile(r"(?:^|\s)(@[A-Za-z0-9][\w.-]*)")
+OWNER_RE = ir.OWNER_RE
 
 
 class PirError(ClickviewError):
@@ -52,50 +55,70 @@ def _milestone(events, name):
 
 
 def milestones(record, events):
-    """[{key, name, at, event}] of the PIR template's five rows; at is None when not recorded."""
+    """[{key, name, at, event, source}] of the PIR template's five rows; at is None when not recorded.
+
+    Alert triggered: the alert's startsAt kept with the declaration, else an event marked alert, else the
+    incident's start. On-call acknowledged: the first delivered PagerDuty acknowledgement, else the
+    declaration (when it was recorded), said so."""
     declared = parse_ts(record["declared_at"], "declared_at")
-    declaration = _first(events, lambda e: e["kind"] == "status" and e["event"].startswith("Incident declared"))
+    marks = ir.milestones(record)
     found = {}
     alert = _milestone(events, "alert")
-    found["alert"] = (alert["_at"], alert["event"]) if alert else (
-        declared, "Alert %s fired" % record["alert"] if record.get("alert") else "Incident declared")
-    ack = _milestone(events, "acknowledged") or _first(events, lambda e: e["kind"] == "notification") or declaration
-    found["acknowledged"] = (ack["_at"], ack["event"]) if ack else (None, "")
+    if marks["alert_triggered"]:
+        found["alert"] = (parse_ts(marks["alert_triggered"], "alert_starts_at"), "Alert %s fired (Alertmanager startsAt)"
+                          % (record.get("alert") or ""), "alertmanager")
+    elif alert:
+        found["alert"] = (alert["_at"], alert["event"], "timeline")
+    else:
+        found["alert"] = (declared, "Alert %s fired" % record["alert"] if record.get("alert") else "Incident declared",
+                          "declared")
+    ack = _first(events, ir.is_pager_acknowledge)
+    if ack:
+        found["acknowledged"] = (ack["_at"], ack["event"], "pagerduty")
+    else:
+        found["acknowledged"] = (parse_ts(marks["declared"], "declared") if marks["declared"] else None,
+                                 "Incident declared (no PagerDuty acknowledgement recorded)", "declare")
     cause = _milestone(events, "root_cause") or _first(
         events, lambda e: e["kind"] == "status" and e["event"].endswith(" to identified"))
-    found["root_cause"] = (cause["_at"], cause["event"]) if cause else (None, "")
+    found["root_cause"] = (cause["_at"], cause["event"], "timeline") if cause else (None, "", None)
     mitigation = _milestone(events, "mitigation") or _first(
         events, lambda e: e["kind"] == "action" and not e["event"].startswith(("Progress: ", "Resolution details")))
     mitigation = mitigation or _first(events, lambda e: e["kind"] == "status" and e["event"].endswith(" to mitigating"))
-    found["mitigation"] = (mitigation["_at"], mitigation["event"]) if mitigation else (None, "")
+    found["mitigation"] = (mitigation["_at"], mitigation["event"], "timeline") if mitigation else (None, "", None)
     restored = _milestone(events, "restored")
     if restored:
-        found["restored"] = (restored["_at"], restored["event"])
+        found["restored"] = (restored["_at"], restored["event"], "timeline")
     elif record.get("resolved_at"):
-        found["restored"] = (parse_ts(record["resolved_at"], "resolved_at"), "Incident resolved")
+        found["restored"] = (parse_ts(record["resolved_at"], "resolved_at"), "Incident resolved", "resolution")
     else:
-        found["restored"] = (None, "")
+        found["restored"] = (None, "", None)
     rows = []
     for key, name in MILESTONES:
-        moment, text = found[key]
+        moment, text, source = found[key]
         row = dict(key=key, name=name, at=format_ts(moment) if moment else None,
                    time=moment.strftime("%H:%M") if moment else "not recorded", event=text,
-                   elapsed_seconds=None, elapsed=None)
+                   elapsed_seconds=None, elapsed=None, source=source)
         if moment:
             row["elapsed_seconds"], row["elapsed"] = _elapsed(declared, moment)
         rows.append(row)
     return rows
 
 
-def action_items(record, overrides, default_owner, due_date):
-    """[{action, owner, due, status}] from the record's items (an @handle in the text is the owner)
-    and the caller's overrides ({action, owner, due, status}, matched by action text, or new)."""
+def action_items(record, overrides, default_owner, due_date, base=None, due_days=14):
+    """[{action, owner, due, status}] from the record's items (each with its owner, due date and status; a plain
+    text item: an @handle in the text is the owner, due ``due_date``) and the caller's overrides
+    ({action, owner, due, status}, matched by action text, or new)."""
     items = []
     by_action = dict((o.get("action"), o) for o in overrides or [] if o.get("action"))
-    for text in record.get("action_items") or []:
-        match = OWNER_RE.search(text)
-        item = dict(action=text, owner=match.group(1) if match else default_owner, due=due_date, status="Open")
-        item.update(dict((k, v) for k, v in (by_action.pop(text, {}) or {}).items() if v))
+    base = base or datetime.datetime.now(datetime.timezone.utc)
+    for index, raw in enumerate(record.get("action_items") or []):
+        try:
+            known = ir.action_item(raw, base, due_days, "action_items[%d]" % index)
+        except ir.IncidentError:
+            known = dict(text=str(raw), owner=None, due=None, status="open")
+        item = dict(action=known["text"], owner=known["owner"] or default_owner, due=known["due"] or due_date,
+                    status="Done" if known["status"] == "done" else "Open")
+        item.update(dict((k, v) for k, v in (by_action.pop(known["text"], {}) or {}).items() if v))
         items.append(item)
     for extra in overrides or []:
         if extra.get("action") in by_action:
@@ -138,11 +161,13 @@ def document(record, review_hours=48, default_owner="@owner", action_due_days=14
         incident_id=record["id"], title=record.get("title", ""), severity=record.get("severity"),
         status=record.get("status"), impact=record.get("impact") or "", alert=record.get("alert") or "",
         root_cause=record.get("root_cause") or "", follow_up=record.get("follow_up") or "",
+        service_restored=record.get("service_restored") or None,
         started_at=format_ts(declared), resolved_at=format_ts(resolved) if resolved else None,
         date=declared.strftime("%Y-%m-%d %H:%M UTC"),
         duration_seconds=duration, duration_human=format_duration(duration) + ("" if resolved else " (ongoing)"),
         milestones=milestones(record, events), timeline=timeline,
-        action_items=action_items(record, overrides, default_owner, due_date),
+        response=dict(ir.response(record, now), milestones=ir.milestones(record)),
+        action_items=action_items(record, overrides, default_owner, due_date, base=base, due_days=action_due_days),
         review_due=format_ts(review_due), review_due_hours=review_hours,
         generated_at=format_ts(now),
     )

@@ -50,6 +50,14 @@ ALERTS = (
           "cert_days_left", 1),
 )
 
+# The runbook's response times (Alert Response, "Severity Classifications": P1 Critical 5 minutes, P2 High
+# 15 minutes, P3 Medium 1 hour, P4 Low 24 hours; On-Call "Acknowledge alerts within 5 minutes" is P1's):
+# how long after the alert fired on-call has to acknowledge, in seconds.
+ACKNOWLEDGE_WITHIN = {"P1": 300, "P2": 900, "P3": 3600, "P4": 86400}
+# Incident Response, "3. MITIGATE": "Communicate status every 15 minutes", "Escalate if blocked > 30 minutes".
+UPDATE_EVERY = 900
+ESCALATE_AFTER = 1800
+
 
 class UnknownMeasure(KeyError):
     """A threshold asked for by a name the table does not have."""

@@ -32,6 +32,15 @@ description:
     with nothing else changed is a no-op.
   - O(action=resolve) sets the status to V(resolved), the resolution time and the duration; resolving again changes nothing
     unless a new root cause, follow-up or action item is given.
+  - O(action=close_item) marks one action item done (by its number or its text) and records it in the timeline; closing
+    an item that is done already changes nothing.
+  - "Every record returned and written carries its milestones and response figures, computed from the timeline
+    (RV(record.milestones), RV(record.response)): when the alert fired (its C(startsAt), kept with the declaration as
+    C(details.alert_starts_at)), when the incident was declared, when it was acknowledged (the first delivered PagerDuty
+    acknowledgement, a C(notification) event with C(details) C({channel: pager, action: acknowledge, delivered: true}),
+    else the declaration), when it was mitigated (the first remediation that verified, outcome C(remediated)) and
+    resolved; and the runbook's response times checked against them - acknowledge within the severity's response time
+    (P1 5 minutes, P2 15 minutes, P3 1 hour, P4 24 hours), an update at least every 15 minutes."
 author:
   - ClickView Platform Team (@clickview)
 extends_documentation_fragment:
@@ -69,8 +78,9 @@ options:
       - V(read) returns the record (RV(exists=false) when there is none); it never changes anything.
       - V(list) returns every record of the folder or the bucket's prefix in RV(records) (for reports such as the
         on-call handoff); it never changes anything.
+      - V(close_item) marks the action item O(item) done.
     type: str
-    choices: [ declare, update, resolve, read, list ]
+    choices: [ declare, update, resolve, read, list, close_item ]
     default: read
   title:
     description:
@@ -123,10 +133,34 @@ options:
     type: str
   action_items:
     description:
-      - Follow-up action items, with O(action=resolve). Items already recorded are not added twice.
+      - Follow-up action items, with O(action=resolve). Items already recorded (same text) are not added twice; a
+        dictionary for one may change its owner or due date.
+      - Each is a text (open; its owner the C(@handle) in it, else none; due O(action_item_due_days) after the
+        resolution) or a dictionary with C(text) (or C(action)), and optionally C(owner), C(due) (YYYY-MM-DD) and
+        C(status) (V(open) or V(done)).
     type: list
-    elements: str
+    elements: raw
     default: []
+  action_item_due_days:
+    description:
+      - Days after the resolution an action item is due when it does not say, with O(action=resolve).
+    type: int
+    default: 14
+  item:
+    description:
+      - The action item to close with O(action=close_item) - its number (V(1) is the first; V(#1) too) or its exact text
+        (case does not matter).
+    type: str
+  note:
+    description:
+      - Why or how the item was closed (a ticket, a pull request), with O(action=close_item); kept with the item.
+    type: str
+  service_restored:
+    description:
+      - What confirmed the service restored, with O(action=resolve) (the decision of the C(clickview.runbook.restore_check)
+        filter - area, checks, failing checks, and when forced the reason). Kept in the record and the resolution event
+        when the incident is resolved; a forced resolution names the failing checks and the reason in the event's text.
+    type: dict
   source:
     description:
       - Who or what made the change, recorded in the timeline (a playbook name, a user, an AWX job).
@@ -289,10 +323,65 @@ record:
       type: str
       sample: https://tracker.example/OPS-1234
     action_items:
-      description: Follow-up action items.
+      description: Follow-up action items (records written before 0.3.0 held texts; they are returned as dictionaries).
       type: list
-      elements: str
-      sample: [add a canary stage for backend releases]
+      elements: dict
+      contains:
+        text:
+          description: The action.
+          type: str
+          sample: add a canary stage for backend releases
+        owner:
+          description: Who owns it (a C(@handle)), or null when unknown.
+          type: str
+          sample: '@platform'
+        due:
+          description: Due date, YYYY-MM-DD.
+          type: str
+          sample: '2025-02-14'
+        status:
+          description: V(open) or V(done).
+          type: str
+          sample: open
+        closed_at:
+          description: When it was closed.
+          type: str
+          returned: when done by O(action=close_item)
+          sample: '2025-02-10T09:00:00Z'
+        closed_by:
+          description: Who closed it (the actor's user).
+          type: str
+          returned: when done by O(action=close_item)
+          sample: alice
+        note:
+          description: The O(note) given when it was closed.
+          type: str
+          returned: when given
+          sample: https://tracker.example/OPS-1240
+    service_restored:
+      description: The O(service_restored) given at the resolution.
+      type: dict
+      returned: when resolved with it
+      sample: {area: api, restored: true, forced: false, checked: 4, failing: [], summary: 'service restored in area api'}
+    milestones:
+      description:
+        - The incident's milestones from the timeline (ISO 8601, null when not recorded) - V(alert_triggered) (the alert's
+          startsAt), V(declared) (when the declaration was recorded), V(acknowledged) and V(acknowledged_source)
+          (V(pagerduty), else V(declare)), V(mitigated) (the first remediation that verified) and V(mitigated_by) (its
+          event), V(resolved).
+      type: dict
+      sample: {alert_triggered: '2025-01-31T14:00:00Z', declared: '2025-01-31T14:02:11Z', acknowledged: '2025-01-31T14:03:40Z',
+               acknowledged_source: pagerduty, mitigated: '2025-01-31T14:20:40Z', mitigated_by: null, resolved: null}
+    response:
+      description:
+        - The response figures, from the alert's start (else the incident's) - C(start), C(start_source), C(time_to_acknowledge),
+          C(time_to_mitigate), C(time_to_resolve) (each also in C(*_seconds); null when not reached), C(last_update_at),
+          C(longest_update_gap_seconds), C(computed_at).
+        - C(targets), the runbook's response times checked - C(acknowledge) (the severity's response time) and C(updates)
+          (every 15 minutes) - each C({target, basis, limit, limit_seconds, actual, actual_seconds, result, final}), result
+          V(met), V(missed) or V(unknown); C(final) is false while the result may still change.
+      type: dict
+      sample: {time_to_acknowledge_seconds: 209, targets: [{target: acknowledge, limit_seconds: 900, result: met}]}
     timeline:
       description: Every event, oldest first.
       type: list
@@ -370,7 +459,8 @@ from ansible_collections.clickview.runbook.plugins.module_utils.common import fa
 ONLY_WITH = {
     'title': ('declare',), 'alert': ('declare',), 'declared_at': ('declare',),
     'status': ('update',), 'progress': ('update',),
-    'resolved_at': ('resolve',), 'root_cause': ('resolve',), 'follow_up': ('resolve',),
+    'resolved_at': ('resolve',), 'root_cause': ('resolve',), 'follow_up': ('resolve',), 'service_restored': ('resolve',),
+    'item': ('close_item',), 'note': ('close_item',),
     'next_update_at': ('declare', 'update'), 'severity': ('declare', 'update'), 'impact': ('declare', 'update'),
 }
 
@@ -378,7 +468,7 @@ ONLY_WITH = {
 def argument_spec():
     spec = dict(
         incident_id=dict(type='str'),
-        action=dict(type='str', choices=['declare', 'update', 'resolve', 'read', 'list'], default='read'),
+        action=dict(type='str', choices=['declare', 'update', 'resolve', 'read', 'list', 'close_item'], default='read'),
         title=dict(type='str'),
         severity=dict(type='str', choices=list(ir.SEVERITIES)),
         impact=dict(type='str'),
@@ -390,7 +480,11 @@ def argument_spec():
         resolved_at=dict(type='str'),
         root_cause=dict(type='str'),
         follow_up=dict(type='str'),
-        action_items=dict(type='list', elements='str', default=[]),
+        action_items=dict(type='list', elements='raw', default=[]),
+        action_item_due_days=dict(type='int', default=ir.DEFAULT_ACTION_DUE_DAYS),
+        item=dict(type='str'),
+        note=dict(type='str'),
+        service_restored=dict(type='dict'),
         source=dict(type='str', default=ir.DEFAULT_SOURCE),
         details=dict(type='dict', default={}),
         actor=dict(type='dict'),
@@ -421,7 +515,12 @@ def operation(params, now):
     elif action == 'resolve':
         def run(current):
             return ir.resolve(current, incident_id, root_cause=params['root_cause'], follow_up=params['follow_up'],
-                              action_items=params['action_items'], resolved_at=params['resolved_at'], **common)
+                              action_items=params['action_items'], resolved_at=params['resolved_at'],
+                              service_restored=params['service_restored'],
+                              action_item_due_days=params['action_item_due_days'], **common)
+    elif action == 'close_item':
+        def run(current):
+            return ir.close_action_item(current, incident_id, params['item'], note=params['note'], **common)
     else:
         def run(current):
             return current
@@ -439,6 +538,12 @@ def check_params(params):
         for name in ('title', 'severity'):
             if not params[name]:
                 raise ir.IncidentError(name, 'is required with action=declare')
+    if action == 'close_item' and not str(params['item'] or '').strip():
+        raise ir.IncidentError('item', 'is required with action=close_item (the number or the text of the action item)')
+    if params['action_item_due_days'] < 0:
+        raise ir.IncidentError('action_item_due_days', 'must be 0 or more, got %d' % params['action_item_due_days'])
+    if action == 'resolve':
+        ir.merge_action_items([], params['action_items'], ir.utc_now(), params['action_item_due_days'])  # validate
     if action == 'update' and not any(params[n] is not None for n in ('status', 'severity', 'impact', 'progress', 'next_update_at')):
         raise ir.IncidentError('progress', 'action=update needs at least one of status, severity, impact, progress, next_update_at')
     ir.validate_actor(params['actor'])
@@ -468,12 +573,14 @@ def list_records(module, params):
     msg = '%d incident records (%d open)' % (len(records), open_count)
     if unreadable:
         msg += ', %d unreadable' % len(unreadable)
-    module.exit_json(changed=False, records=records, unreadable=unreadable, msg=msg)
+    now = ir.utc_now()
+    module.exit_json(changed=False, records=[ir.derive(record, now) for record in records], unreadable=unreadable, msg=msg)
 
 
 def main():
     module = AnsibleAWSModule(argument_spec=argument_spec(), supports_check_mode=True, check_boto3=False,
-                              required_if=[('action', action, ['incident_id']) for action in ('declare', 'update', 'resolve', 'read')])
+                              required_if=[('action', action, ['incident_id'])
+                                           for action in ('declare', 'update', 'resolve', 'read', 'close_item')])
     params = module.params
     if params['action'] == 'list':
         list_records(module, params)
@@ -508,7 +615,7 @@ def main():
         changed=changed,
         exists=after is not None,
         record_path=path,
-        record=after or {},
+        record=ir.derive(after, now) if after else {},
         events=after['timeline'][known:] if after and changed else [],
         age_seconds=ir.age_seconds(after, now) if after else None,
     )
@@ -523,7 +630,8 @@ def main():
                                                   ('%s, resolved after %s' % (after['severity'], result['duration_human'])
                                                    if after else 'no record')))
     else:
-        verb = {'declare': 'declared', 'update': 'updated', 'resolve': 'resolved'}[params['action']]
+        verb = {'declare': 'declared', 'update': 'updated', 'resolve': 'resolved',
+                'close_item': 'action item closed'}[params['action']]
         result['msg'] = '%s: %s%s (%s, %s)%s' % (incident_id, 'would be ' if module.check_mode and changed else '',
                                                  verb if changed else 'unchanged', after['severity'], after['status'],
                                                  '' if changed else ', nothing new')

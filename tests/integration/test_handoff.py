@@ -103,7 +103,8 @@ def test_handoff_report(tmp_path, incidents, ip_set, short_certificate, backend_
     assert (report["incidents"]["declared"], report["incidents"]["resolved"], report["incidents"]["open"]) == (2, 1, 2)
     assert listed["INC-SHIFT-RESOLVED"]["duration_seconds"] == 5400 and listed["INC-SHIFT-RESOLVED"]["severity"] == "P1"
     assert listed["INC-SHIFT-OPEN"]["severity"] == "P2" and listed["INC-SHIFT-OPEN"]["status"] == "investigating"
-    assert {"incident": "INC-SHIFT-RESOLVED", "items": ["Add a canary gate"]} in report["open_action_items"]
+    assert [(e["incident"], [(i["number"], i["text"], i["owner"], i["status"]) for i in e["items"]])
+            for e in report["open_action_items"]] == [("INC-SHIFT-RESOLVED", [(1, "Add a canary gate", None, "open")])]
     assert "BackendDown" in report["alerts_fired"]
     assert [b["address"] for b in report["waf_blocks_expiring"]] == ["203.0.113.50/32"]
     assert [c["name"] for c in report["certificates_expiring"]] == ["handoff-short"]   # clickview-tls has 90 days
@@ -117,7 +118,7 @@ def test_handoff_report(tmp_path, incidents, ip_set, short_certificate, backend_
 
     markdown = (tmp_path / "handoff-local-latest.md").read_text()
     assert "| P1 | INC-SHIFT-RESOLVED: test INC-SHIFT-RESOLVED | resolved |" in markdown and "| 90 min |" in markdown
-    assert "- [ ] Add a canary gate (INC-SHIFT-RESOLVED)" in markdown
+    assert "- [ ] Add a canary gate (INC-SHIFT-RESOLVED #1, owner unknown, due " in markdown
     posted = webhook_messages("/chat/incidents")
     assert any("On-call handoff (local)" in str(body) and "2 declared, 1 resolved, 2 open" in str(body) for body in posted)
 

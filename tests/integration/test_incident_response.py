@@ -56,6 +56,17 @@ def received(path, needle):
     return [r['body'] for r in records if needle in json.dumps(r['body'])]
 
 
+def statuspage_incident(iid):
+    """The incident the sink's Statuspage API holds for the clickview incident iid (its metadata names it)."""
+    page = LAB['statuspage']
+    req = urllib.request.Request('%s/statuspage-api/v1/pages/%s/incidents' % (SINK, page['page_id']),
+                                 headers={'Authorization': 'OAuth %s' % page['api_key']})
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        found = [i for i in json.load(resp) if i.get('metadata', {}).get('clickview', {}).get('incident_id') == iid]
+    assert len(found) == 1, found
+    return found[0]
+
+
 def task_results(out, fragment):
     return [task['hosts']['localhost'] for play in out['plays'] for task in play['tasks']
             if fragment in task['task']['name'] and 'localhost' in task['hosts']]
@@ -125,10 +136,10 @@ def test_declare_update_resolve_in_three_runs_with_the_record_in_s3(tmp_path, bu
     pager = received('/pager', iid)
     assert [(p['event_action'], p['dedup_key']) for p in pager] == [('trigger', iid), ('resolve', iid)]
     assert pager[0]['payload']['severity'] == 'error'
-    assert [s['incident']['status'] for s in received('/statuspage', iid)] == ['investigating', 'identified', 'resolved']
+    assert [u['status'] for u in reversed(statuspage_incident(iid)['incident_updates'])] == ['investigating', 'identified', 'resolved']
 
     assert record['status'] == 'resolved' and record['severity'] == 'P2' and record['alert'] == 'High Error Rate'
-    assert record['action_items'] == ['add a canary stage']
+    assert [(i['text'], i['owner'], i['status']) for i in record['action_items']] == [('add a canary stage', None, 'open')]
     events = [(e['kind'], e['event']) for e in record['timeline']]
     assert events == [
         ('status', 'Incident declared: %s (P2)' % title),
@@ -194,7 +205,10 @@ def test_escalation_reminder_for_an_incident_older_than_30_minutes(tmp_path):
     assert reminder[0] == '⏰ ESCALATION: Old incident %s' % iid
     assert reminder[1].startswith('Open for 45m') and 'escalate when blocked > 30 minutes' in reminder[1]
     assert reminder[2] == 'Severity: P4 Low · Status: Investigating'
-    assert reminder[3] == 'Escalate to: @eng-lead, @eng-lead-backup'
+    assert reminder[3] == ('Escalate to, in order: @eng-lead (Engineering Lead, Slack escalation); then @eng-lead-backup '
+                           '(Engineering Lead (secondary), Slack escalation); then @security-lead (Security Lead, '
+                           'security@clickview.app, for a security concern); then @vp-eng (VP Engineering, executive '
+                           'escalation only)')
     assert not received('/pager', iid)           # P4 pages nobody
     # an update a moment later posts the update but no second reminder (one per 30 minutes)
     rc, out = playbook('update', tmp_path, iid, incident_response_progress='still digging')

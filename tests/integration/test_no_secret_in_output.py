@@ -1,7 +1,7 @@
 """No secret in any output: the incident, alert, on-call and security procedures run on the lab at -vvv with
 the JUnit callback, every webhook URL, token and routing key replaced by a unique sentinel, and the lab's
 real passwords as further sentinels. Not one may appear in what Ansible prints, in the JUnit files, in the
-reports, incident records and PIR written, or in a message the webhook sink received.
+reports, incident records and PIR written, or in a message the webhook sink or the SMTP sink received.
 
 The URLs' sentinels sit in their paths, where a real webhook keeps its token; the lab's webhook sink
 accepts any path, and the lab's Prometheus and Alertmanager any bearer token, so every delivery still
@@ -13,16 +13,17 @@ import uuid
 
 import pytest
 
-from conftest import LAB, lab_port, run_playbook, webhook_received
+from conftest import LAB, ROOT, lab_port, run_playbook, webhook_received
 
 SINK = "http://127.0.0.1:%d" % lab_port("webhook_sink")
+SMTP_LOG = ROOT / LAB["state_dir"] / "smtp-sink" / "messages.jsonl"
 RUN = uuid.uuid4().hex[:8]
 SENTINELS = {
     "chat webhook token": "sntlchat%s" % RUN,
     "security webhook token": "sntlsec%s" % RUN,
     "pager webhook token": "sntlpager%s" % RUN,
-    "status page webhook token": "sntlstatus%s" % RUN,
     "PagerDuty routing key": "sntlroute%s" % RUN,
+    "SMTP relay password": "sntlsmtp%s" % RUN,
     "Prometheus token": "sntlprom%s" % RUN,
     "Alertmanager token": "sntlam%s" % RUN,
 }
@@ -33,6 +34,8 @@ SENTINELS.update({
     "app password": LAB["postgres"]["app"]["password"],
     "replication password": LAB["postgres"]["replicator"]["password"],
     "Redis password": LAB["redis"]["password"],
+    # the sink's Statuspage API checks its key: the lab's own, set by the local inventory
+    "Statuspage API key": LAB["statuspage"]["api_key"],
 })
 INCIDENT = "INC-secrets-%s" % RUN
 SECURITY_INCIDENT = "SEC-secrets-%s" % RUN
@@ -41,11 +44,14 @@ SECURITY_INCIDENT = "SEC-secrets-%s" % RUN
 def sentinel_vars(tmp_path):
     webhooks = {"chat": "%s/chat/incidents/%s" % (SINK, SENTINELS["chat webhook token"]),
                 "security": "%s/chat/security/%s" % (SINK, SENTINELS["security webhook token"]),
-                "pager": "%s/pager/%s" % (SINK, SENTINELS["pager webhook token"]),
-                "status_page": "%s/statuspage/%s" % (SINK, SENTINELS["status page webhook token"])}
+                "pager": "%s/pager/%s" % (SINK, SENTINELS["pager webhook token"])}
     return {
         "clickview_webhooks": webhooks,
         "incident_response_pagerduty_routing_key": SENTINELS["PagerDuty routing key"],
+        "incident_response_statuspage_api_key": SENTINELS["Statuspage API key"],
+        # the lab's SMTP sink takes any login (without TLS): the security email logs in with the sentinel
+        "clickview_smtp_username": "sentinel-user-%s" % RUN,
+        "clickview_smtp_password": SENTINELS["SMTP relay password"],
         "on_call_prometheus_token": SENTINELS["Prometheus token"],
         "on_call_alertmanager_token": SENTINELS["Alertmanager token"],
         "alert_response_prometheus_token": SENTINELS["Prometheus token"],
@@ -69,9 +75,15 @@ RUNS = [
     ("security_classify", {"security_incident_id": SECURITY_INCIDENT, "security_incident_type": "suspicious_activity",
                            "security_incident_impact": "none, a test"}),
     ("security_notify", {"security_incident_id": SECURITY_INCIDENT}),
+    # the plan only (no confirm): reads the app's password from its Secret and logs in with it, as the admin login
+    ("security_rotate_credentials", {"security_incident_rotate_login": LAB["postgres"]["app"]["name"],
+                                     "security_incident_rotate_confirm": False}),
     ("oncall_handoff", {"on_call_handoff_post": True}),
     ("incident_resolve", {"incident_response_id": INCIDENT, "incident_response_root_cause": "none",
-                          "incident_response_follow_up": "none", "incident_response_action_items": ["none"]}),
+                          "incident_response_follow_up": "none", "incident_response_action_items": ["none"],
+                          # its health check runs (and is scanned) whatever the shared lab's state: resolved anyway
+                          "incident_response_force": True,
+                          "incident_response_force_reason": "secrets scan; the lab's health is not under test"}),
     ("post_incident_review", {"post_incident_review_id": INCIDENT}),
 ]
 
@@ -109,6 +121,11 @@ def test_every_procedure_ran_and_delivered(scanned):
     assert list((tmp_path / "junit").glob("*.xml")), "the JUnit callback wrote its files"
     assert (tmp_path / "incidents" / ("%s.json" % INCIDENT)).exists()
     assert list((tmp_path / "reports" / "pir").glob("%s*" % INCIDENT))
+    # the Statuspage API (its key in the header) and the SMTP relay (its login) took their calls too
+    delivered = {(e["details"].get("channel"), e["details"].get("delivered")) for iid in (INCIDENT, SECURITY_INCIDENT)
+                 for e in json.loads((tmp_path / "incidents" / ("%s.json" % iid)).read_text())["timeline"]}
+    assert ("status_page", True) in delivered and ("email", True) in delivered, delivered
+    assert any(m["login"] == "sentinel-user-%s" % RUN for m in smtp_messages(SECURITY_INCIDENT))
 
 
 def test_no_sentinel_in_job_output(scanned):
@@ -123,6 +140,19 @@ def test_no_sentinel_in_files_written(scanned):
     for path in tmp_path.rglob("*"):
         if path.is_file():
             found += leaks(path.read_text(encoding="utf-8", errors="replace"), str(path.relative_to(tmp_path)))
+    assert not found, found
+
+
+def smtp_messages(needle):
+    """The messages the lab's SMTP sink received that mention needle."""
+    lines = SMTP_LOG.read_text(encoding="utf-8").splitlines() if SMTP_LOG.exists() else []
+    return [m for m in (json.loads(line) for line in lines if line.strip()) if needle in json.dumps(m)]
+
+
+def test_no_sentinel_in_emails_sent(scanned):
+    found = []
+    for message in smtp_messages(RUN):
+        found += leaks(json.dumps(message), "an email to %s" % ", ".join(message["rcpt_tos"]))
     assert not found, found
 
 

@@ -1,10 +1,12 @@
 """security_incident against the lab: classification, containment (WAF block with expiry, API key
 revocation with audit rows, logout of the affected users only), the sealed evidence bundle (verifies,
-and fails after tampering), notification with the post-incident checklist, refusals of bad input
-with nothing left half-done, and check mode changing nothing.
+and fails after tampering; the runbook's audit_log.created_at and app=clickview with the previous
+container's logs), notification with the post-incident checklist, refusals of bad input (and of an
+empty evidence bucket outside the lab) with nothing left half-done, and check mode changing nothing.
 
-Nothing shared is touched: a private WAF IP set, users/API keys created (and removed) by the test,
-Redis keys with the test's own user ids, a private incident folder."""
+Nothing shared is touched: a private WAF IP set, users/API keys and audit rows created (and removed)
+by the test, Redis keys with the test's own user ids, a private incident folder, a namespace of its
+own in the Kubernetes stand-in."""
 import datetime
 import json
 import random
@@ -13,11 +15,12 @@ import uuid
 
 import pytest
 
-from conftest import aws_client, pg_connect, redis_client, run_module, run_playbook, run_tasks, webhook_received
+from conftest import (LAB, ROOT, aws_client, pg_connect, redis_client, run_module, run_playbook, run_tasks, wait_until,
+                      webhook_received)
 
 TAG = uuid.uuid4().hex[:8]
 # the incidents the tests work on, one per test (the refusal cases share theirs: each checks it is unchanged)
-INCIDENTS = {name: f"SEC-{TAG}-{name}" for name in ("con", "awx", "chk", "bad", "evd", "win", "evc", "ntf")}
+INCIDENTS = {name: f"SEC-{TAG}-{name}" for name in ("con", "awx", "chk", "bad", "evd", "win", "evc", "ntf", "evp")}
 
 
 def failure_messages(out):
@@ -82,7 +85,7 @@ def env(incidents, tmp_path):
     waf.delete_ip_set(Name=set_name, Scope="REGIONAL", Id=summary["Id"], LockToken=lock)
     with conn.cursor() as cur:
         all_keys = [k for ks in keys.values() for k in ks]
-        cur.execute("DELETE FROM audit_log WHERE target = ANY(%s)", (all_keys,))
+        cur.execute("DELETE FROM audit_log WHERE target = ANY(%s) OR target LIKE %s", (all_keys, f"sectest-{tag}-%"))
         cur.execute("DELETE FROM api_keys WHERE user_id = ANY(%s)", (users,))
         cur.execute("DELETE FROM users WHERE id = ANY(%s)", (users,))
     conn.close()
@@ -293,9 +296,14 @@ def test_evidence_bundle_is_complete_and_its_manifest_verifies_until_tampered(en
     incident = INCIDENTS["evd"]
     marker = f"sectest-{env['tag']}-attack"
     put_waf_log(env, json.dumps({"action": "BLOCK", "httpRequest": {"clientIp": "203.0.113.80", "uri": marker}}))
+    inside, outside = f"sectest-{env['tag']}-inside", f"sectest-{env['tag']}-outside"
     with env["conn"].cursor() as cur:
         cur.execute("INSERT INTO audit_log (actor, action, target) VALUES ('sectest', 'login', %s)",
                     (env["keys"][env["users"][0]][0],))
+        # the runbook's audit trail: audit_log filtered on created_at; one row in the window, one before it
+        cur.execute("INSERT INTO audit_log (actor, action, target) VALUES ('sectest', 'login', %s)", (inside,))
+        cur.execute("INSERT INTO audit_log (created_at, actor, action, target) "
+                    "VALUES (now() - interval '2 hours', 'sectest', 'login', %s)", (outside,))
     rc, out = run_playbook("playbooks/security_evidence.yml", extra_vars=dict(
         env["extra"], security_incident_id=incident, security_incident_evidence_window_minutes=10,
         security_incident_evidence_s3_bucket="clickview-backups",
@@ -307,7 +315,17 @@ def test_evidence_bundle_is_complete_and_its_manifest_verifies_until_tampered(en
     assert {"waf-logs.jsonl", "audit-trail.json", "waf-ip-sets.json", "incident-record.json"} <= set(names)
     assert any(name.startswith("pod-logs/clickview-backend-") for name in names)
     assert marker in (bundle / "waf-logs.jsonl").read_text()
-    assert "sectest" in (bundle / "audit-trail.json").read_text()
+    trail = json.loads((bundle / "audit-trail.json").read_text())
+    assert (trail["table"], trail["time_column"]) == ("audit_log", "created_at")
+    targets = [row["target"] for row in trail["rows"]]
+    assert inside in targets and outside not in targets
+    ours = [row for row in trail["rows"] if row["target"] == inside][0]
+    assert set(ours) >= {"id", "created_at", "actor", "action", "target", "detail"}     # every column (SELECT *)
+    assert all(trail["window"]["start"] <= datetime.datetime.fromisoformat(row["created_at"]).astimezone(
+        datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ") <= trail["window"]["end"] for row in trail["rows"])
+    assert trail["row_count"] == len(trail["rows"])
+    index = json.loads((bundle / "pod-logs" / "containers.json").read_text())
+    assert index["selector"] == "app=clickview-backend" and index["errors"] == []    # the lab's inventory
     assert {ip["name"] for ip in json.loads((bundle / "waf-ip-sets.json").read_text())["ip_sets"]} == {env["set_name"]}
     manifest = (bundle / "MANIFEST.sha256").read_text().splitlines()
     assert sorted(line.split("  ", 1)[1] for line in manifest) == names
@@ -316,8 +334,11 @@ def test_evidence_bundle_is_complete_and_its_manifest_verifies_until_tampered(en
 
     s3 = aws_client("s3")
     listed = s3.list_objects_v2(Bucket="clickview-backups", Prefix=f"sectest-{env['tag']}/")
-    uploaded = sorted(obj["Key"].split("/", 2)[2] for obj in listed.get("Contents", []))
+    keys = [obj["Key"].split("/", 1)[1] for obj in listed.get("Contents", [])]
+    uploaded = sorted(key.split("/", 1)[1] for key in keys if not key.startswith("reports/"))
     assert uploaded == sorted(names + ["MANIFEST.sha256", "manifest.json"])
+    # the step's report is kept beside the bundles, so it outlives the machine (or AWX container) that wrote it
+    assert [key for key in keys if key.startswith("reports/")] == [f"reports/{incident}-evidence.json"]
     for obj in listed.get("Contents", []):
         s3.delete_object(Bucket="clickview-backups", Key=obj["Key"])
 
@@ -351,6 +372,96 @@ def test_evidence_refuses_a_bad_window(env, window, expected):
     assert record(env, incident) == before
 
 
+@pytest.mark.parametrize("case", ["staging_without_bucket", "production_without_bucket", "bad_audit_table",
+                                  "bad_time_column"])
+def test_evidence_refuses_before_collecting_anything(env, case):
+    """Outside the lab the evidence must be kept where the next job can read it: an empty bucket is refused
+    before anything is read or written; so is an audit table or column that is not an SQL identifier."""
+    incident = INCIDENTS["win"]
+    before = record(env, incident)
+    extra, expected = {
+        "staging_without_bucket": ({"clickview_environment": "staging", "security_incident_evidence_s3_bucket": ""},
+                                   "security_incident_evidence_s3_bucket is empty, and clickview_environment is staging"),
+        "production_without_bucket": ({"clickview_environment": "production", "security_incident_evidence_s3_bucket": ""},
+                                      "security_incident_evidence_s3_bucket is empty, and clickview_environment is production"),
+        "bad_audit_table": ({"security_incident_audit_table": "audit_log; DROP TABLE users"},
+                            "security_incident_audit_table: 'audit_log; DROP TABLE users' is not"),
+        "bad_time_column": ({"security_incident_audit_time_column": 'created_at" OR 1=1 --'},
+                            "security_incident_audit_time_column: "),
+    }[case]
+    rc, out = run_playbook("playbooks/security_evidence.yml", extra_vars=dict(env["extra"], security_incident_id=incident,
+                                                                              **extra))
+    assert rc != 0
+    assert any(expected in m for m in failure_messages(out)), failure_messages(out)
+    if case.endswith("without_bucket"):
+        assert any("Nothing was collected" in m for m in failure_messages(out))
+    assert not (env["reports"] / "evidence").exists() and not (env["reports"] / "security").exists()
+    assert record(env, incident) == before
+    # nothing was read either: the first task failed
+    ran = [t["task"]["name"] for play in out["plays"] for t in play["tasks"]]
+    assert not any("pod" in name.lower() or "audit trail of the window" in name for name in ran), ran
+
+
+@pytest.fixture
+def restarted_pods():
+    """A namespace of the test's own with the runbook's app=clickview pods: one whose container crashed and
+    restarted (the stand-in crash-loops a 'broken' image), one that never restarted."""
+    from kubernetes import client, config  # pylint: disable=import-outside-toplevel
+    api = config.new_client_from_config(str(ROOT / "lab" / ".state" / "kubeconfig"), context="clickview-lab")
+    core, apps = client.CoreV1Api(api), client.AppsV1Api(api)
+    namespace = "itest-sec-" + uuid.uuid4().hex[:6]
+    core.create_namespace({"metadata": {"name": namespace}})
+    try:
+        for name, image in (("crasher", "registry.clickview.lab/clickview-backend:9.9-broken"),
+                            ("steady", "registry.clickview.lab/clickview-backend:1.4.0")):
+            apps.create_namespaced_deployment(namespace, {
+                "metadata": {"name": name},
+                "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "clickview", "role": name}},
+                         "template": {"metadata": {"labels": {"app": "clickview", "role": name}},
+                                      "spec": {"containers": [{"name": "backend", "image": image}]}}}})
+
+        def ready():
+            pods = {p.metadata.labels["role"]: p for p in core.list_namespaced_pod(namespace, label_selector="app=clickview").items}
+            statuses = {role: (p.status.container_statuses or [None])[0] for role, p in pods.items()}
+            if set(statuses) == {"crasher", "steady"} and all(statuses.values()) \
+                    and statuses["crasher"].restart_count >= 1 and statuses["steady"].ready:
+                return {role: p.metadata.name for role, p in pods.items()}
+            return None
+        yield namespace, wait_until(ready, 60, "a restarted pod and a ready one")
+    finally:
+        core.delete_namespace(namespace)
+
+
+def test_evidence_pod_logs_use_the_runbook_selector_and_keep_the_previous_container(env, restarted_pods):
+    """kubectl logs -l app=clickview --since=..., and --previous for a container that restarted; a pod without a
+    previous container is recorded as such, not an error."""
+    namespace, pods = restarted_pods
+    incident = INCIDENTS["evp"]
+    rc, out = run_playbook("playbooks/security_evidence.yml", extra_vars=dict(
+        env["extra"], security_incident_id=incident, security_incident_evidence_window_minutes=10,
+        security_incident_k8s_namespace=namespace, security_incident_pod_selector="app=clickview"))
+    assert rc == 0, failure_messages(out)
+    report = json.loads((env["reports"] / "security" / f"{incident}-evidence.json").read_text())
+    bundle = env["reports"] / "evidence" / report["bundle"].rsplit("/", 1)[1]
+    crasher, steady = pods["crasher"], pods["steady"]
+    assert sorted(report["pods"]) == sorted([crasher, steady])
+    assert report["previous_logs"] == [f"pod-logs/{crasher}.backend.previous.log"]
+    assert {f"pod-logs/{crasher}.log", f"pod-logs/{steady}.log", f"pod-logs/{crasher}.backend.previous.log",
+            "pod-logs/containers.json"} <= set(report["files"])
+    previous = (bundle / "pod-logs" / f"{crasher}.backend.previous.log").read_text()
+    assert "level=fatal" in previous and "schema mismatch" in previous
+    assert "listening" in (bundle / "pod-logs" / f"{steady}.log").read_text()
+    index = json.loads((bundle / "pod-logs" / "containers.json").read_text())
+    assert (index["selector"], index["namespace"], index["errors"]) == ("app=clickview", namespace, [])
+    by_pod = {c["pod"]: c for c in index["containers"]}
+    assert by_pod[steady]["previous"] == "no previous container" and by_pod[steady]["restarts"] == 0
+    assert by_pod[crasher]["previous"] == f"pod-logs/{crasher}.backend.previous.log"
+    assert by_pod[crasher]["restarts"] >= 1 and by_pod[crasher]["last_terminated"]["exitCode"] == 1
+    # sealed with the rest: the manifest covers the previous log and the index
+    manifest = (bundle / "MANIFEST.sha256").read_text()
+    assert f"pod-logs/{crasher}.backend.previous.log" in manifest and "pod-logs/containers.json" in manifest
+
+
 def test_evidence_check_mode_writes_nothing(env):
     incident = INCIDENTS["evc"]
     before = record(env, incident)
@@ -373,7 +484,12 @@ def test_notify_sends_security_alert_and_writes_the_checklist(env):
 
     security = received("/chat/security")
     assert security and security[-1]["text"].startswith("SECURITY ALERT") and "Data breach" in security[-1]["text"]
-    assert received("/pager") and received("/statuspage")
+    assert received("/pager")
+    # the public impact opens the status page's incident (the sink's Statuspage API, by the incident's metadata)
+    page = LAB["statuspage"]
+    created = [m for m in webhook_received("/statuspage-api/v1/pages/%s/incidents" % page["page_id"])
+               if m["body"]["incident"].get("metadata", {}).get("clickview", {}).get("incident_id") == incident]
+    assert created and created[-1]["body"]["incident"]["status"] == "investigating"
     rec = record(env, incident)
     checklist = [e for e in rec["timeline"] if "checklist" in e["details"]][-1]["details"]["checklist"]
     assert [c["number"] for c in checklist] == list(range(1, 8))

@@ -474,7 +474,8 @@ def switches(procedure):
                 continue
             comment = re.search(r"((?:^#.*\n)+)" + re.escape(name) + r":", defaults_text, re.M)
             opt_in = spec.get("type") == "bool" and defaults.get(name) is False and comment and "opt-in" in comment.group(1)
-            if SWITCH_NAME.search(name) or opt_in:
+            free_text = spec.get("type", "str") == "str" and not spec.get("choices")   # a force's reason is no switch
+            if (SWITCH_NAME.search(name) and not free_text) or opt_in:
                 found[name] = (spec, defaults.get(name))
     return found
 

@@ -19,6 +19,7 @@ def test_no_data():
         ("handoff.certificates_expiring", "OK", "0"), ("handoff.alerts_fired", "OK", "0"),
         ("handoff.waf_blocks_expiring", "OK", "0")]
     assert out == {"incidents": {"declared": 0, "resolved": 0, "open": 0, "list": []}, "open_action_items": [],
+                   "action_items_overdue": 0,
                    "alerts_fired": [], "alerts_fired_detail": [], "waf_blocks_expiring": [],
                    "certificates_expiring": [], "certificates_checked": 0}
     assert handoff_items(None, SINCE, UNTIL)["incidents"]["list"] == []
@@ -45,9 +46,31 @@ def test_a_record_with_missing_fields_is_listed_with_nulls():
 
 
 def test_action_items_of_every_record_with_any():
-    records = [incident("A", "2025-01-01T00:00:00Z", status="resolved", action_items=["Add a canary gate"]),
+    """A plain-text item (a record written before items had an owner and a due date) is open, due 14 days after
+    the resolution; its @handle is its owner."""
+    records = [incident("A", "2025-01-01T00:00:00Z", status="resolved", resolved_at="2025-01-02T00:00:00Z",
+                        action_items=["Add a canary gate @platform"]),
                incident("B", SINCE, action_items=[]), incident("C", SINCE)]
-    assert handoff_items(records, SINCE, UNTIL)["open_action_items"] == [{"incident": "A", "items": ["Add a canary gate"]}]
+    assert handoff_items(records, SINCE, UNTIL, now=SINCE)["open_action_items"] == [{"incident": "A", "title": "t A", "items": [
+        {"number": 1, "text": "Add a canary gate @platform", "owner": "@platform", "due": "2025-01-16", "status": "open",
+         "overdue": True}]}]
+
+
+def test_only_open_action_items_are_handed_over_overdue_flagged():
+    items = [{"text": "Page earlier", "owner": "@sre", "due": "2026-01-08", "status": "open"},
+             {"text": "Add a canary gate", "owner": "@platform", "due": "2026-01-07", "status": "done",
+              "closed_at": "2026-01-06T10:00:00Z", "closed_by": "alice"},
+             {"text": "Alert sooner", "owner": None, "due": "2026-01-07", "status": "open"}]
+    records = [incident("A", "2026-01-01T00:00:00Z", status="resolved", resolved_at="2026-01-01T02:00:00Z",
+                        action_items=items),
+               incident("ALL-DONE", "2026-01-01T00:00:00Z", status="resolved", action_items=[dict(items[1])])]
+    out = handoff_items(records, SINCE, UNTIL, now=SINCE)
+    assert out["open_action_items"] == [{"incident": "A", "title": "t A", "items": [
+        {"number": 1, "text": "Page earlier", "owner": "@sre", "due": "2026-01-08", "status": "open", "overdue": False},
+        {"number": 3, "text": "Alert sooner", "owner": None, "due": "2026-01-07", "status": "open", "overdue": True}]}]
+    assert out["action_items_overdue"] == 1
+    checks = {c["check"]: c for c in out["checks"]}
+    assert checks["handoff.open_action_items"]["figure"] == "2: A #1, A #3 (overdue)"
 
 
 def test_alerts_fired_are_distinct_and_sorted():
@@ -84,10 +107,11 @@ def test_checks_warn_about_what_the_next_shift_must_pick_up():
                incident("DONE", SINCE, status="resolved")]
     rows = [{"alertname": "HighErrorRate"}]
     certificates = [{"metadata": {"name": "clickview-tls"}, "status": {"notAfter": "2026-01-15T00:00:00Z"}}]
-    checks = {c["check"]: c for c in handoff_items(records, SINCE, UNTIL, alerts=rows, certificates=certificates)["checks"]}
+    checks = {c["check"]: c for c in handoff_items(records, SINCE, UNTIL, alerts=rows, certificates=certificates,
+                                                   now=SINCE)["checks"]}
     assert (checks["handoff.open_incidents"]["status"], checks["handoff.open_incidents"]["figure"]) == ("WARN", "1: OPEN-1")
     assert (checks["handoff.open_action_items"]["status"], checks["handoff.open_action_items"]["figure"]) == \
-        ("WARN", "2: OPEN-1")
+        ("WARN", "2: OPEN-1 #1, OPEN-1 #2")
     assert checks["handoff.certificates_expiring"]["status"] == "WARN"
     assert checks["handoff.certificates_expiring"]["figure"] == "1: clickview-tls"
     assert (checks["handoff.alerts_fired"]["status"], checks["handoff.alerts_fired"]["figure"]) == ("OK", "1: HighErrorRate")

@@ -138,7 +138,8 @@ def test_resolve_computes_the_duration():
     assert record['status'] == 'resolved' and record['resolved_at'] == '2025-01-31T15:22:00Z'
     assert record['duration_seconds'] == 82 * 60
     assert record['timeline'][-1]['event'] == 'Incident resolved after 1h 22m'
-    assert record['action_items'] == ['canary'] and record['root_cause'] == 'bad release'
+    assert record['action_items'] == [{'text': 'canary', 'owner': None, 'due': '2025-02-14', 'status': 'open'}]
+    assert record['root_cause'] == 'bad release'
 
 
 def test_resolve_twice_changes_nothing_unless_new_facts():

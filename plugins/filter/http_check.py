@@ -5,8 +5,6 @@
 
 from __future__ import annotations
 
-import re
-
 DOCUMENTATION = r"""
 name: http_check
 author: ClickView Platform Team
@@ -91,12 +89,11 @@ _value:
       type: str
 """
 
+from ansible_collections.clickview.runbook.plugins.module_utils.alert_findings import no_answer_reason
+
 CHECK = "ingress.health"
 THRESHOLD = "HTTP 2xx"
 BODY_CHARS = 200
-# the reason inside uri's message, "Status code was -1 and not [200]: Request failed: <urlopen error REASON>"
-URLOPEN = re.compile(r"<url[o]pen error (.*)>\s*$", re.S)
-VERIFY = re.compile(r"certificate verify failed: ([^(]+)")
 
 
 def _status(result):
@@ -108,25 +105,10 @@ def _status(result):
 
 def no_answer(message):
     """The figure of a GET that got no HTTP status, from the uri module's message."""
-    found = URLOPEN.search(message)
-    reason = found.group(1) if found else message.split("Request failed: ", 1)[-1]
-    lower = reason.lower()
-    verify = VERIFY.search(reason)
-    if verify:
-        return "certificate not trusted - " + verify.group(1).strip()
-    if "certificate_verify_failed" in lower or "hostname mismatch" in lower:
-        return "certificate not trusted"
-    if "ssl" in lower or "tls" in lower:
-        return "TLS handshake failed - " + reason.strip()
-    if "connection refused" in lower:
-        return "no answer - connection refused"
-    if "timed out" in lower or "timeout" in lower:
-        return "no answer - timed out"
-    if "name or service not known" in lower or "nodename nor servname" in lower or "name resolution" in lower:
-        return "no answer - host name not found"
-    if "connection reset" in lower or "remote end closed" in lower:
-        return "no answer - connection closed"
-    return "no answer - " + (reason.strip() or "unknown error")
+    reason = no_answer_reason(message)
+    if reason.startswith(("certificate not trusted", "TLS handshake failed")):
+        return reason
+    return "no answer - " + (reason or "unknown error")
 
 
 def _body_status(result):

@@ -13,6 +13,7 @@ The helpers below also render figures the way the role's Jinja did, so reports r
 from __future__ import annotations
 
 import math
+import re
 
 GRADES = ("OK", "WARN", "FAIL")
 RANK = {"OK": 0, "WARN": 1, "FAIL": 2}
@@ -119,3 +120,35 @@ def attention_text(findings, failed_steps, verification=None):
     if failed_steps:
         parts.append("step(s) failed: " + ", ".join(str(step) for step in failed_steps))
     return "; ".join(parts)
+
+
+# the reason inside ansible.builtin.uri's message for a request that got no HTTP status:
+# "Status code was -1 and not [200]: Request failed: <url...open error REASON>"
+_URL_ERROR = re.compile(r"<url\w* error (.*)>\s*$", re.S)
+_VERIFY = re.compile(r"certificate verify failed: ([^(]+)")
+
+
+def no_answer_reason(message):
+    """Why a GET got no HTTP status, in short words, from the uri module's message: "connection refused",
+    "timed out", "host name not found", "connection closed", "certificate not trusted - <why>", "TLS handshake
+    failed - <error>", else the reason itself on one line."""
+    message = str(message or "")
+    found = _URL_ERROR.search(message)
+    reason = (found.group(1) if found else message.split("Request failed: ", 1)[-1]).strip()
+    lower = reason.lower()
+    verify = _VERIFY.search(reason)
+    if verify:
+        return "certificate not trusted - " + verify.group(1).strip()
+    if "certificate_verify_failed" in lower or "hostname mismatch" in lower:
+        return "certificate not trusted"
+    if "ssl" in lower or "tls" in lower:
+        return "TLS handshake failed - " + " ".join(reason.split())
+    if "connection refused" in lower:
+        return "connection refused"
+    if "timed out" in lower or "timeout" in lower:
+        return "timed out"
+    if "name or service not known" in lower or "nodename nor servname" in lower or "name resolution" in lower:
+        return "host name not found"
+    if "connection reset" in lower or "remote end closed" in lower:
+        return "connection closed"
+    return " ".join(reason.split())

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import re
 
-from ansible_collections.clickview.runbook.plugins.module_utils.alert_findings import server_target, truncate
+from ansible_collections.clickview.runbook.plugins.module_utils.alert_findings import no_answer_reason, server_target, truncate
 
 STATUS_PAGE_CHECK = "external.status_page"
 CONNECTIVITY_CHECK = "postgres.connectivity"
@@ -26,8 +26,6 @@ STATUS_PAGE_THRESHOLD = "indicator none is OK, minor WARN, major or critical FAI
 FIGURE_CHARS = 200
 # a password in a connection string or a DSN, should a driver's message ever quote one
 PASSWORD = re.compile(r"(password\s*=\s*)('[^']*'|\"[^\"]*\"|\S+)", re.I)
-# the reason inside uri's message "Status code was -1 and not [200]: Request failed: <urlXXXX error REASON>"
-URL_ERROR = re.compile(r"<url\w* error (.*)>\s*$", re.S)
 # the prefixes community.postgresql and psycopg put before the server's or libpq's own words
 DRIVER_PREFIXES = ("unable to connect to database:", "connection failed:")
 NO_SLOT = ("too many clients", "remaining connection slots are reserved", "connection slots are reserved")
@@ -57,22 +55,8 @@ def _int(value, default=-1):
 # ---- external services' status pages ----------------------------------------------------------
 
 def request_failure(message):
-    """Why a GET got no HTTP status, from the uri module's message: short words for the usual causes."""
-    message = str(message or "")
-    found = URL_ERROR.search(message)
-    reason = found.group(1) if found else message.split("Request failed: ", 1)[-1]
-    lower = reason.lower()
-    if "certificate verify failed" in lower or "certificate_verify_failed" in lower:
-        return "certificate not trusted"
-    if "connection refused" in lower:
-        return "connection refused"
-    if "timed out" in lower or "timeout" in lower:
-        return "timed out"
-    if "name or service not known" in lower or "nodename nor servname" in lower or "name resolution" in lower:
-        return "host name not found"
-    if "connection reset" in lower or "remote end closed" in lower:
-        return "connection closed"
-    return one_line(reason) or "no answer"
+    """Why a GET got no HTTP status, from the uri module's message (alert_findings.no_answer_reason)."""
+    return no_answer_reason(message) or "no answer"
 
 
 def read_status_page(result):

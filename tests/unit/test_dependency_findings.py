@@ -130,7 +130,8 @@ def test_connection_refused_is_an_unreadable_page_and_warn():
     ("Status code was -1 and not [200]: Request failed: <urlopen error [Errno -2] Name or service not known>",
      "host name not found"),
     ("Status code was -1 and not [200]: Request failed: <urlopen error [SSL: CERTIFICATE_VERIFY_FAILED] certificate "
-     "verify failed: unable to get local issuer certificate (_ssl.c:1006)>", "certificate not trusted"),
+     "verify failed: unable to get local issuer certificate (_ssl.c:1006)>",
+     "certificate not trusted - unable to get local issuer certificate"),
     ("Status code was -1 and not [200]: Request failed: <urlopen error [Errno 104] Connection reset by peer>",
      "connection closed"),
     ("Status code was -1 and not [200]: Request failed: <urlopen error something odd>", "something odd"),

@@ -119,6 +119,6 @@ def test_the_api_check_needs_a_healthy_json_status():
 def test_no_answer_reasons_are_shared_with_the_status_pages():
     """One definition of why a GET got no answer: the health check's figure prefixes it, the status page rows show it."""
     from ansible_collections.clickview.runbook.plugins.module_utils.alert_findings import no_answer_reason
-    message = "Status code was -1 and not [200]: Request failed: <url" "open error [Errno 111] Connection refused>"
+    message = "Status code was -1 and not [200]: Request failed: <urlopen error [Errno 111] Connection refused>"
     assert no_answer_reason(message) == "connection refused"
     assert http_check(uri(-1, message))["figure"] == "no answer - " + no_answer_reason(message)

@@ -75,6 +75,19 @@ def backend_revision():
                    "jsonpath={.metadata.annotations.deployment\\.kubernetes\\.io/revision}").strip()
 
 
+def wait_for_new_revision(old, timeout=90):
+    """The deployment's revision once it differs from old: the new ReplicaSet exists."""
+    deadline = time.time() + timeout
+    while True:
+        revision = backend_revision()
+        if revision and revision != old:
+            return revision
+        if time.time() > deadline:
+            raise RuntimeError(f"deployment/{DEPLOYMENT} still at revision {revision or '(none)'} "
+                               f"{timeout} s after the patch: the controller created no new ReplicaSet")
+        time.sleep(0.5)
+
+
 def sample_app_faults(body=None):
     """POST the faults (body) or GET them (None)."""
     url = f"http://{HOST}:{port('sample_app')}/admin/faults"
@@ -236,7 +249,9 @@ def inject():
                 "spec": {"containers": [{"name": "backend", "image": SCENARIO["bad_image"]}]}}
     kubectl("patch", f"deployment/{DEPLOYMENT}", "--type=strategic", "-p", json.dumps({"spec": {"template": template}}))
     kubectl("annotate", f"deployment/{DEPLOYMENT}", "--overwrite", f"kubernetes.io/change-cause={SCENARIO['bad_release']}")
-    injected["bad_revision"] = backend_revision()
+    # the errors start once the controller has created the new ReplicaSet (the rollout time the
+    # error-rate alert compares the spike with), never before it: a busy controller may lag the patch
+    injected["bad_revision"] = wait_for_new_revision(injected["good_revision"])
     sample_app_faults({"error_rate": SCENARIO["error_rate"]})
     injected["watcher_pid"] = spawn("watcher", "watch-rollout", SCENARIO["bad_image"], str(SCENARIO["error_rate"]))
     # 2. long-running queries holding connections

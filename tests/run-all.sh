@@ -38,7 +38,7 @@ private_tests=(
   tests/integration/test_webhook_post.py
 )
 # Lab tests that only read the shared services or use things of their own there (their own WAF
-# IP sets and S3 objects, a private PostgreSQL cluster, their own Kubernetes namespace and
+# IP sets and S3 objects, a Redis database of their own, a private PostgreSQL cluster, their own Kubernetes namespace and
 # Prometheus, their own database roles and tokens) and never stop, fault or reconfigure a shared
 # service: they run in the background stream once the lab is up, beside the other lab tests, and
 # are done before the drill starts.
@@ -48,6 +48,7 @@ lab_isolated_tests=(
   tests/integration/test_access_check.py
   tests/integration/test_health_check_backups.py
   tests/integration/test_lab_ingress.py
+  tests/integration/test_session_purge.py
   tests/integration/test_pipeline_stages.py::test_deploy_and_verify_pass_then_a_bad_deploy_is_rolled_back
 )
 # The game-day drill changes the shared lab's backend, database and WAF: it runs on its own,

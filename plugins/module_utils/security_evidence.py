@@ -3,6 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Decisions of the security evidence procedure, kept out of Jinja so they are unit-tested.
 
+- ``audit_trail_query``: the audit-trail query of the evidence window, with its two names checked and quoted.
 - ``quote_identifier``: a table or column name from a variable as a quoted SQL identifier, or a
   refusal naming the variable (the audit trail's table and time column are configurable, and a
   name is the one part of a query that cannot travel as a query parameter).
@@ -43,6 +44,20 @@ def quote_identifier(value, variable, qualified=True):
         raise ValueError("%s: %r is not %s made of SQL identifiers (letters, digits, _ and $, not starting with a digit, "
                          "at most 63 characters): %r is not one" % (variable, text, shape, bad[0]))
     return ".".join('"%s"' % part for part in parts)
+
+
+def audit_trail_query(table, time_column, table_variable="security_incident_audit_table",
+                      time_variable="security_incident_audit_time_column"):
+    """The runbook's ``SELECT * FROM audit_log WHERE created_at > ... ORDER BY created_at DESC``, bounded on both
+    ends and in rows: every column of each row as JSON (``row``), newest first.
+
+    The two names are checked and quoted by quote_identifier (ValueError naming the variable otherwise); the
+    window's start and end and the row limit are the three ``%s`` parameters, in that order, never text."""
+    quoted_table = quote_identifier(table, table_variable)
+    quoted_time = quote_identifier(time_column, time_variable, qualified=False)
+    return ("SELECT row_to_json(audit_row) AS row FROM {table} AS audit_row "
+            "WHERE audit_row.{time} >= %s::timestamptz AND audit_row.{time} < %s::timestamptz "
+            "ORDER BY audit_row.{time} DESC LIMIT %s").format(table=quoted_table, time=quoted_time)
 
 
 def evidence_storage(bucket, environment, awx_job_id=None, variable="security_incident_evidence_s3_bucket",

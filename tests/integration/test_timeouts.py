@@ -117,3 +117,23 @@ def test_high_latency_reports_a_silent_redis_and_kubernetes_api_as_fail(tmp_path
     assert cpu['status'] == 'FAIL' and 'Timed out after 5' in cpu['figure'], cpu
     assert rc != 0 and report['outcome'] == 'needs_attention', out
     assert seconds < 150, seconds
+
+
+@pytest.mark.parametrize("playbook,extra,check", [
+    ("playbooks/hpa_status.yml", {"scaling_call_timeout": 5}, False),
+    ("playbooks/scale_deployment.yml", {"scaling_call_timeout": 5, "scaling_deployment": "clickview-backend",
+                                        "scaling_replicas": 2}, True),
+    ("playbooks/deploy_image.yml", {"deployment_call_timeout": 5,
+                                    "deployment_image": "registry.clickview.lab/clickview-backend:1.4.0"}, True),
+])
+def test_kubernetes_procedures_give_up_on_a_silent_api_server(tmp_path, black_hole, playbook, extra, check):
+    """kubernetes.core passes its client no timeout: each Kubernetes task of the deployment and scaling
+    procedures carries the role's call timeout, so a silent API server fails the run instead of hanging it."""
+    started = time.monotonic()
+    rc, out = run_playbook(playbook, json_output=False, timeout=240, check=check, extra_vars=dict(
+        extra, clickview_report_dir=str(tmp_path), scaling_report_dir=str(tmp_path), deployment_report_dir=str(tmp_path),
+        clickview_k8s_kubeconfig=black_hole_kubeconfig(tmp_path, black_hole), clickview_k8s_context='hole'))
+    seconds = time.monotonic() - started
+    assert rc != 0, out
+    assert 'timed out after 5 second' in out.lower(), out[-3000:]
+    assert seconds < 120, seconds

@@ -219,7 +219,10 @@ def rotation_plan(login, role_row, connecting_logins, secret, consumers, current
                               'replication': bool((role_row or {}).get('rolreplication')),
                               'can_login': bool((role_row or {}).get('rolcanlogin'))}})
     secret_problems = []
-    if not secret.get('exists'):
+    if any(e.startswith('Kubernetes, Secret') for e in errors):
+        # a read that failed (403, timeout) proves nothing about the Secret: never say it does not exist
+        secret_problems.append('Secret %s could not be read' % ref)
+    elif not secret.get('exists'):
         secret_problems.append('Secret %s does not exist' % ref)
     else:
         if secret.get('key') not in (secret.get('keys') or []):

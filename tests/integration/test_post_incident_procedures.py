@@ -24,6 +24,7 @@ import uuid
 
 import psycopg2
 import pytest
+import yaml
 from kubernetes import client, config
 
 from conftest import LAB, LAB_HOST, ROOT, aws_client, lab_port, pg_connect, pg_query, run_module, run_playbook, \
@@ -31,6 +32,8 @@ from conftest import LAB, LAB_HOST, ROOT, aws_client, lab_port, pg_connect, pg_q
 
 TAG = uuid.uuid4().hex[:8]
 KUBECONFIG = str(ROOT / "lab" / ".state" / "kubeconfig")
+# the Secret the documented RBAC lets the operator read and patch (extensions/kubernetes/rbac.yaml)
+SECRET = "clickview-db-credentials"
 DB = LAB["postgres"]["database"]
 INCIDENTS = {name: "SEC-%s-%s" % (TAG, name) for name in ("unblock", "rotate")}
 INCIDENT_TERMINATE = "INC-%s-terminate" % TAG
@@ -259,6 +262,20 @@ def b64(text):
     return base64.b64encode(text.encode()).decode()
 
 
+def grant_the_operator(api, namespace):
+    """The Roles and RoleBindings extensions/kubernetes/rbac.yaml gives the operator user in the clickview namespace,
+    created in the test's own namespace: the rotation runs as the inventory's operator with exactly those grants."""
+    rbac = client.RbacAuthorizationV1Api(api)
+    for doc in yaml.safe_load_all((ROOT / "extensions" / "kubernetes" / "rbac.yaml").read_text()):
+        if not doc or doc["metadata"].get("namespace") != "clickview":
+            continue
+        doc["metadata"]["namespace"] = namespace
+        if doc["kind"] == "Role":
+            rbac.create_namespaced_role(namespace, doc)
+        elif doc["kind"] == "RoleBinding":
+            rbac.create_namespaced_role_binding(namespace, doc)
+
+
 @pytest.fixture
 def rotation(tmp_path):
     """A login of the test's own with a known password, and a namespace of its own in the lab's Kubernetes API
@@ -274,7 +291,8 @@ def rotation(tmp_path):
     api = config.new_client_from_config(config_file=KUBECONFIG, context="clickview-lab")
     core, apps = client.CoreV1Api(api), client.AppsV1Api(api)
     core.create_namespace({"metadata": {"name": namespace}})
-    core.create_namespaced_secret(namespace, {"metadata": {"name": "app-db"}, "type": "Opaque",
+    grant_the_operator(api, namespace)
+    core.create_namespaced_secret(namespace, {"metadata": {"name": SECRET}, "type": "Opaque",
                                               "stringData": {"username": login, "password": password}})
 
     def deployment(name, env):
@@ -283,12 +301,12 @@ def rotation(tmp_path):
             "template": {"metadata": {"labels": {"app": name}}, "spec": {"containers": [
                 {"name": name, "image": "registry.clickview.lab/%s:1.0.0" % name, "env": env}]}}}}
     apps.create_namespaced_deployment(namespace, deployment("api", [
-        {"name": "DATABASE_USER", "valueFrom": {"secretKeyRef": {"name": "app-db", "key": "username"}}},
-        {"name": "DATABASE_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "app-db", "key": "password"}}}]))
+        {"name": "DATABASE_USER", "valueFrom": {"secretKeyRef": {"name": SECRET, "key": "username"}}},
+        {"name": "DATABASE_PASSWORD", "valueFrom": {"secretKeyRef": {"name": SECRET, "key": "password"}}}]))
     apps.create_namespaced_deployment(namespace, deployment("bystander", [{"name": "X", "value": "1"}]))
     wait_until(lambda: (apps.read_namespaced_deployment("api", namespace).status.available_replicas or 0) == 2, 60,
                "deployment api to be available")
-    extra = {"security_incident_rotate_login": login, "security_incident_rotate_secret_name": "app-db",
+    extra = {"security_incident_rotate_login": login, "security_incident_rotate_secret_name": SECRET,
              "security_incident_rotate_secret_namespace": namespace, "security_incident_rotate_rollout_timeout": 120,
              "clickview_report_dir": str(tmp_path)}
     yield dict(login=login, password=password, namespace=namespace, core=core, apps=apps, extra=extra,
@@ -304,7 +322,7 @@ def rotation(tmp_path):
 
 
 def secret_password(rotation):
-    return base64.b64decode(rotation["core"].read_namespaced_secret("app-db", rotation["namespace"]).data["password"]).decode()
+    return base64.b64decode(rotation["core"].read_namespaced_secret(SECRET, rotation["namespace"]).data["password"]).decode()
 
 
 def template_annotations(rotation, name):
@@ -397,3 +415,21 @@ def test_rotate_refuses_a_superuser_or_its_own_login(rotation, case):
     assert password_works(login, password) and secret_password(rotation) == password
     assert "kubectl.kubernetes.io/restartedAt" not in template_annotations(rotation, "api")
     no_leak({"output": out}, password)
+
+
+def test_rotate_without_the_grant_says_it_could_not_read_the_secret(rotation):
+    """The operator may read and patch only the Secret the RBAC names. Another Secret answers 403, and the run
+    refuses saying it could not read it (it once said "does not exist", a guess presented as a fact)."""
+    rotation["core"].create_namespaced_secret(rotation["namespace"], {
+        "metadata": {"name": "other-db"}, "type": "Opaque",
+        "stringData": {"username": rotation["login"], "password": rotation["password"]}})
+    extra = dict(rotation["extra"], security_incident_rotate_confirm=True, security_incident_rotate_secret_name="other-db")
+    rc, out = run_playbook("playbooks/security_rotate_credentials.yml", extra_vars=extra, json_output=False)
+    assert rc != 0
+    rep = report(rotation["reports"], "security-rotate-credentials")
+    read = by_check(rep, "rotation.read")[0]
+    assert read["status"] == "FAIL" and "could not read Kubernetes, Secret %s/other-db" % rotation["namespace"] in read["figure"]
+    assert "Forbidden" in read["figure"] or "403" in read["figure"], read["figure"]
+    assert not any("does not exist" in c["figure"] for c in rep["checks"]), rep["checks"]
+    assert rep["actions"] == [] and password_works(rotation["login"], rotation["password"])
+    no_leak({"output": out}, rotation["password"])

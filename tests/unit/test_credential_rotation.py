@@ -197,6 +197,15 @@ def test_a_read_error_is_a_refusal():
     assert not any("there is no role" in r for r in result["refusals"])
 
 
+def test_a_secret_that_could_not_be_read_is_not_said_to_be_missing():
+    result = plan(secret=dict(SECRET, exists=False, keys=[]), confirm=True,
+                  errors=["Kubernetes, Secret clickview/app-db: 403 Forbidden"])
+    assert not result["act"]
+    secret = by_check(result["checks"], "rotation.secret")[0]
+    assert secret["status"] == "FAIL" and "could not be read" in secret["figure"]
+    assert not any("does not exist" in r for r in result["refusals"])
+
+
 def test_warnings_do_not_stop_it():
     result = plan(secret=dict(SECRET, keys=["password"], login=None), deployments=[], current="refused", confirm=True)
     assert result["act"] and len(result["warnings"]) == 3

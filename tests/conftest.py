@@ -303,3 +303,18 @@ def wait_for_quiet_lab(timeout=150):
 @pytest.fixture
 def quiet_lab():
     wait_for_quiet_lab()
+
+
+def grant_the_operator(api, namespace):
+    """The Roles and RoleBindings extensions/kubernetes/rbac.yaml gives the operator user in the clickview namespace,
+    created in a test's own namespace: the procedure runs there as the inventory's operator with exactly those grants."""
+    from kubernetes import client  # pylint: disable=import-outside-toplevel
+    rbac = client.RbacAuthorizationV1Api(api)
+    for doc in yaml.safe_load_all((ROOT / "extensions" / "kubernetes" / "rbac.yaml").read_text()):
+        if not doc or doc["metadata"].get("namespace") != "clickview":
+            continue
+        doc["metadata"]["namespace"] = namespace
+        if doc["kind"] == "Role":
+            rbac.create_namespaced_role(namespace, doc)
+        elif doc["kind"] == "RoleBinding":
+            rbac.create_namespaced_role_binding(namespace, doc)

@@ -26,7 +26,7 @@ import pytest
 import yaml
 from kubernetes import client, config
 
-from conftest import ROOT, ansible_env
+from conftest import ROOT, ansible_env, grant_the_operator
 from test_deployment import metrics  # noqa: F401  pylint: disable=unused-import  # a module-scoped fixture
 
 PIPELINES = {"github": ROOT / "docs" / "ci" / "github-actions.yml", "gitlab": ROOT / "docs" / "ci" / "gitlab-ci.yml"}
@@ -145,6 +145,7 @@ def private_backend(tmp_path, metrics):  # noqa: F811  pylint: disable=redefined
     ns = "ci-" + uuid.uuid4().hex[:8]
     labels = {"app": "clickview-backend", "tier": "backend"}
     core.create_namespace({"metadata": {"name": ns}})
+    grant_the_operator(api, ns)
     try:
         apps.create_namespaced_deployment(ns, {
             "apiVersion": "apps/v1", "kind": "Deployment",

@@ -24,11 +24,10 @@ import uuid
 
 import psycopg2
 import pytest
-import yaml
 from kubernetes import client, config
 
-from conftest import LAB, LAB_HOST, ROOT, aws_client, lab_port, pg_connect, pg_query, run_module, run_playbook, \
-    run_tasks, wait_until
+from conftest import LAB, LAB_HOST, ROOT, aws_client, grant_the_operator, lab_port, pg_connect, pg_query, run_module, \
+    run_playbook, run_tasks, wait_until
 
 TAG = uuid.uuid4().hex[:8]
 KUBECONFIG = str(ROOT / "lab" / ".state" / "kubeconfig")
@@ -260,20 +259,6 @@ def password_works(login, password):
 
 def b64(text):
     return base64.b64encode(text.encode()).decode()
-
-
-def grant_the_operator(api, namespace):
-    """The Roles and RoleBindings extensions/kubernetes/rbac.yaml gives the operator user in the clickview namespace,
-    created in the test's own namespace: the rotation runs as the inventory's operator with exactly those grants."""
-    rbac = client.RbacAuthorizationV1Api(api)
-    for doc in yaml.safe_load_all((ROOT / "extensions" / "kubernetes" / "rbac.yaml").read_text()):
-        if not doc or doc["metadata"].get("namespace") != "clickview":
-            continue
-        doc["metadata"]["namespace"] = namespace
-        if doc["kind"] == "Role":
-            rbac.create_namespaced_role(namespace, doc)
-        elif doc["kind"] == "RoleBinding":
-            rbac.create_namespaced_role_binding(namespace, doc)
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ import uuid
 
 import pytest
 
-from conftest import (LAB, ROOT, aws_client, pg_connect, redis_client, run_module, run_playbook, run_tasks, wait_until,
+from conftest import (LAB, ROOT, aws_client, grant_the_operator, pg_connect, redis_client, run_module, run_playbook, run_tasks, wait_until,
                       webhook_received)
 
 TAG = uuid.uuid4().hex[:8]
@@ -411,6 +411,7 @@ def restarted_pods():
     core, apps = client.CoreV1Api(api), client.AppsV1Api(api)
     namespace = "itest-sec-" + uuid.uuid4().hex[:6]
     core.create_namespace({"metadata": {"name": namespace}})
+    grant_the_operator(api, namespace)
     try:
         for name, image in (("crasher", "registry.clickview.lab/clickview-backend:9.9-broken"),
                             ("steady", "registry.clickview.lab/clickview-backend:1.4.0")):

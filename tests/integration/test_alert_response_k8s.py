@@ -14,6 +14,7 @@ time of the latest ReplicaSet. Reports go to tmp_path; chat messages are told ap
 
 import base64
 import json
+import os
 import socket
 import ssl
 import threading
@@ -21,6 +22,7 @@ import time
 import urllib.parse
 import urllib.request
 import uuid
+import xml.etree.ElementTree as ET
 
 import psycopg2
 import pytest
@@ -277,6 +279,33 @@ def test_error_rate_database_unreachable_through_pgbouncer_and_an_unreadable_pag
     assert password not in out and password not in json.dumps(rep) and password not in play.markdown('high-error-rate')
 
 
+def prom_range(query, start, end, step):
+    url = '%s/api/v1/query_range?query=%s&start=%s&end=%s&step=%s' % (PROM, urllib.parse.quote(query), start, end, step)
+    with urllib.request.urlopen(url, timeout=10) as resp:
+        result = json.load(resp)['data']['result']
+    return [[float(t), float(v)] for t, v in result[0]['values']] if result else []
+
+
+def assert_error_ratio_chart(play, rep, summary):
+    """The final report's chart is the error ratio Prometheus recorded, with the rollout and the rollback on it."""
+    chart = rep['chart']
+    points = chart['points']
+    assert len(points) > 20 and chart['peak'] == max(point[1] for point in points) > 0.12, chart
+    assert chart['last'] == points[-1][1] < 0.05, chart             # the fall after the rollback is drawn
+    # the same instants read from Prometheus now give the same values (the newest few may still move)
+    again = dict((t, v) for t, v in prom_range(ERROR_RATIO, points[0][0], points[-1][0], 2))
+    settled = points[:-3]
+    assert all(t in again and abs(again[t] - v) < 1e-9 for t, v in settled), (settled[:5], list(again.items())[:5])
+    labels = [m['label'] for m in chart['markers']]
+    assert labels[0] == 'rollout, revision 5' and 'roll back deployment/%s' % DEP in labels, labels
+    svg = ET.fromstring((play.folder / os.path.basename(chart['file'])).read_text())
+    line = [e for e in svg.iter() if e.tag.endswith('polyline') and e.get('class') == 'series']
+    assert len(line) == 1 and len(line[0].get('points').split()) == len(points)
+    assert 'Error ratio: %s peak' % chart['sparkline'] in summary
+    md = (play.folder / (os.path.basename(chart['file'])[:-len('.svg')] + '.md')).read_text()
+    assert '](%s)' % os.path.basename(chart['file']) in md
+
+
 def test_error_rate_after_bad_rollout_reported_then_rolled_back(api, play):
     iid = 'INC-itest-%s' % uuid.uuid4().hex[:8]
     declared = run_module('clickview.runbook.incident', dict(incident_dir=str(play.folder / 'incidents'), incident_id=iid, action='declare',
@@ -354,6 +383,7 @@ def test_error_rate_after_bad_rollout_reported_then_rolled_back(api, play):
         assert d.metadata.annotations['deployment.kubernetes.io/revision'] == '6'
         assert 'High Error Rate alert' in d.metadata.annotations['kubernetes.io/change-cause']
         assert all(p.spec.containers[0].image.endswith(':1.4.0') for p in pods(api))
+        assert_error_ratio_chart(play, rep, final['text'])
         timeline = json.loads((play.folder / 'incidents' / ('%s.json' % iid)).read_text())['timeline']
         assert [e['kind'] for e in timeline] == ['status', 'finding', 'action', 'action', 'finding']
         assert timeline[1]['event'].startswith('High Error Rate: FAIL')

@@ -17,6 +17,8 @@ import time
 from collections.abc import Mapping
 from xml.sax.saxutils import escape
 
+from ansible_collections.clickview.runbook.plugins.module_utils.prometheus import sample_value
+
 BLOCKS = "▁▂▃▄▅▆▇█"
 SVG_NS = "http://www.w3.org/2000/svg"
 # margins of the plot area inside the SVG: left (y labels), right, top (title), bottom (x labels)
@@ -25,17 +27,6 @@ LEFT, RIGHT, TOP, BOTTOM = 56, 16, 30, 24
 TIME_STEPS = (60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 172800, 604800)
 # characters XML 1.0 does not allow, even escaped
 _INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
-
-
-def _finite(value):
-    """value as a float, or None when it is no finite number ('NaN', '+Inf', 'x', None, True)."""
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(number) or math.isinf(number) else number
 
 
 def matrix_points(response):
@@ -53,7 +44,7 @@ def matrix_points(response):
     for pair in result[0].get("values") or []:
         if not isinstance(pair, (list, tuple)) or len(pair) < 2:
             continue
-        at, value = _finite(pair[0]), _finite(pair[1])
+        at, value = sample_value(pair[0]), sample_value(pair[1])
         if at is not None and value is not None:
             points.append([at, value])
     return sorted(points, key=lambda point: point[0])
@@ -66,7 +57,7 @@ def epoch_seconds(value):
         moment = value
     elif isinstance(value, str):
         text = value.strip()
-        number = _finite(text)
+        number = sample_value(text)
         if number is not None:
             return number
         if text[-1:] in ("Z", "z"):
@@ -76,7 +67,7 @@ def epoch_seconds(value):
         except ValueError:
             return None
     else:
-        return _finite(value)
+        return sample_value(value)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=datetime.timezone.utc)
     return moment.timestamp()
@@ -110,7 +101,7 @@ def _numbers(values, what):
         raise TypeError("%s must be a list of numbers, not %s" % (what, type(values).__name__))
     numbers = []
     for value in values or []:
-        number = _finite(value)
+        number = sample_value(value)
         if number is None:
             raise ValueError("%s must be finite numbers, got %r" % (what, value))
         numbers.append(number)
@@ -134,7 +125,7 @@ def sparkline(values, width=48, ceiling=None):
         numbers = [max(numbers[index * count // width:(index + 1) * count // width]) for index in range(width)]
     top = max(numbers)
     if ceiling is not None:
-        limit = _finite(ceiling)
+        limit = sample_value(ceiling)
         if limit is None:
             raise ValueError("sparkline ceiling must be a finite number, got %r" % (ceiling,))
         top = max(top, limit)
@@ -198,14 +189,14 @@ def svg_chart(points, title, unit="%", scale=100.0, threshold=None, markers=None
     if width - LEFT - RIGHT < 40 or height - TOP - BOTTOM < 40:
         raise ValueError("svg_chart needs at least %dx%d pixels, got %dx%d"
                          % (LEFT + RIGHT + 40, TOP + BOTTOM + 40, width, height))
-    if _finite(scale) is None or scale <= 0:
+    if sample_value(scale) is None or scale <= 0:
         raise ValueError("svg_chart scale must be above 0, got %r" % scale)
     points = [[float(at), float(value)] for at, value in points or []]
     if not points:
         return _empty_svg(title, width)
     limit = None
     if threshold is not None:
-        limit = _finite(threshold)
+        limit = sample_value(threshold)
         if limit is None:
             raise ValueError("svg_chart threshold must be a finite number, got %r" % (threshold,))
 
@@ -272,7 +263,7 @@ def series_chart(response, title, threshold=None, markers=None, unit="%", scale=
     {'points', 'markers' (within the range, oldest first, ``at`` in epoch seconds), 'sparkline' (scaled up to
     ``threshold`` when it is above the peak), 'svg', 'peak', 'last', 'start', 'end'}; the last four are None
     without points."""
-    if threshold is not None and _finite(threshold) is None:
+    if threshold is not None and sample_value(threshold) is None:
         raise ValueError("threshold must be a finite number, got %r" % (threshold,))
     points = matrix_points(response)
     values = [point[1] for point in points]

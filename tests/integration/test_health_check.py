@@ -5,6 +5,7 @@ backend's error rate is raised until Prometheus fires HighErrorRate through Aler
 """
 import http.server
 import json
+import re
 import subprocess
 import sys
 import threading
@@ -196,7 +197,7 @@ def test_a_cache_gone_cold_during_the_check_fails_the_hit_rate_whatever_its_life
     def cold_lookups():
         while not stop.is_set():
             client.get("itest:cold:%s" % uuid.uuid4().hex)      # a miss
-            stop.wait(0.2)
+            stop.wait(0.1)
 
     thread = threading.Thread(target=cold_lookups, daemon=True)
     thread.start()
@@ -206,8 +207,11 @@ def test_a_cache_gone_cold_during_the_check_fails_the_hit_rate_whatever_its_life
         stop.set()
         thread.join(timeout=5)
     hit = by_check(report)["redis.cache_hit_rate"][0]
-    assert hit["status"] == "FAIL" and hit["figure"].startswith("0.0 % in the last "), hit
-    assert "lifetime" in hit["figure"] and hit["threshold"].startswith("warn below 85 %, fail below 80 %")
+    # graded on the window: FAIL, far under the lifetime rate (another client's few hits on the shared Redis
+    # may land in the window, so the window's rate is bounded, not required to be exactly 0 %)
+    window, lifetime = re.match(r"([\d.]+) % in the last \d+ s \(.*; lifetime ([\d.]+) %\)", hit["figure"]).groups()
+    assert hit["status"] == "FAIL" and float(window) < 30 and float(window) < float(lifetime), hit
+    assert hit["threshold"].startswith("warn below 85 %, fail below 80 %")
     assert rc != 0, output
 
 

@@ -113,8 +113,8 @@ def test_operator_denials_have_the_apiserver_message(kubectl, standin, ns, k8s):
     assert denied(kubectl, "delete", "deploy", "clickview-backend") == msg(
         "delete", "deployments", "clickview", "clickview-backend", "apps")
     assert denied(kubectl, "get", "secret", "other", ns=ns) == msg("get", "secrets", ns, "other")
-    assert denied(kubectl, "get", "secret", "clickview-db-credentials") == msg(
-        "get", "secrets", "clickview", "clickview-db-credentials")
+    assert denied(kubectl, "get", "secret", "clickview-payment-keys") == msg(
+        "get", "secrets", "clickview", "clickview-payment-keys")
     assert denied(kubectl, "get", "secrets") == msg("list", "secrets", "clickview")
     assert denied(kubectl, "create", "namespace", "t-op-" + uuid.uuid4().hex[:6]) == msg("create", "namespaces", "")
     assert denied(kubectl, "get", "namespace", "clickview") == msg("get", "namespaces", "clickview", "clickview")
@@ -147,7 +147,7 @@ def test_can_i_agrees_with_enforcement(kubectl):
         (["list", "pods"], ["get", "pods"], "clickview"),
         (["list", "pods"], ["get", "pods"], "default"),
         (["get", "secrets/clickview-tls"], ["get", "secret", "clickview-tls"], "clickview"),
-        (["get", "secrets/clickview-db-credentials"], ["get", "secret", "clickview-db-credentials"], "clickview"),
+        (["get", "secrets/clickview-payment-keys"], ["get", "secret", "clickview-payment-keys"], "clickview"),
         (["delete", "deployments.apps/clickview-backend"],
          ["delete", "deploy", "clickview-backend", "--dry-run=server"], "clickview"),
         (["patch", "deployments.apps", "--subresource=scale"],
@@ -346,7 +346,7 @@ def test_standin_enforces_exactly_rbac_yaml(kubectl, standin):
             assert can_i(kubectl, *args, ns=ns or "clickview"), (ns, rule)
         # ... and a few pairs the file does not grant: no
         for args, ns in ((["delete", "deployments.apps"], "clickview"), (["get", "secrets"], "clickview"),
-                         (["get", "secrets/clickview-db-credentials"], "clickview"),
+                         (["get", "secrets/clickview-payment-keys"], "clickview"),
                          (["watch", "deployments.apps"], "clickview"), (["update", "deployments.apps"], "clickview"),
                          (["delete", "pods"], "clickview"), (["create", "pods", "--subresource=exec"], "clickview"),
                          (["list", "statefulsets.apps"], "clickview"), (["get", "pods/x"], "cert-manager"),
@@ -425,7 +425,7 @@ PLAY = """
       kubernetes.core.k8s: {state: absent, api_version: apps/v1, kind: Deployment, name: clickview-frontend-canary,
                             namespace: clickview, wait: true, wait_timeout: 60}
     - name: The database credentials (not granted)
-      kubernetes.core.k8s_info: {kind: Secret, name: clickview-db-credentials, namespace: clickview}
+      kubernetes.core.k8s_info: {kind: Secret, name: clickview-payment-keys, namespace: clickview}
       register: secret
       failed_when: false
     - name: Write results

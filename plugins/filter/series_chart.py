@@ -91,7 +91,7 @@ EXAMPLES = r"""
   ansible.builtin.copy:
     content: "{{ error_ratio_chart.svg }}"
     dest: "{{ report_dir }}/error-ratio.svg"
-    mode: "0644"
+    mode: "0640"
 """
 
 RETURN = r"""

@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+from ansible_collections.clickview.runbook.plugins.module_utils.alert_findings import check_row
+
 DOCUMENTATION = r"""
 name: access_item
 author: ClickView Platform Team
@@ -12,7 +14,7 @@ version_added: 0.1.0
 short_description: One access-checklist line from a registered task result
 description:
   - Builds the record the runbook's reports use (C(check), C(target), C(status), C(figure),
-    C(threshold), C(detail)) from the result of a read-only task that exercised an access.
+    C(threshold), C(detail), C(value), C(unit)) from the result of a read-only task that exercised an access.
   - The access is C(OK) when the task did not fail and, if O(ok_when) is given, the result has
     that key; otherwise C(FAIL) with the task's own error message as the detail, so the
     checklist shows the exact error.
@@ -53,6 +55,13 @@ RETURN = r"""
 _value:
   description: The checklist record.
   type: dict
+  contains:
+    value:
+      description: How many items the O(figure_attr) list or dict has (the C(N item(s)) of the figure), else null.
+      type: int
+    unit:
+      description: C(count) when there is a value, else null.
+      type: str
 """
 
 _MISSING = object()
@@ -67,11 +76,12 @@ def _dig(data, path):
 
 
 def _evidence(value):
+    """(figure, number of items or None) of the value shown as evidence."""
     if value is _MISSING or value is None:
-        return "ok"
+        return "ok", None
     if isinstance(value, (list, tuple, dict)):
-        return "%d item(s)" % len(value)
-    return str(value)
+        return "%d item(s)" % len(value), len(value)
+    return str(value), None
 
 
 def _error(result):
@@ -91,12 +101,13 @@ def access_item(result, check, target=None, target_attr=None, ok_when=None, figu
         target = "" if found is _MISSING else str(found)
     ok = not failed and not missing
     if ok:
-        detail, figure = "", _evidence(_dig(result, figure_attr) if figure_attr else _MISSING)
+        detail = ""
+        figure, items = _evidence(_dig(result, figure_attr) if figure_attr else _MISSING)
     else:
         detail = _error(result) if failed else "%s not in the answer: not found or not readable with these credentials" % ok_when
-        figure = "no access"
-    return {"check": check, "target": target or "", "status": "OK" if ok else "FAIL",
-            "figure": figure, "threshold": threshold, "detail": detail}
+        figure, items = "no access", None
+    return check_row(check, target or "", "OK" if ok else "FAIL", figure, threshold, detail,
+                     value=items, unit="count")
 
 
 def access_review_item(result, namespace=""):
@@ -113,8 +124,7 @@ def access_review_item(result, namespace=""):
         ok = bool(status.get("allowed"))
         figure = "allowed" if ok else "denied"
         detail = status.get("reason") or status.get("evaluationError") or ("" if ok else "not allowed by RBAC")
-    return {"check": "kubernetes.can_i", "target": "%s in %s" % (what, namespace), "status": "OK" if ok else "FAIL",
-            "figure": figure, "threshold": "allowed", "detail": detail}
+    return check_row("kubernetes.can_i", "%s in %s" % (what, namespace), "OK" if ok else "FAIL", figure, "allowed", detail)
 
 
 class FilterModule:

@@ -37,7 +37,8 @@ EXAMPLES = r"""
 
 RETURN = r"""
 _value:
-  description: The checklist record (check, target, status, figure, threshold, detail).
+  description: The checklist record (check, target, status, figure, threshold, detail, and value and unit, always
+    null since an access review has no number).
   type: dict
 """
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from ansible_collections.clickview.runbook.plugins.module_utils.alert_findings import check_row
+
 DOCUMENTATION = r"""
 name: analyze_report
 author: ClickView Platform Team
@@ -65,7 +67,8 @@ _value:
   type: dict
   contains:
     checks:
-      description: One C(analyze.table) check per table (C(duration_seconds) added when analyzed).
+      description: One C(analyze.table) check per table (C(duration_seconds) added when analyzed); its C(value) is the
+        seconds the ANALYZE of an analyzed table took (C(unit) C(s)), else null.
       type: list
       elements: dict
     action:
@@ -89,23 +92,23 @@ def analyze_report(tables, analyzed, state, check_mode=False, login=""):
     checks = []
     for index, table in enumerate(tables):
         row = after.get(str(table.get("oid")))
-        check = {"check": "analyze.table", "target": table.get("name"), "threshold": THRESHOLD}
+        name = table.get("name")
         if check_mode:
-            check.update(status="OK", detail="", figure="would be analyzed (check mode); last analyzed %s"
-                         % ((row or {}).get("last_analyze") or "never"))
+            checks.append(check_row("analyze.table", name, "OK", "would be analyzed (check mode); last analyzed %s"
+                                    % ((row or {}).get("last_analyze") or "never"), THRESHOLD))
+            continue
+        seconds = round(times[index] / 1000, 3) if index < len(times) else None
+        if row is not None and row.get("analyzed"):
+            check = check_row("analyze.table", name, "OK", "analyzed in %s s" % seconds, THRESHOLD,
+                              value=seconds, unit="s")
+        elif row is None:
+            check = check_row("analyze.table", name, "WARN", "gone: the table was dropped while the run was in progress",
+                              THRESHOLD, "login: %s" % login)
         else:
-            seconds = round(times[index] / 1000, 3) if index < len(times) else None
-            if row is not None and row.get("analyzed"):
-                check.update(status="OK", figure="analyzed in %s s" % seconds, detail="")
-            elif row is None:
-                check.update(status="WARN", figure="gone: the table was dropped while the run was in progress",
-                             detail="login: %s" % login)
-            else:
-                check.update(status="FAIL", detail="login: %s" % login,
-                             figure="not analyzed: PostgreSQL skipped it (only the table or database owner, "
-                                    "or a superuser, may ANALYZE before PostgreSQL 17)")
-            check["duration_seconds"] = seconds
-        checks.append(check)
+            check = check_row("analyze.table", name, "FAIL",
+                              "not analyzed: PostgreSQL skipped it (only the table or database owner, "
+                              "or a superuser, may ANALYZE before PostgreSQL 17)", THRESHOLD, "login: %s" % login)
+        checks.append(dict(check, duration_seconds=seconds))
     names = [table.get("name") for table in tables]
     total = round(sum(times) / 1000, 3)
     if check_mode:

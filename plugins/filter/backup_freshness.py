@@ -93,6 +93,13 @@ _value:
     detail:
       description: The backups in the repository by type, or the problem the module named.
       type: str
+    value:
+      description: The age of the backup graded in hours (rounded to 0.01), null when there is none.
+      type: float
+      sample: 31.52
+    unit:
+      description: C(hours), null when there is no value.
+      type: str
 """
 
 CHECKS = (
@@ -173,7 +180,8 @@ def backup_freshness(result, thresholds=None, target="", now=None):
             hours = 0.0
         figure = "%s old - %s (%s), stopped %s" % (age_text(hours), latest.get("label"), latest.get("type"),
                                                    latest.get("stop"))
-        rows.append(check_row(name, target, health_status(hours, limits), figure, limits_text, detail + note))
+        rows.append(check_row(name, target, health_status(hours, limits), figure, limits_text, detail + note,
+                              value=round(hours, 2), unit="hours"))
     return rows
 
 

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from ansible_collections.clickview.runbook.plugins.filter.health_status import health_status
+from ansible_collections.clickview.runbook.plugins.module_utils.alert_findings import check_row
 
 DOCUMENTATION = r"""
 name: bloat_checks
@@ -60,6 +61,8 @@ _value:
     figure: {description: Dead and total tuples, ratio, size, last vacuum., type: str}
     threshold: {description: The thresholds., type: str}
     detail: {description: The table's row, or the error., type: raw}
+    value: {description: A table's dead tuples as a percent number of its tuples; null for C(bloat.tables)., type: float}
+    unit: {description: C(%) for a table; null for C(bloat.tables)., type: str}
 """
 
 
@@ -70,13 +73,11 @@ def bloat_checks(result, thresholds, min_dead_tuples, database):
         thresholds.get("warn"), thresholds.get("fail"), min_dead_tuples)
     rows = result.get("query_result")
     if rows is None:
-        return [{"check": "bloat.tables", "target": database, "status": "FAIL",
-                 "figure": "unknown: the primary did not answer", "threshold": threshold,
-                 "detail": result.get("msg", "")}]
+        return [check_row("bloat.tables", database, "FAIL", "unknown: the primary did not answer", threshold,
+                          result.get("msg", ""))]
     if not rows:     # postgresql_query gives {} rather than [] for a query without rows
-        return [{"check": "bloat.tables", "target": database, "status": "OK",
-                 "figure": "no table with %s or more dead tuples" % min_dead_tuples,
-                 "threshold": threshold, "detail": ""}]
+        return [check_row("bloat.tables", database, "OK", "no table with %s or more dead tuples" % min_dead_tuples,
+                          threshold)]
     checks = []
     for table in rows:
         dead_pct = table.get("dead_pct")
@@ -86,9 +87,8 @@ def bloat_checks(result, thresholds, min_dead_tuples, database):
             table.get("n_dead_tup"), (table.get("n_live_tup") or 0) + (table.get("n_dead_tup") or 0), dead_pct,
             table.get("total_size"), table.get("last_vacuum"),
             ", autovacuum disabled on the table" if table.get("autovacuum_disabled") else "")
-        checks.append({"check": "bloat.table", "target": table.get("table_name"),
-                       "status": health_status(dead_pct, thresholds), "figure": figure,
-                       "threshold": threshold, "detail": table})
+        checks.append(check_row("bloat.table", table.get("table_name"), health_status(dead_pct, thresholds), figure,
+                                threshold, table, value=dead_pct, unit="%"))
     return checks
 
 

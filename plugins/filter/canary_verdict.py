@@ -6,8 +6,9 @@
 from __future__ import annotations
 
 from ansible_collections.clickview.runbook.plugins.filter.health_status import health_status, worst_status
+from ansible_collections.clickview.runbook.plugins.module_utils.alert_findings import check_row
 from ansible_collections.clickview.runbook.plugins.module_utils.release_checks import (
-    FIGURES, figure_values, shown, threshold_text)
+    FIGURES, figure_values, row_value, shown, threshold_text)
 
 DOCUMENTATION = r"""
 name: canary_verdict
@@ -72,7 +73,9 @@ _value:
   type: dict
   contains:
     rows:
-      description: Report checks (C(check), C(target), C(status), C(figure), C(threshold), C(detail)).
+      description: Report checks (C(check), C(target), C(status), C(figure), C(threshold), C(detail), C(value),
+        C(unit)); the value of C(canary.error_ratio) is the worst error ratio as a percent number (unit C(%)), of
+        C(canary.latency_p95_seconds) the worst P95 in seconds (unit C(s)), null when no sample has the figure.
       type: list
       elements: dict
     decision:
@@ -92,8 +95,8 @@ def _figure_row(samples, key, limits, target, window):
             len(samples), shown(worst), (", %d sample(s) without data" % missing) if missing else "", shown(last))
     else:
         status, figure = "FAIL", "not sampled (the canary never became ready)"
-    return {"check": "canary." + key, "target": target, "status": status, "figure": figure,
-            "threshold": threshold_text(limits, window), "detail": ""}
+    value, unit = row_value(key, worst)
+    return check_row("canary." + key, target, status, figure, threshold_text(limits, window), value=value, unit=unit)
 
 
 def _reason(samples, ready, passed, rollout_message, analysis_seconds):

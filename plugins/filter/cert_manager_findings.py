@@ -64,7 +64,9 @@ EXAMPLES = r"""
 RETURN = r"""
 _value:
   description: C(cert_manager.pods), then one C(cert_manager.certificate) per Certificate (C(check), C(target),
-    C(status), C(figure), C(threshold), C(evidence), C(recommendation)).
+    C(status), C(figure), C(threshold), C(evidence), C(recommendation), C(value) and C(unit) - the pods running and
+    ready (C(pods)), a Certificate's days left rounded down to one decimal as in the figure (C(days)); both null when
+    unreadable, not found or without notAfter).
   type: list
   elements: dict
 """
@@ -93,6 +95,7 @@ def pods_finding(result, namespace):
     return {"check": "cert_manager.pods", "target": "namespace " + str(namespace), "status": status,
             "figure": "unreadable" if failed else "%d of %d pods running and ready" % (len(ready), len(pods)),
             "threshold": "every cert-manager pod running and ready, at least one", "evidence": evidence,
+            "value": None if failed else len(ready), "unit": None if failed else "pods",
             "recommendation": "cert-manager is running." if running else
             "cert-manager is not (fully) running: nothing will renew the certificates until it is; check its pods and "
             "events (kubectl get pods -n %s)." % namespace}
@@ -107,7 +110,7 @@ def certificate_finding(result, thresholds, namespace, now):
     if not cert:
         return {"check": "cert_manager.certificate", "target": target, "status": "FAIL", "figure": "not found",
                 "threshold": "Ready, more than %s days left" % warn,
-                "evidence": [result.get("msg", "no Certificate of that name")],
+                "evidence": [result.get("msg", "no Certificate of that name")], "value": None, "unit": None,
                 "recommendation": "Check the name and namespace in alert_response_certificates (clickview_tls_certificates)."}
     status_ = cert.get("status") or {}
     spec = cert.get("spec") or {}
@@ -129,6 +132,7 @@ def certificate_finding(result, thresholds, namespace, now):
     evidence += ["Ready: %s" % c.get("message", "") for c in ready]
     return {"check": "cert_manager.certificate", "target": target, "status": status, "figure": figure,
             "threshold": "Ready; warn < %s days, fail < %s days" % (warn, fail), "evidence": evidence,
+            "value": floor1(days) if days is not None else None, "unit": "days" if days is not None else None,
             "recommendation": "Certificate resource is Ready and valid for long enough." if status == "OK" else
             "Force the renewal: delete secret %s (remediate=true or alert_response_cert_renew=true); cert-manager issues "
             "a new certificate into it." % spec.get("secretName")}

@@ -89,7 +89,7 @@ _value:
   type: dict
   contains:
     checks:
-      description: The report's checks.
+      description: The report's checks (C(value) and C(unit) are null, a rotation's steps have no number).
       type: list
       elements: dict
     actions:

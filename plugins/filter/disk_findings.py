@@ -91,7 +91,10 @@ EXAMPLES = r"""
 RETURN = r"""
 _value:
   description: C(disk.volume_used), C(disk.database_size), C(postgres.largest_tables), C(postgres.bloat); each with
-    C(check), C(target), C(status), C(figure), C(threshold), C(evidence), C(recommendation).
+    C(check), C(target), C(status), C(figure), C(threshold), C(evidence), C(recommendation), C(value) and C(unit) -
+    the volume used as a percent number (C(%)), the database's size (C(bytes)), the worst dead-tuple ratio of the
+    bloated tables as a percent number (C(%)); both null for C(postgres.largest_tables) and when the figure has no
+    number (not measured, unreachable, no bloated table).
   type: list
   elements: dict
 """
@@ -128,7 +131,8 @@ def volume_finding(prometheus, df, thresholds, claim, data_dir):
     ratio, capacity = figures.get("volume_used"), figures.get("volume_capacity")
     warn, fail = threshold_pair(thresholds, "volume_used_pct")
     finding = {"check": "disk.volume_used", "target": "claim %s" % claim if claim else "the database's volume",
-               "threshold": "warn >= %s %%, fail >= %s %% (%s)" % (warn, fail, RUNBOOK_LINE), "capacity": None}
+               "threshold": "warn >= %s %%, fail >= %s %% (%s)" % (warn, fail, RUNBOOK_LINE), "capacity": None,
+               "value": None, "unit": None}
     evidence = []
     if prometheus.get("error"):
         evidence.append(prometheus["error"])
@@ -155,6 +159,8 @@ def volume_finding(prometheus, df, thresholds, claim, data_dir):
             "not run (no data directory set)" if df.get("skipped") or not df
             else (df.get("stderr") or df.get("msg") or "unreadable output").strip()))
     finding["status"] = health_status(pct, thresholds.get("volume_used_pct"))
+    if pct is not None:
+        finding.update(value=round(pct, 2), unit="%")
     if pct is None:
         finding["figure"] = "unknown: the volume could not be measured"
         finding["recommendation"] = (
@@ -184,6 +190,7 @@ def size_finding(result, capacity, target):
     return {"check": "disk.database_size", "target": target, "status": "OK" if size else "FAIL", "figure": figure,
             "threshold": "informational (what the database takes of its volume)",
             "evidence": [] if size else [unreachable],
+            "value": int(size["bytes"]) if size else None, "unit": "bytes" if size else None,
             "recommendation": "Restore access to PostgreSQL first: the database could not be reached (%s)." % unreachable
             if not size else "Reclaim space from bloated tables, archive old data to cold storage, or resize the volume "
                              "(PVC) if growth is real."}
@@ -196,7 +203,7 @@ def largest_finding(result, target):
     first = tables[0] if tables else {}
     return {"check": "postgres.largest_tables", "target": target, "status": "OK" if read else "FAIL",
             "figure": "largest: %s %s" % (first.get("relname", "none"), first.get("total", "")) if read else "unknown",
-            "threshold": "informational (the ten largest tables)",
+            "threshold": "informational (the ten largest tables)", "value": None, "unit": None,
             "evidence": ["%s.%s: %s (heap %s, indexes %s), %s live / %s dead tuples" % (
                 r.get("schemaname"), r.get("relname"), r.get("total"), r.get("heap"), r.get("indexes"), r.get("n_live_tup"),
                 r.get("n_dead_tup")) for r in tables],
@@ -220,6 +227,7 @@ def bloat_finding(result, thresholds, target, min_dead, limit):
             "status": health_status(worst, thresholds.get("dead_tuple_ratio")) if read else "FAIL", "figure": figure,
             "threshold": "dead/(live+dead) warn >= %s, fail >= %s, at least %s dead tuples" % (
                 threshold_pair(thresholds, "dead_tuple_ratio") + (min_dead,)),
+            "value": round(worst * 100, 2) if read and tables else None, "unit": "%" if read and tables else None,
             "evidence": ["%s: %s dead / %s live (%s %%), %s, last vacuum %s, owner %s" % (
                 t.get("name"), t.get("n_dead_tup"), t.get("n_live_tup"), round(float(t.get("dead_ratio") or 0) * 100, 1),
                 t.get("total"), t.get("last_vacuum"), t.get("owner")) for t in tables[:limit]],

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from ansible_collections.clickview.runbook.plugins.filter.waf_block_expiries import waf_block_expiries
+from ansible_collections.clickview.runbook.plugins.module_utils.alert_findings import check_row
 from ansible_collections.clickview.runbook.plugins.module_utils.incident_record import open_action_items
 
 DOCUMENTATION = r"""
@@ -105,7 +106,8 @@ _value:
       type: int
     checks:
       description:
-        - The handoff as checks in the shape of every report row (C({check, target, status, figure, threshold, detail})),
+        - The handoff as checks in the shape of every report row (C({check, target, status, figure, threshold, detail,
+          value, unit}), the value how many there are, the unit C(count)),
           for its JUnit file - C(handoff.open_incidents), C(handoff.open_action_items) and
           C(handoff.certificates_expiring) are C(WARN) when there is any (something the next shift must pick up),
           C(handoff.alerts_fired) and C(handoff.waf_blocks_expiring) are C(OK) and say how many.
@@ -135,8 +137,8 @@ def _not_after(certificate):
 def _row(check, items, threshold, warn, names):
     count = len(items)
     figure = "%d%s" % (count, (": " + ", ".join(str(name) for name in names[:10])) if names else "")
-    return {"check": check, "target": "the next shift", "status": "WARN" if warn and count else "OK",
-            "figure": figure, "threshold": threshold, "detail": ""}
+    return check_row(check, "the next shift", "WARN" if warn and count else "OK", figure, threshold,
+                     value=count, unit="count")
 
 
 def handoff_checks(items):

@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+from ansible_collections.clickview.runbook.plugins.module_utils.alert_findings import check_row
+
 DOCUMENTATION = r"""
 name: hpa_checks
 author: ClickView Platform Team
@@ -55,6 +57,8 @@ _value:
     figure: {description: Replicas against the bounds, each resource metric against its target, and what is wrong., type: str}
     threshold: {description: What C(OK) means., type: str}
     detail: {description: The HPA's conditions., type: list}
+    value: {description: The current replicas., type: int}
+    unit: {description: C(pods)., type: str}
 """
 
 THRESHOLD = "below maxReplicas, able to scale, metrics available, no temporary change pending"
@@ -121,9 +125,8 @@ def hpa_check(hpa, annotation_prefix="runbook.clickview.app"):
             annotations.get(annotation_prefix + "/max-replicas-changed-at", "?"), previous)
 
     ref = spec.get("scaleTargetRef") or {}
-    return {"check": "hpa.status",
-            "target": "hpa/%s → %s/%s" % (meta.get("name"), str(ref.get("kind", "")).lower(), ref.get("name")),
-            "status": grade, "figure": figure, "threshold": THRESHOLD, "detail": conditions}
+    return check_row("hpa.status", "hpa/%s → %s/%s" % (meta.get("name"), str(ref.get("kind", "")).lower(), ref.get("name")),
+                     grade, figure, THRESHOLD, conditions, value=current, unit="pods")
 
 
 def hpa_checks(hpas, names=None, annotation_prefix="runbook.clickview.app"):

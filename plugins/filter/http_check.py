@@ -47,7 +47,7 @@ EXAMPLES = r"""
   ansible.builtin.set_fact:
     on_call_checks: "{{ on_call_checks + [on_call_ingress | clickview.runbook.http_check(url=on_call_ingress_health_url)] }}"
     # {'check': 'ingress.health', 'target': 'https://clickview.app/healthz', 'status': 'OK', 'figure': 'HTTP 200',
-    #  'threshold': 'HTTP 2xx', 'detail': 'ok'}
+    #  'threshold': 'HTTP 2xx', 'detail': 'ok', 'value': None, 'unit': None}
 
 - name: Record the API check (HTTP 2xx and a JSON status of ok, healthy or pass)
   ansible.builtin.set_fact:
@@ -87,9 +87,15 @@ _value:
     detail:
       description: The start of the answer's body; when the status is not 2xx, the module's message before it.
       type: str
+    value:
+      description: Always null (an HTTP status is a code, not a measure).
+      type: raw
+    unit:
+      description: Always null.
+      type: str
 """
 
-from ansible_collections.clickview.runbook.plugins.module_utils.alert_findings import no_answer_reason
+from ansible_collections.clickview.runbook.plugins.module_utils.alert_findings import check_row, no_answer_reason
 
 CHECK = "ingress.health"
 THRESHOLD = "HTTP 2xx"
@@ -127,18 +133,18 @@ def http_check(result, url="", check=CHECK, json_status=None):
     body = body.strip()[:BODY_CHARS] if isinstance(body, str) else ""
     wanted = [str(value).lower() for value in json_status or []]
     threshold = THRESHOLD + (" and status %s" % "/".join(wanted[:1] or ["ok"]) if wanted else "")
-    row = {"check": check, "target": str(result.get("url") or url), "threshold": threshold}
+    target = str(result.get("url") or url)
     if 200 <= status < 300:
         if not wanted:
-            return dict(row, status="OK", figure="HTTP %d" % status, detail=body)
+            return check_row(check, target, "OK", "HTTP %d" % status, threshold, body)
         said = _body_status(result)
-        return dict(row, status="OK" if said.lower() in wanted else "FAIL", figure="HTTP %d, status %s" % (status, said),
-                    detail=body)
+        return check_row(check, target, "OK" if said.lower() in wanted else "FAIL", "HTTP %d, status %s" % (status, said),
+                         threshold, body)
     if status > 0:
         figure = "HTTP %d" % status + (", status %s" % _body_status(result) if wanted else "")
-        return dict(row, status="FAIL", figure=figure,
-                    detail="; ".join(part for part in (message, ("body " + body) if body else "") if part))
-    return dict(row, status="FAIL", figure=no_answer(message) if message else "no answer", detail=message)
+        return check_row(check, target, "FAIL", figure, threshold,
+                         "; ".join(part for part in (message, ("body " + body) if body else "") if part))
+    return check_row(check, target, "FAIL", no_answer(message) if message else "no answer", threshold, message)
 
 
 class FilterModule:

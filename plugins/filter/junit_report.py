@@ -22,7 +22,8 @@ description:
   - A C(FAIL) check is a C(failure) whose message is the figure and the threshold; a C(WARN) check is C(skipped) with
     a message starting C(WARN) (O(warn_as=skipped), the default) or a passing case with a C(status) property
     (O(warn_as=property)); an C(OK) check passes. Every case carries C(status), C(figure) and C(threshold) properties,
-    and its text (detail, evidence, recommendation) in C(system-out).
+    C(value) and C(unit) ones too when the check has a C(value) (the figure's number), and its text (detail, evidence,
+    recommendation) in C(system-out).
   - A report without checks but with a failure (a backup that could not run) is one failing case named after the
     report's kind.
 options:
@@ -113,6 +114,9 @@ def _case(suite, kind, check, warn_as):
     props = ET.SubElement(case, "properties")
     for key in ("status", "figure", "threshold"):
         ET.SubElement(props, "property", name=key, value=_text(check.get(key)) if key != "status" else status)
+    if check.get("value") is not None:
+        for key in ("value", "unit"):
+            ET.SubElement(props, "property", name=key, value=_text(check.get(key)))
     if status == "FAIL" or status not in ("OK", "WARN"):
         ET.SubElement(case, "failure", type=status, message=_message(check)).text = _text(check.get("detail"))
     elif status == "WARN" and warn_as == "skipped":

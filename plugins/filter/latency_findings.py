@@ -133,7 +133,10 @@ RETURN = r"""
 _value:
   description: C(prometheus.latency_p95), C(k8s.pod_cpu), C(k8s.pod_memory), C(postgres.active_queries),
     C(postgres.query_plans), C(postgres.top_statements), C(redis.cache_hit_rate); each with C(check), C(target),
-    C(status), C(figure), C(threshold), C(evidence) and C(recommendation).
+    C(status), C(figure), C(threshold), C(evidence), C(recommendation), C(value) and C(unit) - the P95 in
+    milliseconds (C(ms)), the highest container CPU and memory as percent numbers of their limit (C(%)), the longest
+    active query (C(s)), the query plans' values (see P(clickview.runbook.query_plan_findings#filter)), the cache hit
+    rate as a percent number (C(%)); both null when the figure has no number (unreachable, no data).
   type: list
   elements: dict
 """
@@ -152,19 +155,21 @@ def query_rows(result):
 def p95_finding(p95, prom_error, query, target, thresholds):
     """prometheus.latency_p95."""
     warn, fail = threshold_pair(thresholds, "p95_seconds")
+    ms = None
     if prom_error:
         status, figure = "FAIL", "unknown: Prometheus did not answer"
         recommendation = "Restore access to Prometheus first: %s" % prom_error
     else:
         status = "WARN" if p95 is None else health_status(p95, thresholds.get("p95_seconds"))
-        figure = "no requests in the window" if p95 is None else "%d ms" % int(round(float(p95) * 1000))
+        ms = None if p95 is None else int(round(float(p95) * 1000))
+        figure = "no requests in the window" if ms is None else "%d ms" % ms
         recommendation = "Latency is within its threshold." if status == "OK" else (
             "Scale the backend out (remediate=true or alert_response_scale_out=true) and look at the findings below: "
             "slow queries (their plans: postgres.query_plans), a low cache hit rate, CPU or memory at their limits.")
     return {"check": "prometheus.latency_p95", "target": target, "status": status, "figure": figure,
             "threshold": "warn >= %d ms, fail >= %d ms" % (int(float(warn) * 1000), int(float(fail) * 1000)),
             "evidence": ([prom_error] if prom_error else []) + ["query: %s" % query],
-            "recommendation": recommendation}
+            "recommendation": recommendation, "value": ms, "unit": "ms" if ms is not None else None}
 
 
 def cpu_finding(cpu_rows, k8s, target, thresholds, limit):
@@ -180,6 +185,7 @@ def cpu_finding(cpu_rows, k8s, target, thresholds, limit):
             "figure": figure,
             "threshold": "warn >= %s %%, fail >= %s %% of the CPU limit (request without limit)" % (warn, fail),
             "evidence": [row["text"] for row in cpu_rows][:limit],
+            "value": top["pct"] if top else None, "unit": "%" if top else None,
             "recommendation": "CPU is near its limit: scale out, or raise the CPU limit."
                               if top is not None and top["pct"] >= float(warn) else "CPU is not the bottleneck."}
 
@@ -196,6 +202,7 @@ def memory_finding(mem_rows, k8s, target, thresholds, limit):
             "status": "FAIL" if k8s.get("error") or top is None else health_status(top["pct"], thresholds.get("pod_memory_pct")),
             "figure": figure, "threshold": "warn >= %s %%, fail >= %s %% of the memory limit" % (warn, fail),
             "evidence": [row["text"] for row in mem_rows][:limit],
+            "value": top["pct"] if top else None, "unit": "%" if top else None,
             "recommendation": "Memory is near its limit: see the High Memory playbook (alert_high_memory.yml)."
                               if top is not None and top["pct"] >= float(warn) else "Memory is not the bottleneck."}
 
@@ -210,12 +217,12 @@ def active_finding(result, target, thresholds, limit):
     if not reachable:
         return {"check": "postgres.active_queries", "target": target, "status": "FAIL", "figure": "unreachable",
                 "threshold": "longest warn >= %s s, fail >= %s s" % (warn, fail), "evidence": [message],
-                "recommendation": "Restore access to PostgreSQL first (%s)." % message}
+                "recommendation": "Restore access to PostgreSQL first (%s)." % message, "value": None, "unit": None}
     return {"check": "postgres.active_queries", "target": target,
             "status": health_status(longest, thresholds.get("active_query_seconds")),
             "figure": "%d active queries, the longest running %s s" % (len(active), longest),
             "threshold": "longest warn >= %s s, fail >= %s s" % (warn, fail),
-            "evidence": [row["text"] for row in active][:limit],
+            "evidence": [row["text"] for row in active][:limit], "value": longest, "unit": "s",
             "recommendation": "Read the plans of the slowest queries (postgres.query_plans below); end a query that holds "
                               "others up (alert_db_connection_pool_exhausted.yml)."
                               if float(longest) >= float(warn) else "No slow query is running."}
@@ -228,14 +235,15 @@ def hit_rate_finding(before, after, window, target, thresholds):
     hit = ([c for c in redis_checks(before, after=after, window=window, thresholds=thresholds)
             if c["check"] == "redis.cache_hit_rate"] + [{}])[0]
     message = (after or {}).get("msg", "unreachable")
-    finding = {"check": "redis.cache_hit_rate", "target": target,
+    finding = {"check": "redis.cache_hit_rate", "target": target, "value": None, "unit": None,
                "threshold": "warn below %d %%, fail below %d %% of the lookups during the investigation" % (
                    int(round(float(warn) * 100)), int(round(float(fail) * 100)))}
     if not info:
         finding.update(status="FAIL", figure="unreachable", evidence=[message],
                        recommendation="Restore access to Redis first (%s)." % message)
         return finding
-    finding.update(status=hit.get("status"), figure=hit.get("figure"), evidence=[],
+    finding.update(status=hit.get("status"), figure=hit.get("figure"), evidence=[], value=hit.get("value"),
+                   unit=hit.get("unit"),
                    recommendation="The cache misses too often: check evictions (maxmemory) and the keys the backend caches."
                    if hit.get("status") != "OK" else "The cache hit rate is healthy.")
     return finding

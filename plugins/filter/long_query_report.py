@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+from ansible_collections.clickview.runbook.plugins.module_utils.alert_findings import check_row
+
 DOCUMENTATION = r"""
 name: long_query_report
 author: ClickView Platform Team
@@ -66,7 +68,9 @@ _value:
   type: dict
   contains:
     checks:
-      description: C(long_query.selection), then one C(long_query.backend) per backend.
+      description: C(long_query.selection), then one C(long_query.backend) per backend. The C(value) of
+        C(long_query.selection) is how many backends the listing selected (C(unit) C(count), null when the listing
+        failed), of a C(long_query.backend) how long its query ran (C(unit) C(s)).
       type: list
       elements: dict
     actions:
@@ -106,10 +110,9 @@ def backend_check(backend, threshold):
                                     backend.get("application") or "no application_name")
     seconds = round(float(backend.get("duration") or 0), 1)
     query = _truncate(str(backend.get("query") or ""))
-    return {"check": "long_query.backend", "target": target,
-            "status": GRADES.get(backend.get("outcome"), "FAIL"),
-            "figure": "%s%s after %s s %s: %s" % (backend.get("outcome"), guard, seconds, backend.get("state"), query),
-            "threshold": threshold, "detail": backend}
+    return check_row("long_query.backend", target, GRADES.get(backend.get("outcome"), "FAIL"),
+                     "%s%s after %s s %s: %s" % (backend.get("outcome"), guard, seconds, backend.get("state"), query),
+                     threshold, backend, value=seconds, unit="s")
 
 
 def long_query_report(preview, run=None, target="", action="", selection=None, check_mode=False):
@@ -120,7 +123,8 @@ def long_query_report(preview, run=None, target="", action="", selection=None, c
     counts = preview.get("counts") or {}
     selected = int(counts.get("would_cancel") or 0) + int(counts.get("would_terminate") or 0)
     threshold = selection_text(selection)
-    if preview.get("failed") or run.get("failed"):
+    failed = preview.get("failed") or run.get("failed")
+    if failed:
         status = "FAIL"
     elif selected > 0 and not executed:
         status = "WARN"
@@ -129,8 +133,8 @@ def long_query_report(preview, run=None, target="", action="", selection=None, c
     figure = str(result.get("msg", ""))
     if selected > 0 and not executed and not check_mode:
         figure += "; not signalled: run with database_operations_kill_execute=true to %s" % action
-    checks = [{"check": "long_query.selection", "target": target, "status": status, "figure": figure,
-               "threshold": threshold, "detail": result.get("counts") or {}}]
+    checks = [check_row("long_query.selection", target, status, figure, threshold, result.get("counts") or {},
+                        value=None if failed else selected, unit="count")]
     checks.extend(backend_check(backend, threshold) for backend in result.get("backends") or [])
     actions = []
     if executed:

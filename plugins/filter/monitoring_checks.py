@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from ansible_collections.clickview.runbook.plugins.filter.health_status import health_status
+from ansible_collections.clickview.runbook.plugins.module_utils.alert_findings import check_row
 from ansible_collections.clickview.runbook.plugins.module_utils.prometheus import instant_value, series, unanswered
 
 DOCUMENTATION = r"""
@@ -15,7 +16,7 @@ version_added: 0.1.0
 short_description: Grade the health check's Prometheus and Alertmanager answers
 description:
   - Takes the registered M(ansible.builtin.uri) results of the health check's monitoring reads and returns its five
-    checks, each C({check, target, status, figure, threshold, detail}).
+    checks, each C({check, target, status, figure, threshold, detail, value, unit}).
   - C(prometheus.targets) is C(FAIL) when Prometheus did not answer 200 (the detail says why, for example a 401 from an
     authenticating proxy) or a scrape target is down.
   - C(app.error_ratio) and C(app.latency_p95) are graded against O(thresholds) (C(error_ratio) and
@@ -75,6 +76,14 @@ _value:
     C(alerts.overnight).
   type: list
   elements: dict
+  contains:
+    value:
+      description: The figure's number - the targets up, the error ratio as a percent number, the P95 in
+        milliseconds, the alerts firing or fired - or null when there is none (no answer, no data).
+      type: raw
+    unit:
+      description: C(count), C(%), C(ms) or null.
+      type: str
 """
 
 P1 = ("P1", "critical")
@@ -91,50 +100,51 @@ def query_results(queries):
     return dict(((r.get("item") or {}).get("key"), r) for r in results or [] if isinstance(r, dict))
 
 
-def figure_check(check, target, value, result, limits, text, threshold):
+def figure_check(check, target, value, result, limits, measure, threshold):
+    """The check of one Prometheus figure; measure(value) is (number, unit) as the figure shows it."""
+    number, unit = measure(value) if value is not None else (None, None)
     if value is None:
         figure = "no data" if answered(result) else "unknown"
         detail = "no series (no requests in the window?)" if answered(result) else unanswered("Prometheus", result)
     else:
-        figure, detail = text(value), ""
-    return {"check": check, "target": target, "status": health_status(value, limits), "figure": figure,
-            "threshold": threshold, "detail": detail}
+        figure, detail = "%s %s" % (number, unit), ""
+    return check_row(check, target, health_status(value, limits), figure, threshold, detail, value=number, unit=unit)
 
 
 def targets_check(targets, url):
     if not answered(targets) or not isinstance(targets.get("json"), dict):
-        return {"check": "prometheus.targets", "target": url, "status": "FAIL", "figure": "Prometheus unreachable",
-                "threshold": "every target up", "detail": unanswered("Prometheus", targets)}
+        return check_row("prometheus.targets", url, "FAIL", "Prometheus unreachable", "every target up",
+                         unanswered("Prometheus", targets))
     active = ((targets["json"].get("data") or {}).get("activeTargets")) or []
     down = [t.get("scrapeUrl") for t in active if t.get("health") != "up"]
-    return {"check": "prometheus.targets", "target": url, "status": "FAIL" if down else "OK",
-            "figure": "%d of %d targets up" % (len(active) - len(down), len(active)), "threshold": "every target up",
-            "detail": ("down: " + ", ".join(str(d) for d in down)) if down else ""}
+    up = len(active) - len(down)
+    return check_row("prometheus.targets", url, "FAIL" if down else "OK", "%d of %d targets up" % (up, len(active)),
+                     "every target up", ("down: " + ", ".join(str(d) for d in down)) if down else "",
+                     value=up, unit="count")
 
 
 def firing_check(alerts, url):
     body = (alerts or {}).get("json")
     if not answered(alerts) or not isinstance(body, list):
-        return {"check": "alerts.firing", "target": url, "status": "FAIL", "figure": "Alertmanager unreachable",
-                "threshold": "none firing (P1 firing is FAIL)", "detail": unanswered("Alertmanager", alerts)}
+        return check_row("alerts.firing", url, "FAIL", "Alertmanager unreachable", "none firing (P1 firing is FAIL)",
+                         unanswered("Alertmanager", alerts))
     labels = [a.get("labels") or {} for a in body if isinstance(a, dict)]
     names = sorted(set(str(lab.get("alertname")) for lab in labels))
     p1 = [lab for lab in labels if lab.get("severity") in P1]
-    return {"check": "alerts.firing", "target": url, "status": "FAIL" if p1 else ("WARN" if names else "OK"),
-            "figure": "%d firing%s" % (len(names), (": " + ", ".join(names)) if names else ""),
-            "threshold": "none firing (P1 firing is FAIL)", "detail": labels}
+    return check_row("alerts.firing", url, "FAIL" if p1 else ("WARN" if names else "OK"),
+                     "%d firing%s" % (len(names), (": " + ", ".join(names)) if names else ""),
+                     "none firing (P1 firing is FAIL)", labels, value=len(names), unit="count")
 
 
 def fired_check(result, lookback):
     target = "ALERTS in Prometheus, last %s" % lookback
     if not answered(result):
-        return {"check": "alerts.overnight", "target": target, "status": "FAIL", "figure": "no data",
-                "threshold": "for review (informational)", "detail": unanswered("Prometheus", result)}
+        return check_row("alerts.overnight", target, "FAIL", "no data", "for review (informational)",
+                         unanswered("Prometheus", result))
     names = sorted(set(str((s.get("metric") or {}).get("alertname")) for s in series(result.get("json"))
                        if isinstance(s, dict)))
-    return {"check": "alerts.overnight", "target": target, "status": "OK",
-            "figure": "%d fired%s" % (len(names), (": " + ", ".join(names)) if names else ""),
-            "threshold": "for review (informational)", "detail": ""}
+    return check_row("alerts.overnight", target, "OK", "%d fired%s" % (len(names), (": " + ", ".join(names)) if names else ""),
+                     "for review (informational)", value=len(names), unit="count")
 
 
 def monitoring_checks(targets, queries=None, alerts=None, thresholds=None, prometheus_url="", alertmanager_url="",
@@ -149,10 +159,10 @@ def monitoring_checks(targets, queries=None, alerts=None, thresholds=None, prome
     return [
         targets_check(targets or {}, prometheus_url),
         figure_check("app.error_ratio", "5xx / all requests, rate over %s" % rate_window, ratio, ratio_result, ratio_t,
-                     lambda v: "%s %%" % round(v * 100, 2),
+                     lambda v: (round(v * 100, 2), "%"),
                      "warn >= %s %%, fail >= %s %%" % (round(ratio_t.get("warn", 0) * 100, 1), round(ratio_t.get("fail", 0) * 100, 1))),
         figure_check("app.latency_p95", "P95 request duration over %s" % rate_window, p95, p95_result, p95_t,
-                     lambda v: "%d ms" % int(round(v * 1000)),
+                     lambda v: (int(round(v * 1000)), "ms"),
                      "warn >= %d ms, fail >= %d ms" % (p95_t.get("warn", 0) * 1000, p95_t.get("fail", 0) * 1000)),
         firing_check(alerts or {}, alertmanager_url),
         fired_check(found.get("fired") or {}, lookback),

@@ -87,7 +87,10 @@ EXAMPLES = r"""
 RETURN = r"""
 _value:
   description: C(postgres.connections), C(postgres.long_queries), C(postgres.waiting_queries), C(pgbouncer.pools); each
-    with C(check), C(target), C(status), C(figure), C(threshold), C(evidence), C(recommendation).
+    with C(check), C(target), C(status), C(figure), C(threshold), C(evidence), C(recommendation), C(value) and
+    C(unit) - the connections in use as a percent number of the slots open to clients (C(%)), the queries that would
+    be ended and the queries waiting (C(count)), the clients waiting in PgBouncer (C(connections)); both null when the
+    server was not read.
   type: list
   elements: dict
 """
@@ -106,7 +109,7 @@ def connections_finding(result, thresholds, target, login_user):
     found = rows(result)
     conn = found[0] if found else {}
     unreachable = str(result.get("msg", "unreachable"))
-    finding = {"check": "postgres.connections", "target": target,
+    finding = {"check": "postgres.connections", "target": target, "value": None, "unit": None,
                "threshold": "warn >= %s %%, fail >= %s %%" % threshold_pair(thresholds, "connections_pct")}
     if not conn:
         no_slot = "too many clients" in unreachable or "connection slots are reserved" in unreachable
@@ -118,7 +121,7 @@ def connections_finding(result, thresholds, target, login_user):
     pct = round(int(conn["connections"]) * 100 / slots, 1)
     warn = threshold_pair(thresholds, "connections_pct")[0]
     finding.update(
-        status=health_status(pct, thresholds.get("connections_pct")),
+        status=health_status(pct, thresholds.get("connections_pct")), value=pct, unit="%",
         figure="%s of %s connection slots open to clients in use (%s %%; max_connections %s, %s reserved)" % (
             conn["connections"], slots, pct, conn["max_connections"], conn["reserved"]),
         evidence=["by state: %s" % conn.get("by_state")],
@@ -145,6 +148,7 @@ def long_queries_finding(result, thresholds, target, min_duration, limit, unreac
     return {"check": "postgres.long_queries", "target": target,
             "status": health_status(len(selected), thresholds.get("long_queries")) if listed else "FAIL",
             "figure": figure, "threshold": _threshold(thresholds, "long_queries"), "evidence": evidence,
+            "value": len(selected) if listed else None, "unit": "count" if listed else None,
             "recommendation": "Terminate them: rerun with remediate=true (or alert_response_kill_long_queries=true); they "
                               "are listed above." if selected else "Nothing to terminate."}
 
@@ -155,6 +159,7 @@ def waiting_finding(result, thresholds, target, limit, reachable):
     return {"check": "postgres.waiting_queries", "target": target,
             "status": health_status(len(waiting), thresholds.get("waiting_queries")) if reachable else "FAIL",
             "figure": "%d active queries waiting" % len(waiting) if reachable else "unknown",
+            "value": len(waiting) if reachable else None, "unit": "count" if reachable else None,
             "threshold": _threshold(thresholds, "waiting_queries"),
             "evidence": ["pid %s %s app=%s waiting on %s/%s for %ss: %s" % (
                 r.get("pid"), r.get("usename"), r.get("application_name") or "-", r.get("wait_event_type"),
@@ -180,7 +185,7 @@ def pgbouncer_finding(result, thresholds, target):
     return {"check": "pgbouncer.pools", "target": target,
             "status": health_status(waiting, thresholds.get("pgbouncer_waiting_clients")) if answered else "FAIL",
             "figure": figure, "threshold": _threshold(thresholds, "pgbouncer_waiting_clients", "waiting clients "),
-            "evidence": evidence,
+            "evidence": evidence, "value": waiting if answered else None, "unit": "connections" if answered else None,
             "recommendation": "Clients are queueing in PgBouncer: raise the pool size (the runbook: POOL_SIZE) only if "
                               "PostgreSQL has spare connections." if waiting > 0 else "No client is waiting in PgBouncer."}
 

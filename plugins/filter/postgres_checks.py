@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from ansible_collections.clickview.runbook.plugins.filter.health_status import health_status, worst_status
 from ansible_collections.clickview.runbook.plugins.filter.wal_archiving_check import wal_archiving_check
-from ansible_collections.clickview.runbook.plugins.module_utils.alert_findings import server_target, threshold_pair
+from ansible_collections.clickview.runbook.plugins.module_utils.alert_findings import check_row, server_target, threshold_pair
 
 DOCUMENTATION = r"""
 name: postgres_checks
@@ -67,6 +67,15 @@ _value:
     C(postgres.replica_lag) per replica.
   type: list
   elements: dict
+  contains:
+    value:
+      description: The figure's number - the connections in use as a percent number of C(max_connections), the
+        replicas streaming, a replica's lag in bytes (its lag in seconds stays in the figure) - or null (unreachable,
+        C(postgres.primary), C(postgres.wal_archiving)).
+      type: raw
+    unit:
+      description: C(%), C(count), C(bytes) or null.
+      type: str
 """
 
 
@@ -82,17 +91,15 @@ def primary_checks(result, thresholds, target, expected):
     streaming = row.get("streaming_replicas") if row else None
     role = "in recovery (not a primary)" if row.get("in_recovery") else "accepting writes"
     return [
-        {"check": "postgres.primary", "target": target, "threshold": "reachable and not in recovery", "detail": detail,
-         "status": "FAIL" if not row or row.get("in_recovery") else "OK",
-         "figure": "PostgreSQL %s, %s" % (row.get("version"), role) if row else "unreachable"},
-        {"check": "postgres.connections", "target": target, "detail": "",
-         "status": health_status(pct, thresholds.get("connections_pct")) if row else "FAIL",
-         "figure": "%s of %s (%s %%)" % (row["connections"], row["max_connections"], pct) if row else "unknown",
-         "threshold": "warn >= %s %%, fail >= %s %%" % threshold_pair(thresholds, "connections_pct")},
-        {"check": "postgres.replication", "target": target, "detail": "",
-         "status": "OK" if row and int(streaming or 0) >= int(expected) else "FAIL",
-         "figure": "%s of %s replicas streaming" % (streaming if row else "unknown", expected),
-         "threshold": "all %s configured replicas streaming" % expected},
+        check_row("postgres.primary", target, "FAIL" if not row or row.get("in_recovery") else "OK",
+                  "PostgreSQL %s, %s" % (row.get("version"), role) if row else "unreachable",
+                  "reachable and not in recovery", detail),
+        check_row("postgres.connections", target, health_status(pct, thresholds.get("connections_pct")) if row else "FAIL",
+                  "%s of %s (%s %%)" % (row["connections"], row["max_connections"], pct) if row else "unknown",
+                  "warn >= %s %%, fail >= %s %%" % threshold_pair(thresholds, "connections_pct"), value=pct, unit="%"),
+        check_row("postgres.replication", target, "OK" if row and int(streaming or 0) >= int(expected) else "FAIL",
+                  "%s of %s replicas streaming" % (streaming if row else "unknown", expected),
+                  "all %s configured replicas streaming" % expected, value=streaming, unit="count"),
     ]
 
 
@@ -101,19 +108,21 @@ def replica_check(result, thresholds):
     row = _first_row(result)
     bytes_t, seconds_t = thresholds.get("replication_lag_bytes"), thresholds.get("replication_lag_seconds")
     streaming = row.get("receiver_status") == "streaming"
+    lag = None
     if not row:
         status, figure = "FAIL", "unreachable"
     elif not row.get("in_recovery"):
         status, figure = "FAIL", "not in recovery (promoted?)"
     else:
+        lag = row.get("lag_bytes")
         status = "FAIL" if not streaming else worst_status([health_status(row.get("lag_bytes"), bytes_t),
                                                             health_status(row.get("lag_seconds"), seconds_t)])
         figure = ("" if streaming else "WAL receiver %s, " % (row.get("receiver_status") or "not running")) + \
             "%s bytes, %s s behind" % (row.get("lag_bytes"), row.get("lag_seconds"))
-    return {"check": "postgres.replica_lag", "target": server_target(server), "status": status, "figure": figure,
-            "threshold": "in recovery and streaming; bytes warn >= %s, fail >= %s; seconds warn >= %s, fail >= %s"
-                         % (threshold_pair(bytes_t) + threshold_pair(seconds_t)),
-            "detail": "" if row else result.get("msg", "")}
+    return check_row("postgres.replica_lag", server_target(server), status, figure,
+                     "in recovery and streaming; bytes warn >= %s, fail >= %s; seconds warn >= %s, fail >= %s"
+                     % (threshold_pair(bytes_t) + threshold_pair(seconds_t)),
+                     "" if row else result.get("msg", ""), value=lag, unit="bytes")
 
 
 def postgres_checks(primary_result, archiver=None, replicas=None, thresholds=None, primary=None, expected_replicas=0):

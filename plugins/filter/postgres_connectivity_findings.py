@@ -79,6 +79,14 @@ _value:
     recommendation:
       description: What to do about it.
       type: str
+    value:
+      description: How long C(SELECT 1) took in milliseconds, null when the endpoint did not answer or the time is
+        not known.
+      type: float
+      sample: 0.4
+    unit:
+      description: C(ms), null when there is no value.
+      type: str
 """
 
 

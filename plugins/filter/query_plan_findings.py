@@ -82,7 +82,9 @@ EXAMPLES = r"""
 RETURN = r"""
 _value:
   description: C(postgres.query_plans) and C(postgres.top_statements); each with C(check), C(target), C(status),
-    C(figure), C(threshold), C(evidence) and C(recommendation).
+    C(figure), C(threshold), C(evidence), C(recommendation), C(value) and C(unit) - for C(postgres.query_plans) how
+    long the longest slow query has run (C(s)), null when there is none or the plans were not read; always null for
+    C(postgres.top_statements) (not graded).
   type: list
   elements: dict
 """
@@ -136,7 +138,7 @@ def _failed(result):
 def plans_finding(result, thresholds, target, min_duration, plan_lines, limit, large_table_rows):
     """postgres.query_plans: the slowest active queries with their plans."""
     warn, fail = threshold_pair(thresholds, "active_query_seconds")
-    finding = {"check": PLANS_CHECK, "target": target,
+    finding = {"check": PLANS_CHECK, "target": target, "value": None, "unit": None,
                "threshold": "longest warn >= %s s, fail >= %s s (as postgres.active_queries)" % (warn, fail)}
     if _failed(result):
         message = str(result.get("msg") or "the plans could not be read")
@@ -173,7 +175,7 @@ def plans_finding(result, thresholds, target, min_duration, plan_lines, limit, l
         recommendation = ("No plan could be made (see the evidence); rerun pg_query_plans with a login that may read "
                           "the tables, or end a query that holds others up (alert_db_connection_pool_exhausted.yml).")
     finding.update(status=health_status(longest, thresholds.get("active_query_seconds")), figure=figure,
-                   evidence=evidence, recommendation=recommendation)
+                   evidence=evidence, recommendation=recommendation, value=longest, unit="s")
     return finding
 
 
@@ -181,7 +183,7 @@ def statements_finding(result, thresholds, target, limit):
     """postgres.top_statements: pg_stat_statements' statements with the largest total time, not graded."""
     p95_warn = threshold_pair(thresholds, "p95_seconds")[0]
     slow_ms = float(p95_warn) * 1000 if p95_warn is not None else None
-    finding = {"check": STATEMENTS_CHECK, "target": target,
+    finding = {"check": STATEMENTS_CHECK, "target": target, "value": None, "unit": None,
                "threshold": "not graded (totals since the statistics were reset); a mean at or above the P95 warn "
                             "threshold%s is marked" % (" (%s ms)" % _number(slow_ms) if slow_ms is not None else "")}
     if _failed(result):

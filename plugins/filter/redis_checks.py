@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from ansible_collections.clickview.runbook.plugins.filter.health_status import health_status
+from ansible_collections.clickview.runbook.plugins.module_utils.alert_findings import check_row
 
 DOCUMENTATION = r"""
 name: redis_checks
@@ -14,7 +15,7 @@ version_added: 0.1.0
 short_description: Grade Redis from two INFO samples, the hit rate over the window between them
 description:
   - Takes two registered M(community.general.redis_info) results, taken O(window) seconds apart, and returns the health
-    check's Redis checks, each C({check, target, status, figure, threshold, detail}).
+    check's Redis checks, each C({check, target, status, figure, threshold, detail, value, unit}).
   - C(redis.ping) is C(FAIL) when the second sample could not be read (the detail says why, a timeout included); the
     other checks are then left out (an unreachable Redis is one FAIL, not four).
   - C(redis.memory) grades C(used_memory) against C(maxmemory) (or the system's memory when there is none) with
@@ -63,6 +64,14 @@ _value:
     C(redis.replication).
   type: list
   elements: dict
+  contains:
+    value:
+      description: The figure's number - the memory used and the hit rate in the window as percent numbers, the keys
+        evicted, a primary's replicas connected - or null (unreachable, no lookups, a replica's link).
+      type: raw
+    unit:
+      description: C(%), C(keys), C(count) or null.
+      type: str
 """
 
 
@@ -92,13 +101,20 @@ def hit_rate(before, after, window):
     return rate, "%s %% %s (%d hits, %d misses; %s)" % (round(rate * 100, 1), since, d_hits, d_misses, lifetime)
 
 
+def server_version(info):
+    """The server and its version, e.g. Redis 7.0.15 or Valkey 8.1.8: Valkey reports redis_version 7.2.4 (the Redis
+    it is compatible with) and its own version in valkey_version."""
+    if info.get("valkey_version"):
+        return "Valkey %s" % info["valkey_version"]
+    return "Redis %s" % info.get("redis_version", "?")
+
+
 def redis_checks(before, after=None, window=0, thresholds=None, target=""):
     """The health check's Redis checks (see DOCUMENTATION)."""
     thresholds = thresholds or {}
     first, second = (before or {}).get("info") or {}, (after or {}).get("info") or {}
     if not second:
-        return [{"check": "redis.ping", "target": target, "status": "FAIL", "figure": "unreachable",
-                 "threshold": "answers PING", "detail": (after or {}).get("msg", "")}]
+        return [check_row("redis.ping", target, "FAIL", "unreachable", "answers PING", (after or {}).get("msg", ""))]
     mem_t, hit_t = thresholds.get("redis_memory_pct") or {}, thresholds.get("redis_hit_rate") or {}
     limit = _int(second, "maxmemory") or _int(second, "total_system_memory")
     used_pct = _pct(_int(second, "used_memory"), limit) if limit else None
@@ -108,27 +124,27 @@ def redis_checks(before, after=None, window=0, thresholds=None, target=""):
     link = second.get("master_link_status")
     replicas = _int(second, "connected_slaves")
     return [
-        {"check": "redis.ping", "target": target, "status": "OK", "threshold": "answers PING", "detail": "",
-         "figure": "PONG, Redis %s, role %s" % (second.get("redis_version", "?"), role)},
-        {"check": "redis.memory", "target": target, "status": health_status(used_pct, mem_t), "detail": "",
-         "figure": ("%s used (%s %% of %s)" % (second.get("used_memory_human", "?"), used_pct,
-                                               "maxmemory" if _int(second, "maxmemory") else "system memory"))
-         if used_pct is not None else "unknown: neither maxmemory nor the system's memory is reported",
-         "threshold": "warn >= %s %%, fail >= %s %%" % (mem_t.get("warn"), mem_t.get("fail"))},
-        {"check": "redis.cache_hit_rate", "target": target, "figure": rate_figure, "detail": "",
-         "status": "OK" if rate is None else health_status(rate, hit_t, higher_is_worse=False),
-         "threshold": "warn below %s %%, fail below %s %% (the runbook: > 80 %%)" % (
-             round(float(hit_t.get("warn", 0)) * 100), round(float(hit_t.get("fail", 0)) * 100))},
-        {"check": "redis.evictions", "target": target, "status": "WARN" if evicted > 0 else "OK", "detail": "",
-         "figure": "%d keys evicted %s (policy %s)" % (
-             max(evicted, 0), ("in the last %d s" % round(float(window or 0))) if first else "since Redis started",
-             second.get("maxmemory_policy", "?")),
-         "threshold": "none evicted (an eviction means memory is full)"},
-        {"check": "redis.replication", "target": target, "detail": "",
-         "status": "FAIL" if role == "slave" and link != "up" else "OK",
-         "figure": ("replica, link to %s:%s %s" % (second.get("master_host"), second.get("master_port"), link))
-         if role == "slave" else "primary, %d replica(s) connected" % replicas,
-         "threshold": "a replica's link to its primary is up"},
+        check_row("redis.ping", target, "OK", "PONG, %s, role %s" % (server_version(second), role), "answers PING"),
+        check_row("redis.memory", target, health_status(used_pct, mem_t),
+                  ("%s used (%s %% of %s)" % (second.get("used_memory_human", "?"), used_pct,
+                                              "maxmemory" if _int(second, "maxmemory") else "system memory"))
+                  if used_pct is not None else "unknown: neither maxmemory nor the system's memory is reported",
+                  "warn >= %s %%, fail >= %s %%" % (mem_t.get("warn"), mem_t.get("fail")),
+                  value=used_pct, unit="%"),
+        check_row("redis.cache_hit_rate", target, "OK" if rate is None else health_status(rate, hit_t, higher_is_worse=False),
+                  rate_figure, "warn below %s %%, fail below %s %% (the runbook: > 80 %%)" % (
+                      round(float(hit_t.get("warn", 0)) * 100), round(float(hit_t.get("fail", 0)) * 100)),
+                  value=round(rate * 100, 1) if rate is not None else None, unit="%"),
+        check_row("redis.evictions", target, "WARN" if evicted > 0 else "OK",
+                  "%d keys evicted %s (policy %s)" % (
+                      max(evicted, 0), ("in the last %d s" % round(float(window or 0))) if first else "since Redis started",
+                      second.get("maxmemory_policy", "?")),
+                  "none evicted (an eviction means memory is full)", value=max(evicted, 0), unit="keys"),
+        check_row("redis.replication", target, "FAIL" if role == "slave" and link != "up" else "OK",
+                  ("replica, link to %s:%s %s" % (second.get("master_host"), second.get("master_port"), link))
+                  if role == "slave" else "primary, %d replica(s) connected" % replicas,
+                  "a replica's link to its primary is up",
+                  value=None if role == "slave" else replicas, unit="count"),
     ]
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from ansible_collections.clickview.runbook.plugins.filter.health_status import health_status, worst_status
+from ansible_collections.clickview.runbook.plugins.module_utils.alert_findings import check_row
 
 DOCUMENTATION = r"""
 name: replication_checks
@@ -70,6 +71,11 @@ _value:
     figure: {description: What was measured., type: str}
     threshold: {description: What C(OK) means., type: str}
     detail: {description: The row read, or the error of a server that did not answer., type: raw}
+    value:
+      description: The WAL senders streaming, or the lag in bytes of a sender or replica (its lag in seconds stays in
+        the figure); null for C(replication.primary) and a server that did not answer.
+      type: int
+    unit: {description: C(count), C(bytes) or null., type: str}
 """
 
 
@@ -95,17 +101,19 @@ def _replica_check(result, thresholds, lag_text):
     rows = _rows(result.get("query_result"))
     row = rows[0] if rows else {}
     receiver = row.get("receiver_status")
+    lag = None
     if not row:
         status, figure = "FAIL", "unreachable"
     elif not row.get("in_recovery"):
         status, figure = "FAIL", "not in recovery (promoted?)"
     else:
+        lag = row.get("lag_bytes")
         status = _lag_grade(row, thresholds) if receiver == "streaming" else "FAIL"
         figure = ("" if receiver == "streaming" else "WAL receiver %s, " % (receiver or "not running")) + \
             "%s bytes, %s s behind" % (row.get("lag_bytes"), row.get("lag_seconds"))
-    return {"check": "replication.replica_lag", "target": _server(result.get("item") or {}), "status": status,
-            "figure": figure, "threshold": "in recovery and streaming; " + lag_text,
-            "detail": row if row else result.get("msg", "")}
+    return check_row("replication.replica_lag", _server(result.get("item") or {}), status, figure,
+                     "in recovery and streaming; " + lag_text, row if row else result.get("msg", ""),
+                     value=lag, unit="bytes")
 
 
 def replication_checks(primary_result, replicas, primary, thresholds):
@@ -117,29 +125,27 @@ def replication_checks(primary_result, replicas, primary, thresholds):
     target = _server(primary)
     if results is None:
         senders = []
-        checks = [{"check": "replication.primary", "target": target, "status": "FAIL", "figure": "unreachable",
-                   "threshold": "reachable and not in recovery", "detail": primary_result.get("msg", "")}]
+        checks = [check_row("replication.primary", target, "FAIL", "unreachable", "reachable and not in recovery",
+                            primary_result.get("msg", ""))]
     else:
         state = results[0][0]
         senders = _rows(results[1]) if len(results) > 1 else []
-        checks = [{"check": "replication.primary", "target": target,
-                   "status": "FAIL" if state.get("in_recovery") else "OK",
-                   "figure": "WAL at %s%s" % (state.get("wal_lsn"),
-                                              ", in recovery (not a primary)" if state.get("in_recovery") else ""),
-                   "threshold": "reachable and not in recovery", "detail": ""}]
+        checks = [check_row("replication.primary", target, "FAIL" if state.get("in_recovery") else "OK",
+                            "WAL at %s%s" % (state.get("wal_lsn"),
+                                             ", in recovery (not a primary)" if state.get("in_recovery") else ""),
+                            "reachable and not in recovery")]
     streaming = len([s for s in senders if s.get("state") == "streaming"])
-    checks.append({"check": "replication.senders", "target": target,
-                   "status": "OK" if streaming >= len(replicas) else "FAIL",
-                   "figure": "%s streaming of %s WAL senders" % (streaming, len(senders)),
-                   "threshold": "at least the %s configured replicas streaming" % len(replicas), "detail": ""})
+    checks.append(check_row("replication.senders", target, "OK" if streaming >= len(replicas) else "FAIL",
+                            "%s streaming of %s WAL senders" % (streaming, len(senders)),
+                            "at least the %s configured replicas streaming" % len(replicas), value=streaming, unit="count"))
     for sender in senders:
-        checks.append({
-            "check": "replication.sender_lag",
-            "target": "%s from %s" % (sender.get("application_name") or "unnamed", sender.get("client_addr")),
-            "status": _lag_grade(sender, thresholds) if sender.get("state") == "streaming" else "FAIL",
-            "figure": "%s (%s), %s bytes, %s s replay lag" % (
+        checks.append(check_row(
+            "replication.sender_lag",
+            "%s from %s" % (sender.get("application_name") or "unnamed", sender.get("client_addr")),
+            _lag_grade(sender, thresholds) if sender.get("state") == "streaming" else "FAIL",
+            "%s (%s), %s bytes, %s s replay lag" % (
                 sender.get("state"), sender.get("sync_state"), sender.get("lag_bytes"), sender.get("lag_seconds")),
-            "threshold": "streaming; " + lag_text, "detail": sender})
+            "streaming; " + lag_text, sender, value=sender.get("lag_bytes"), unit="bytes"))
     checks.extend(_replica_check(result, thresholds, lag_text) for result in replicas)
     return checks
 

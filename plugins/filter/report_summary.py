@@ -18,7 +18,8 @@ description:
   - Takes the checks a run graded (each with C(check) and C(status), optionally C(target), C(figure),
     C(threshold) and C(detail)) and returns what C(roles/report) writes.
   - Each row keeps its other keys; C(status), C(target), C(figure) and C(threshold) become trimmed strings
-    (an absent one is empty), C(detail) defaults to an empty string.
+    (an absent one is empty), C(detail) defaults to an empty string, C(value) and C(unit) (the figure's number and
+    its unit) default to null.
   - "The overall grade is the worst of the rows' grades (see P(clickview.runbook.worst_status#filter)):
     C(OK) for no checks, C(FAIL) for an unknown grade."
   - A check without C(status) is an error.
@@ -36,7 +37,8 @@ EXAMPLES = r"""
     summary: >-
       {{ [{'check': 'connections', 'status': 'WARN ', 'figure': 82}] | clickview.runbook.report_summary }}
     # {'overall': 'WARN', 'counts': {'OK': 0, 'WARN': 1, 'FAIL': 0},
-    #  'checks': [{'check': 'connections', 'status': 'WARN', 'target': '', 'figure': '82', 'threshold': '', 'detail': ''}]}
+    #  'checks': [{'check': 'connections', 'status': 'WARN', 'target': '', 'figure': '82', 'threshold': '', 'detail': '',
+    #              'value': None, 'unit': None}]}
 """
 
 RETURN = r"""
@@ -54,6 +56,14 @@ _value:
       description: The rows, in the input's order, tidied.
       type: list
       elements: dict
+      contains:
+        value:
+          description: The figure's number (int or float), null when it has none.
+          type: raw
+        unit:
+          description: What C(value) counts (C(%), C(ms), C(s), C(hours), C(days), C(bytes), C(connections), C(keys),
+            C(pods) or C(count)), null when there is no value.
+          type: str
 """
 
 
@@ -72,7 +82,9 @@ def report_summary(checks):
                     "target": _text(check.get("target", "")),
                     "figure": _text(check.get("figure", "")),
                     "threshold": _text(check.get("threshold", "")),
-                    "detail": check.get("detail", "")})
+                    "detail": check.get("detail", ""),
+                    "value": check.get("value"),
+                    "unit": check.get("unit")})
         rows.append(row)
     statuses = [row["status"] for row in rows]
     return {"overall": worst_status(statuses),

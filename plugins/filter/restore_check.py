@@ -84,7 +84,8 @@ _value:
       description: C(OK), C(WARN) and C(FAIL) counts of the area's checks.
       type: dict
     failing:
-      description: C({check, target, figure}) of each check of the area that is C(FAIL).
+      description: C({check, target, figure, value, unit}) of each check of the area that is C(FAIL) (C(value) and
+        C(unit) null when the row has none).
       type: list
       elements: dict
     warnings:

@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+from ansible_collections.clickview.runbook.plugins.module_utils.alert_findings import check_row
+
 DOCUMENTATION = r"""
 name: rollout_check
 author: ClickView Platform Team
@@ -49,7 +51,8 @@ EXAMPLES = r"""
 
 RETURN = r"""
 _value:
-  description: A report check - C(check), C(target), C(status), C(figure), C(threshold), C(detail).
+  description: A report check - C(check), C(target), C(status), C(figure), C(threshold), C(detail), C(value) (the
+    rollout's C(seconds), null when not given) and C(unit) (C(s)).
   type: dict
 """
 
@@ -58,11 +61,11 @@ def rollout_check(rollout, check, target, threshold, suffix=""):
     """The report check (see DOCUMENTATION)."""
     rollout = rollout or {}
     complete = rollout.get("state") == "complete"
-    return {"check": check, "target": target, "status": "OK" if complete else "FAIL",
-            "figure": "%s in %s s%s" % (rollout.get("message", ""), rollout.get("seconds", "?"), suffix),
-            "threshold": threshold,
-            "detail": "" if complete else {"conditions": rollout.get("conditions") or [], "pods": rollout.get("pods") or [],
-                                           "events": rollout.get("events") or []}}
+    return check_row(check, target, "OK" if complete else "FAIL",
+                     "%s in %s s%s" % (rollout.get("message", ""), rollout.get("seconds", "?"), suffix), threshold,
+                     "" if complete else {"conditions": rollout.get("conditions") or [], "pods": rollout.get("pods") or [],
+                                          "events": rollout.get("events") or []},
+                     value=rollout.get("seconds"), unit="s")
 
 
 class FilterModule:

@@ -83,6 +83,12 @@ _value:
     recommendation:
       description: What to do about it.
       type: str
+    value:
+      description: Always null (a status page's indicator has no number).
+      type: raw
+    unit:
+      description: Always null.
+      type: str
 """
 
 

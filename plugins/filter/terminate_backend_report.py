@@ -87,7 +87,8 @@ _value:
       description: The outcome in one line.
       type: str
     checks:
-      description: One C(terminate_backend.pid) per pid, or one C(terminate_backend.listing) when the listing failed.
+      description: One C(terminate_backend.pid) per pid, or one C(terminate_backend.listing) when the listing failed;
+        their C(value) and C(unit) are null (an action's outcome has no number).
       type: list
       elements: dict
     actions:
@@ -97,6 +98,8 @@ _value:
 """
 
 from ansible.errors import AnsibleFilterError
+
+from ansible_collections.clickview.runbook.plugins.module_utils.alert_findings import check_row
 
 THRESHOLD = "client backends of ordinary roles only (no superuser, replication, server process, backup tool)"
 GUARDS = {
@@ -135,8 +138,7 @@ def _refusal(backend):
 
 
 def _check(pid, backend, status, figure):
-    return {"check": "terminate_backend.pid", "target": _label(pid, backend), "status": status, "figure": figure,
-            "threshold": THRESHOLD, "detail": backend or {"pid": pid}}
+    return check_row("terminate_backend.pid", _label(pid, backend), status, figure, THRESHOLD, backend or {"pid": pid})
 
 
 def terminate_backend_report(preview, run=None, pids=None, target="", check_mode=False, execute=False):
@@ -148,8 +150,7 @@ def terminate_backend_report(preview, run=None, pids=None, target="", check_mode
     if "backends" not in preview:
         msg = "listing failed on %s: %s" % (target, preview.get("msg", "no result"))
         return {"signal": False, "refused": [], "not_found": [], "terminated": [], "summary": msg, "actions": [],
-                "checks": [{"check": "terminate_backend.listing", "target": target, "status": "FAIL", "figure": msg,
-                            "threshold": THRESHOLD, "detail": {}}]}
+                "checks": [check_row("terminate_backend.listing", target, "FAIL", msg, THRESHOLD, {})]}
     before = {b["pid"]: b for b in preview["backends"] if b.get("pid") in pids}
     refused = [pid for pid in pids if pid in before and before[pid].get("outcome") in ("skipped", "would_fail")]
     wanted = [pid for pid in pids if pid in before and before[pid].get("outcome") == "would_terminate"]
@@ -188,9 +189,9 @@ def terminate_backend_report(preview, run=None, pids=None, target="", check_mode
             checks.append(_check(pid, backend, "WARN", "would terminate: run with database_operations_kill_execute=true "
                                  "(%s for %s s)" % (backend.get("state"), round(float(backend.get("duration") or 0), 1))))
     if executed and run.get("failed") and not any(c["status"] == "FAIL" for c in checks):
-        checks.append({"check": "terminate_backend.listing", "target": target, "status": "FAIL",
-                       "figure": "terminating failed on %s: %s" % (target, run.get("msg", "")), "threshold": THRESHOLD,
-                       "detail": run.get("counts") or {}})
+        checks.append(check_row("terminate_backend.listing", target, "FAIL",
+                                "terminating failed on %s: %s" % (target, run.get("msg", "")), THRESHOLD,
+                                run.get("counts") or {}))
 
     actions = []
     if terminated:

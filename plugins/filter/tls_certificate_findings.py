@@ -48,7 +48,8 @@ EXAMPLES = r"""
 RETURN = r"""
 _value:
   description: One finding per endpoint (C(check), C(target), C(status), C(figure), C(threshold), C(evidence),
-    C(recommendation)).
+    C(recommendation), C(value) and C(unit) - the days left, rounded down to one decimal as in the figure, negative
+    when expired, unit C(days); both null when no certificate was read).
   type: list
   elements: dict
 """
@@ -66,7 +67,7 @@ def endpoint_finding(result, thresholds, now):
     item = result.get("item") or {}
     warn, fail = threshold_pair(thresholds)
     finding = {"check": "tls.certificate_expiry", "target": "%s:%s" % (item.get("host"), item.get("port", 443)),
-               "threshold": "warn < %s days, fail < %s days" % (warn, fail)}
+               "threshold": "warn < %s days, fail < %s days" % (warn, fail), "value": None, "unit": None}
     if "not_after" not in result:
         msg = result.get("msg", "unreachable")
         finding.update(status="FAIL", figure="no certificate read", evidence=[msg],
@@ -76,7 +77,7 @@ def endpoint_finding(result, thresholds, now):
     exact = (expires - now).total_seconds() / 86400
     status = health_status(exact, thresholds, higher_is_worse=False)
     finding.update(
-        status=status,
+        status=status, value=floor1(exact), unit="days",
         figure="expires in %s days (%s)%s" % (
             floor1(exact), expires.strftime("%Y-%m-%d %H:%M UTC"), ", EXPIRED" if result.get("expired") else ""),
         evidence=["subject: " + _values(result.get("subject")), "issuer: " + _values(result.get("issuer")),

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from ansible_collections.clickview.runbook.plugins.module_utils.alert_findings import check_row
+
 DOCUMENTATION = r"""
 name: unused_index_checks
 author: ClickView Platform Team
@@ -58,6 +60,8 @@ _value:
     figure: {description: Since when, how large, on which table., type: str}
     threshold: {description: What C(OK) means., type: str}
     detail: {description: The index's row., type: raw}
+    value: {description: An unused index's size in bytes (its C(bytes) column); null for the other rows., type: int}
+    unit: {description: C(bytes) or null., type: str}
 """
 
 
@@ -73,19 +77,17 @@ def unused_index_checks(unused, replica_scans, database):
     answered = [scan for scan in replica_scans or [] if "query_result" in scan]
     used_on_replicas = {row.get("index_name") for scan in answered for row in _rows(scan["query_result"])}
     unreachable = [(scan.get("item") or {}).get("name") for scan in replica_scans or [] if "query_result" not in scan]
-    checks = [{"check": "index.unused", "target": index.get("index_name"), "status": "WARN",
-               "figure": "0 scans since %s, %s on %s" % (since, index.get("size"), index.get("table_name")),
-               "threshold": "scanned at least once (primary keys, unique and exclusion constraints excluded)",
-               "detail": index}
+    checks = [check_row("index.unused", index.get("index_name"), "WARN",
+                        "0 scans since %s, %s on %s" % (since, index.get("size"), index.get("table_name")),
+                        "scanned at least once (primary keys, unique and exclusion constraints excluded)", index,
+                        value=index.get("bytes"), unit="bytes")
               for index in _rows(results[1] if len(results) > 1 else []) if index.get("index_name") not in used_on_replicas]
     if not checks:
-        checks.append({"check": "index.unused", "target": database, "status": "OK",
-                       "figure": "every index was scanned since %s" % since, "threshold": "scanned at least once",
-                       "detail": ""})
+        checks.append(check_row("index.unused", database, "OK", "every index was scanned since %s" % since,
+                                "scanned at least once"))
     if unreachable:
-        checks.append({"check": "index.replica_usage", "target": ", ".join(str(name) for name in unreachable),
-                       "status": "WARN", "figure": "replica unreachable: indexes it uses may be listed as unused",
-                       "threshold": "every replica answers", "detail": ""})
+        checks.append(check_row("index.replica_usage", ", ".join(str(name) for name in unreachable), "WARN",
+                                "replica unreachable: indexes it uses may be listed as unused", "every replica answers"))
     return checks
 
 

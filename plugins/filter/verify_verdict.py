@@ -6,8 +6,9 @@
 from __future__ import annotations
 
 from ansible_collections.clickview.runbook.plugins.filter.health_status import health_status
+from ansible_collections.clickview.runbook.plugins.module_utils.alert_findings import check_row
 from ansible_collections.clickview.runbook.plugins.module_utils.release_checks import (
-    FIGURES, figure_values, http_ok, shown, threshold_text)
+    FIGURES, figure_values, http_ok, row_value, shown, threshold_text)
 
 DOCUMENTATION = r"""
 name: verify_verdict
@@ -79,7 +80,9 @@ _value:
   type: dict
   contains:
     rows:
-      description: Report checks (C(check), C(target), C(status), C(figure), C(threshold), C(detail)).
+      description: Report checks (C(check), C(target), C(status), C(figure), C(threshold), C(detail), C(value),
+        C(unit)); the value of C(verify.error_ratio) is the worst error ratio as a percent number (unit C(%)), of
+        C(verify.latency_p95_seconds) the worst P95 in seconds (unit C(s)), null without data and for the other rows.
       type: list
       elements: dict
     failed:
@@ -94,10 +97,10 @@ _value:
 
 def _figure_row(samples, key, limits, selector, window):
     worst, _missing, last = figure_values(samples, key)
-    return {"check": "verify." + key, "target": selector,
-            "status": health_status(worst, limits) if worst is not None else "WARN",
-            "figure": "worst of %d sample(s): %s, last: %s" % (len(samples), shown(worst), shown(last)),
-            "threshold": threshold_text(limits, window), "detail": ""}
+    value, unit = row_value(key, worst)
+    return check_row("verify." + key, selector, health_status(worst, limits) if worst is not None else "WARN",
+                     "worst of %d sample(s): %s, last: %s" % (len(samples), shown(worst), shown(last)),
+                     threshold_text(limits, window), value=value, unit=unit)
 
 
 def _rows(samples, thresholds, selector, window, health_url, prometheus_url):
@@ -106,15 +109,14 @@ def _rows(samples, thresholds, selector, window, health_url, prometheus_url):
     rows = [_figure_row(samples, key, thresholds.get(key) or {}, selector, window) for key in FIGURES]
     if health_url:
         codes = [sample.get("health_status") for sample in samples if sample.get("health_status") is not None]
-        rows.append({"check": "verify.health", "target": health_url,
-                     "status": "OK" if all(http_ok(code) for code in codes) else "FAIL",
-                     "figure": "%d answer(s): %s" % (len(codes), ", ".join(str(code) for code in codes)),
-                     "threshold": "every answer 2xx", "detail": ""})
+        rows.append(check_row("verify.health", health_url, "OK" if all(http_ok(code) for code in codes) else "FAIL",
+                              "%d answer(s): %s" % (len(codes), ", ".join(str(code) for code in codes)),
+                              "every answer 2xx"))
     errors = [error for sample in samples for error in sample.get("errors") or []]
     if errors:
-        rows.append({"check": "verify.prometheus", "target": prometheus_url, "status": "FAIL",
-                     "figure": "Prometheus did not answer: nothing was verified, nothing rolled back",
-                     "threshold": "Prometheus answers", "detail": list(dict.fromkeys(errors))})
+        rows.append(check_row("verify.prometheus", prometheus_url, "FAIL",
+                              "Prometheus did not answer: nothing was verified, nothing rolled back",
+                              "Prometheus answers", list(dict.fromkeys(errors))))
     return rows
 
 

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+from ansible_collections.clickview.runbook.plugins.module_utils.alert_findings import check_row
 from ansible_collections.clickview.runbook.plugins.module_utils.waf_ipset import canonical
 
 DOCUMENTATION = r"""
@@ -54,7 +55,8 @@ _value:
   type: dict
   contains:
     checks:
-      description: One C(waf.unblock) per address, or one C(FAIL) when the module failed before any address.
+      description: One C(waf.unblock) per address, or one C(FAIL) when the module failed before any address; their
+        C(value) and C(unit) are null (an unblock has no number).
       type: list
       elements: dict
     actions:
@@ -95,9 +97,8 @@ def waf_unblock_report(plan, run=None, addresses=None, check_mode=False):
         failed = run if executed and run.get("failed") else plan
         msg = "%s: %s; nothing was unblocked" % ("unblocking failed" if failed is run else "refused before any change",
                                                  failed.get("msg", "failed"))
-        return {"checks": [{"check": "waf.unblock", "target": ", ".join(str(a) for a in addresses or []) or "-",
-                            "status": "FAIL", "figure": msg, "threshold": THRESHOLD,
-                            "detail": {"error_code": failed.get("error_code")}}],
+        return {"checks": [check_row("waf.unblock", ", ".join(str(a) for a in addresses or []) or "-", "FAIL", msg,
+                                     THRESHOLD, {"error_code": failed.get("error_code")})],
                 "actions": [], "removed": [], "not_blocked": [], "event": None, "summary": msg}
     removed = list(result.get("removed") or [])
     not_blocked = list(result.get("not_present") or [])
@@ -111,8 +112,7 @@ def waf_unblock_report(plan, run=None, addresses=None, check_mode=False):
             status, figure = "OK", "was not blocked in %s: nothing to do" % where
         else:
             status, figure = "FAIL", "not in the module's answer (neither removed nor reported not blocked)"
-        checks.append({"check": "waf.unblock", "target": key, "status": status, "figure": figure,
-                       "threshold": THRESHOLD, "detail": {"address": address, "ip_sets": sets}})
+        checks.append(check_row("waf.unblock", key, status, figure, THRESHOLD, {"address": address, "ip_sets": sets}))
     actions, event = [], None
     if executed and removed:
         summary = "Unblocked %d address(es) at the WAF (%s): %s" % (len(removed), where, ", ".join(removed))

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+from ansible_collections.clickview.runbook.plugins.module_utils.alert_findings import check_row
 from ansible_collections.clickview.runbook.plugins.module_utils.common import parse_time
 
 DOCUMENTATION = r"""
@@ -39,10 +40,12 @@ EXAMPLES = r"""
 
 RETURN = r"""
 _value:
-  description: The check C({check, target, status, figure, threshold, detail}).
+  description: The check C({check, target, status, figure, threshold, detail, value, unit}); C(value) and C(unit) are
+    always null (the figure's counts are totals since the statistics were reset, not a graded number).
   type: dict
 """
 
+CHECK = "postgres.wal_archiving"
 THRESHOLD = "the last segment archived after the last failure; archive_mode on"
 
 
@@ -50,20 +53,19 @@ def wal_archiving_check(result, target=""):
     """postgres.wal_archiving (see DOCUMENTATION)."""
     result = result or {}
     rows = result.get("query_result") or []
-    check = {"check": "postgres.wal_archiving", "target": target, "threshold": THRESHOLD, "detail": ""}
     if not rows:
-        return dict(check, status="FAIL", figure="unknown", detail=result.get("msg", "not read"))
+        return check_row(CHECK, target, "FAIL", "unknown", THRESHOLD, result.get("msg", "not read"))
     row = rows[0]
     archived, failed = parse_time(row.get("last_archived_time")), parse_time(row.get("last_failed_time"))
     last_ok = ("%s archived, the last %s at %s" % (row.get("archived_count"), row.get("last_archived_wal"),
                                                    row.get("last_archived_time"))) if archived else "none archived yet"
     if failed and (not archived or failed > archived):
-        return dict(check, status="FAIL", detail=last_ok,
-                    figure="failing: %s failed at %s (%s failure(s)); the backups stop there" % (
-                        row.get("last_failed_wal"), row.get("last_failed_time"), row.get("failed_count")))
+        return check_row(CHECK, target, "FAIL", "failing: %s failed at %s (%s failure(s)); the backups stop there" % (
+            row.get("last_failed_wal"), row.get("last_failed_time"), row.get("failed_count")), THRESHOLD, last_ok)
     if str(row.get("archive_mode", "")).lower() == "off":
-        return dict(check, status="WARN", figure="archive_mode is off: no WAL reaches the backups (no point-in-time recovery)")
-    return dict(check, status="OK", figure=last_ok)
+        return check_row(CHECK, target, "WARN",
+                         "archive_mode is off: no WAL reaches the backups (no point-in-time recovery)", THRESHOLD)
+    return check_row(CHECK, target, "OK", last_ok, THRESHOLD)
 
 
 class FilterModule:

@@ -4,7 +4,8 @@
 """The findings of an alert response (roles/alert_response): tidy rows, their summary, the outcome of a run.
 
 A finding is one graded figure: ``check``, ``target``, ``status`` (OK, WARN or FAIL), ``figure``,
-``threshold``, ``evidence`` (lines) and ``recommendation``. An action is one resolution step:
+``threshold``, ``evidence`` (lines) and ``recommendation``, and the figure's number as ``value`` and ``unit`` (see
+check_row; both None when the figure has no number). An action is one resolution step:
 ``step``, ``status`` (done, would, skipped, failed), ``detail``, ``evidence``. A verification is
 the summary of the investigation run again after the steps (``overall``, ``counts``, ``findings``).
 The helpers below also render figures the way the role's Jinja did, so reports read as before.
@@ -19,6 +20,8 @@ GRADES = ("OK", "WARN", "FAIL")
 RANK = {"OK": 0, "WARN": 1, "FAIL": 2}
 NO_ACTION = "No action needed: every figure is within its threshold."
 TIDIED = ("status", "figure", "threshold", "recommendation")
+# the units of a row's value (see check_row)
+UNITS = ("%", "ms", "s", "hours", "days", "bytes", "connections", "keys", "pods", "count")
 
 
 def text(value):
@@ -48,9 +51,24 @@ def rows(result):
     return [found] if isinstance(found, dict) else list(found)
 
 
-def check_row(check, target, status, figure, threshold, detail=""):
-    """One check of a report, in the shape every health check and alert finding has."""
-    return {"check": check, "target": target, "status": status, "figure": figure, "threshold": threshold, "detail": detail}
+def check_row(check, target, status, figure, threshold, detail="", value=None, unit=None):
+    """One check of a report, in the shape every health check has.
+
+    ``figure`` is the text a human reads; ``value`` is its graded number (int or float) and ``unit`` what that number
+    counts, so stored reports can be compared over time. Both keys are always there, None when the figure has no
+    number (a check that is down, unreadable or a yes/no): the unit is dropped when the value is None, so a caller
+    may pass the unit its figure has when it has one. The units (UNITS):
+
+    - ``%``: a percentage as a percent number (93.5, not 0.935);
+    - ``ms``, ``s``, ``hours``, ``days``: a duration or an age;
+    - ``bytes``: a size;
+    - ``connections``, ``keys``, ``pods``: how many of those;
+    - ``count``: how many of anything else the check names (targets, alerts, queries, tables, ...).
+    """
+    if unit not in UNITS + (None,):
+        raise ValueError("check %r: unknown unit %r (one of %s)" % (check, unit, ", ".join(UNITS)))
+    return {"check": check, "target": target, "status": status, "figure": figure, "threshold": threshold,
+            "detail": detail, "value": value, "unit": unit if value is not None else None}
 
 
 def server_target(server):
@@ -67,12 +85,15 @@ def threshold_pair(thresholds, key=None):
 
 
 def tidy(finding):
-    """The finding with its status, figure, threshold and recommendation as trimmed text."""
+    """The finding with its status, figure, threshold and recommendation as trimmed text, and its value and unit
+    (None when not given)."""
     out = dict(finding)
     for key in TIDIED:
         if key not in finding:
             raise ValueError("finding %r has no %s" % (finding.get("check", finding), key))
         out[key] = str(finding[key]).strip()
+    out.setdefault("value", None)
+    out.setdefault("unit", None)
     return out
 
 

@@ -93,7 +93,8 @@ def status_page_row(result):
     item = result.get("item") if isinstance(result.get("item"), dict) else {}
     url = str(item.get("url") or result.get("url") or "")
     name = str(item.get("name") or url or "status page")
-    row = {"check": STATUS_PAGE_CHECK, "target": ("%s %s" % (name, url)).strip(), "threshold": STATUS_PAGE_THRESHOLD}
+    row = {"check": STATUS_PAGE_CHECK, "target": ("%s %s" % (name, url)).strip(), "threshold": STATUS_PAGE_THRESHOLD,
+           "value": None, "unit": None}
     status, reason = read_status_page(result)
     if status is None:
         evidence = [one_line(result.get("msg"))] if result.get("msg") else []
@@ -172,7 +173,8 @@ def connectivity_row(result, connect_timeout=None):
     pooler = str(item.get("kind") or "") == "pgbouncer"
     target = server_target(item) + (", database %s" % item["database"] if item.get("database") else "")
     limit = " within the connect timeout (%s s)" % connect_timeout if connect_timeout not in (None, "") else ""
-    row = {"check": CONNECTIVITY_CHECK, "target": target, "threshold": "SELECT 1 answers%s" % limit}
+    row = {"check": CONNECTIVITY_CHECK, "target": target, "threshold": "SELECT 1 answers%s" % limit,
+           "value": None, "unit": None}
     answers = _answers(result)
     first = answers[0][0] if answers and answers[0] and isinstance(answers[0][0], dict) else {}
     if result.get("failed") or result.get("skipped") or not first:
@@ -203,7 +205,8 @@ def connectivity_row(result, connect_timeout=None):
     if usage.get("server_version"):
         evidence.append("PostgreSQL %s" % usage["server_version"])
     return dict(row, status="OK", figure=figure, evidence=evidence,
-                recommendation="The database answers%s." % (" through PgBouncer" if pooler else ""))
+                recommendation="The database answers%s." % (" through PgBouncer" if pooler else ""),
+                value=round(trip, 2) if trip is not None else None, unit="ms" if trip is not None else None)
 
 
 def postgres_connectivity_findings(registered, connect_timeout=None):

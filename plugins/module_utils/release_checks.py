@@ -65,6 +65,16 @@ def figure_values(samples, key):
     return (max(present) if present else None, len(values) - len(present), values[-1] if values else None)
 
 
+def row_value(key, value):
+    """(number, unit) of a figure for a report row's value and unit: the error ratio as a percent number (0.0123 is
+    1.23 %), the P95 latency in seconds; (None, None) without a value."""
+    if value is None:
+        return None, None
+    if key == "error_ratio":
+        return round(value * 100, 4), "%"
+    return value, "s"
+
+
 def shown(value):
     """A figure as the reports print it: rounded to 4 places, or 'no data'."""
     return "no data" if value is None else str(round(value, 4))

@@ -49,7 +49,8 @@ def in_area(check_name, area):
 
 
 def decide(checks, area=ALL, force=False, force_reason="", report=""):
-    """Whether the incident may be resolved now, from the health check's rows (``{check, target, status, figure}``).
+    """Whether the incident may be resolved now, from the health check's rows (``{check, target, status, figure}``,
+    ``value`` and ``unit`` carried into ``failing`` when given).
 
     Returns ``{area, restored, allowed, forced, force_reason, checked, counts, failing, warnings, report, summary}``:
     restored when a check of the area ran and none is FAIL; allowed when restored, or when forced with a
@@ -65,7 +66,8 @@ def decide(checks, area=ALL, force=False, force_reason="", report=""):
     for row in rows:
         status = str(row.get("status") or "FAIL").upper()
         counts[status if status in counts else "FAIL"] += 1
-    failing = [{"check": row.get("check"), "target": row.get("target"), "figure": row.get("figure")}
+    failing = [{"check": row.get("check"), "target": row.get("target"), "figure": row.get("figure"),
+                "value": row.get("value"), "unit": row.get("unit")}
                for row in rows if str(row.get("status") or "FAIL").upper() not in ("OK", "WARN")]
     warnings = [row.get("check") for row in rows if str(row.get("status") or "").upper() == "WARN"]
     restored = bool(rows) and not failing

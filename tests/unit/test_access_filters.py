@@ -40,3 +40,12 @@ def test_review_denied_and_allowed():
 def test_review_that_failed_reports_the_error():
     item = access_review_item({"failed": True, "msg": "Unauthorized", "item": {"verb": "list", "resource": "pods"}})
     assert (item["status"], item["detail"]) == ("FAIL", "Unauthorized")
+
+
+def test_a_listed_answer_counts_its_items_other_evidence_has_no_value():
+    item = access_item({"s3_keys": ["a", "b", "c"]}, check="s3", ok_when="s3_keys", figure_attr="s3_keys")
+    assert (item["value"], item["unit"]) == (3, "count")
+    item = access_item({"arn": "arn:aws:sts::1:user/x"}, check="aws.caller_identity", figure_attr="arn")
+    assert (item["value"], item["unit"]) == (None, None)
+    review = access_review_item({"item": {"verb": "get", "resource": "pods"}, "result": {"status": {"allowed": True}}})
+    assert (review["value"], review["unit"]) == (None, None)

@@ -98,8 +98,14 @@ def test_new_findings_are_trimmed_and_appended_in_order():
     out = add_findings(before, new)
     assert out[0] is before[0] and out[0]["status"] == " OK"
     assert out[1] == {"check": "n", "target": "t", "status": "WARN", "figure": "82", "threshold": "warn >= 75",
-                      "recommendation": "do", "evidence": ["e"]}
+                      "recommendation": "do", "evidence": ["e"], "value": None, "unit": None}
     assert new[0]["status"] == " WARN\n"        # the input is not changed
+
+
+def test_a_findings_value_and_unit_are_kept():
+    new = [{"check": "postgres.connections", "status": "WARN", "figure": "80 of 100", "threshold": "t",
+            "recommendation": "r", "evidence": [], "value": 80.0, "unit": "%"}]
+    assert [(f["value"], f["unit"]) for f in add_findings([], new)] == [(80.0, "%")]
 
 
 def test_no_new_findings_and_a_finding_without_status():

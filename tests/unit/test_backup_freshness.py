@@ -43,7 +43,7 @@ def rows(result, **kwargs):
     found = backup_freshness(result, now=kwargs.pop("now", NOW.strftime("%Y-%m-%dT%H:%M:%SZ")), **kwargs)
     assert [r["check"] for r in found] == [FULL, INCR]
     for row in found:
-        assert set(row) == {"check", "target", "status", "figure", "threshold", "detail"}
+        assert set(row) == {"check", "target", "status", "figure", "threshold", "detail", "value", "unit"}
     return dict((r["check"], r) for r in found)
 
 
@@ -218,3 +218,12 @@ def test_the_health_check_takes_the_table_and_is_on_when_the_inventory_configure
     include = tasks[names.index("Check PostgreSQL") + 1]
     assert include["ansible.builtin.include_tasks"] == "health/backups.yml"
     assert include["when"] == "on_call_check_backups | bool"
+
+
+def test_the_value_is_the_age_in_hours():
+    found = rows(module_result(raw_backup("20261128-010000F", "full", 200.5),
+                               raw_backup("20261128-010000F_20261206-010000I", "incr", 0.25, prior="20261128-010000F")))
+    assert (found[FULL]["value"], found[FULL]["unit"]) == (200.5, "hours")
+    assert (found[INCR]["value"], found[INCR]["unit"]) == (0.25, "hours")
+    missing = rows(module_result(status=2))
+    assert (missing[FULL]["value"], missing[FULL]["unit"]) == (None, None)

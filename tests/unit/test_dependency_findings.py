@@ -14,7 +14,7 @@ from ansible_collections.clickview.runbook.plugins.module_utils.dependency_findi
     STATUS_PAGE_THRESHOLD, dependency_recommendation, driver_error, postgres_connectivity_findings, request_failure,
     status_page_findings)
 
-KEYS = {"check", "target", "status", "figure", "threshold", "evidence", "recommendation"}
+KEYS = {"check", "target", "status", "figure", "threshold", "evidence", "recommendation", "value", "unit"}
 CLICKUP = {"name": "ClickUp", "url": "https://status.clickup.com/api/v2/status.json"}
 OPENAI = {"name": "OpenAI", "url": "https://status.openai.com/api/v2/status.json"}
 PRIMARY = {"name": "primary", "kind": "primary", "database": "clickview", "host": "127.0.0.1", "port": 15432}
@@ -200,7 +200,8 @@ def test_reachable_endpoints_are_ok_with_round_trip_and_connections():
         "figure": "SELECT 1 answered in 0.4 ms; 7 of 100 connections in use (max_connections)",
         "threshold": "SELECT 1 answers within the connect timeout (5 s)",
         "evidence": ["7 client connections of max_connections 100 (7.0 %)", "PostgreSQL 15.18 (Debian)"],
-        "recommendation": "The database answers."}
+        "recommendation": "The database answers.", "value": 0.41, "unit": "ms"}
+    assert (bouncer["value"], bouncer["unit"]) == (23.6, "ms")
     assert bouncer["target"] == "pgbouncer 127.0.0.1:16432, database clickview"
     assert bouncer["status"] == "OK" and bouncer["figure"].startswith("SELECT 1 answered in 24 ms;")
     assert bouncer["recommendation"] == "The database answers through PgBouncer."

@@ -225,7 +225,7 @@ def test_complete_rollout_is_ok_without_detail():
     check = rollout_check(rollout, "deploy.rollout", "deployment/backend", "complete", suffix=", image reg/app:2")
     assert check == {"check": "deploy.rollout", "target": "deployment/backend", "status": "OK",
                      "figure": 'deployment "backend" successfully rolled out in 4.2 s, image reg/app:2',
-                     "threshold": "complete", "detail": ""}
+                     "threshold": "complete", "detail": "", "value": 4.2, "unit": "s"}
 
 
 def test_failed_rollout_carries_why():

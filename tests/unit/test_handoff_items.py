@@ -115,3 +115,13 @@ def test_checks_warn_about_what_the_next_shift_must_pick_up():
     assert checks["handoff.certificates_expiring"]["status"] == "WARN"
     assert checks["handoff.certificates_expiring"]["figure"] == "1: clickview-tls"
     assert (checks["handoff.alerts_fired"]["status"], checks["handoff.alerts_fired"]["figure"]) == ("OK", "1: HighErrorRate")
+
+
+def test_each_check_counts_its_items():
+    records = [incident("OPEN-1", SINCE, action_items=["Add a canary gate", "Page earlier"]), incident("OPEN-2", SINCE)]
+    rows = [{"alertname": "HighErrorRate"}, {"alertname": "HighLatency"}, {"alertname": "HighErrorRate"}]
+    checks = handoff_items(records, SINCE, UNTIL, alerts=rows, now=SINCE)["checks"]
+    assert [(c["check"], c["value"], c["unit"]) for c in checks] == [
+        ("handoff.open_incidents", 2, "count"), ("handoff.open_action_items", 2, "count"),
+        ("handoff.certificates_expiring", 0, "count"), ("handoff.alerts_fired", 2, "count"),
+        ("handoff.waf_blocks_expiring", 0, "count")]

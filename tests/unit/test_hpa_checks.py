@@ -91,3 +91,8 @@ def test_names_select_hpas_and_empty_means_all():
     assert [r["target"].split()[0] for r in hpa_checks(hpas, ["frontend"], PREFIX)] == ["hpa/frontend"]
     assert len(hpa_checks(hpas, [], PREFIX)) == 2
     assert hpa_checks([], [], PREFIX) == []
+
+
+def test_the_value_is_the_current_replicas():
+    row = one(hpa(current=7))
+    assert (row["value"], row["unit"]) == (7, "pods")

@@ -6,7 +6,7 @@ import pytest
 from ansible_collections.clickview.runbook.plugins.filter.http_check import http_check
 
 URL = "https://clickview.app/healthz"
-KEYS = {"check", "target", "status", "figure", "threshold", "detail"}
+KEYS = {"check", "target", "status", "figure", "threshold", "detail", "value", "unit"}
 
 
 def uri(status, msg, content="", url=URL):
@@ -16,7 +16,7 @@ def uri(status, msg, content="", url=URL):
 def test_200_is_ok_with_the_body_as_detail():
     row = http_check(uri(200, "OK (3 bytes)", "ok\n"))
     assert row == {"check": "ingress.health", "target": URL, "status": "OK", "figure": "HTTP 200",
-                   "threshold": "HTTP 2xx", "detail": "ok"}
+                   "threshold": "HTTP 2xx", "detail": "ok", "value": None, "unit": None}
 
 
 @pytest.mark.parametrize("status", [200, 204, 299])

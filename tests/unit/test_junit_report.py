@@ -98,3 +98,13 @@ def test_alert_steps_are_cases_and_a_failed_step_fails():
     found = cases(root)
     assert found["action.restart"].find("failure") is None
     assert found["action.raise_limits"].find("failure").text == "forbidden"
+
+
+def test_a_checks_value_and_unit_are_properties_when_it_has_a_value():
+    report = {"title": "t", "kind": "health-check", "checks": [
+        dict(HEALTH["checks"][1], value=82.0, unit="%"), dict(HEALTH["checks"][2], value=None, unit=None)]}
+    found = cases(parse(junit_report(report)))
+    props = {p.get("name"): p.get("value") for p in found["redis.memory 127.0.0.1:16379"].find("properties")}
+    assert (props["value"], props["unit"]) == ("82.0", "%")
+    props = {p.get("name"): p.get("value") for p in found["redis.ping 127.0.0.1:16379"].find("properties")}
+    assert "value" not in props and "unit" not in props

@@ -105,3 +105,18 @@ def test_crash_loop_read_between_two_back_offs_still_fails():
     found = by_check(checks(pods=k8s(restarting, recovered, young)), "kubernetes.pods_stuck")
     assert found["status"] == "FAIL" and found["figure"] == "1 of 3 pods stuck"
     assert found["detail"] == "web-6/app CrashLoopBackOff (restarting, 4 restarts, last exit Error)"
+
+
+def test_each_figure_has_its_number_and_unit():
+    found = checks(deps=k8s(dep("web", ready=2)), nodes=k8s(node("n1"), node("n2", "False")),
+                   pods=k8s(pod("web-1", waiting="CrashLoopBackOff", restarts=4), pod("web-2")),
+                   events=k8s(event("BackOff", "web-1", count=5), event("Unhealthy", "web-2")))
+    assert [(check, c["value"], c["unit"]) for (check, _target), c in found.items()] == [
+        ("kubernetes.pods_ready", 2, "pods"), ("kubernetes.nodes_ready", 1, "count"),
+        ("kubernetes.pods_stuck", 1, "pods"), ("kubernetes.warning_events", 6, "count")]
+
+
+def test_what_could_not_be_read_has_no_value():
+    failed = {"failed": True, "msg": "Forbidden"}
+    found = checks(deps=failed, nodes=failed, pods=failed, events=failed)
+    assert all((c["value"], c["unit"]) == (None, None) for c in found.values()), found

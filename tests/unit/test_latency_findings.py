@@ -44,7 +44,7 @@ def grade(p95=0.12, **kw):
     found = latency_findings(p95, **args)
     assert [f["check"] for f in found] == CHECKS
     for f in found:
-        assert set(f) == {"check", "target", "status", "figure", "threshold", "evidence", "recommendation"}, f
+        assert set(f) == {"check", "target", "status", "figure", "threshold", "evidence", "recommendation", "value", "unit"}, f
     return {f["check"]: f for f in found}
 
 
@@ -144,3 +144,15 @@ def test_plans_come_from_query_plan_findings_and_evidence_is_limited():
     assert found["postgres.top_statements"]["status"] == "OK"
     assert len(found["postgres.active_queries"]["evidence"]) == 5
     assert grade()["postgres.query_plans"]["figure"] == "no active query running for 5 s or more"
+
+
+def test_values_and_units():
+    found = grade(p95=0.4567, usage=usage(cpu_m=430, mem_mib=200), active=active(0.5, 73.25))
+    assert [(f["value"], f["unit"]) for f in found.values()] == [
+        (457, "ms"), (86.0, "%"), (78.1, "%"), (73.25, "s"), (None, None), (None, None), (98.0, "%")]
+
+
+def test_no_figure_no_value():
+    found = grade(p95=None, prom_error="refused", k8s={"error": "Forbidden", "metrics_error": ""}, usage=[],
+                  active={"msg": "refused"}, redis_after={"failed": True, "msg": "refused"})
+    assert all((f["value"], f["unit"]) == (None, None) for f in found.values()), found

@@ -81,3 +81,11 @@ def test_guard_and_long_query_text():
     assert row["figure"].endswith("...") and len(row["figure"].split(": ", 1)[1]) <= 80
     short = "SELECT " + "x" * 78           # within Jinja's leeway of 5: kept whole
     assert report(preview(backend(7, "skipped", query=short)))["checks"][1]["figure"].endswith(short)
+
+
+def test_the_selection_counts_the_backends_and_each_backend_its_seconds():
+    selection, first, second = report(preview(backend(7, "would_cancel"), backend(8, "would_cancel", duration=61.04)))["checks"]
+    assert (selection["value"], selection["unit"]) == (2, "count")
+    assert [(row["value"], row["unit"]) for row in (first, second)] == [(312.5, "s"), (61.0, "s")]
+    failed = report({"failed": True, "msg": "permission denied"})["checks"][0]
+    assert (failed["value"], failed["unit"]) == (None, None)

@@ -97,3 +97,16 @@ def test_alerts_fired_overnight_are_listed_once_each():
                             {"alertname": "DiskSpaceLow"}])
     found = checks(query=queries(fired=fired))["alerts.overnight"]
     assert found["status"] == "OK" and found["figure"] == "2 fired: DiskSpaceLow, HighErrorRate"
+
+
+def test_each_figure_has_its_number_and_unit():
+    found = checks(target=targets("up", "down", "up"), query=queries(ratio="0.0123", p95="0.4567"),
+                   alert=alerts({"alertname": "HighLatency", "severity": "P2"}))
+    assert [(c["value"], c["unit"]) for c in found.values()] == [
+        (2, "count"), (1.23, "%"), (457, "ms"), (1, "count"), (0, "count")]
+    assert found["app.error_ratio"]["figure"] == "1.23 %" and found["app.latency_p95"]["figure"] == "457 ms"
+
+
+def test_no_figure_has_no_value_nor_unit():
+    found = checks(target=REFUSED, query=queries(REFUSED, None, REFUSED), alert=REFUSED)
+    assert all((c["value"], c["unit"]) == (None, None) for c in found.values()), found

@@ -283,3 +283,24 @@ def test_no_waiting_query_is_zero_as_postgresql_query_gives_it():
     """postgresql_query registers a query that returned no row as query_result {} (an empty dict), not []."""
     found = pool(waiting={"query_result": {}, "query_all_results": [{}]})["postgres.waiting_queries"]
     assert (found["status"], found["figure"], found["evidence"]) == ("OK", "0 active queries waiting", [])
+
+
+# ---- value and unit ------------------------------------------------------------------------------
+
+def test_pool_findings_values_and_units():
+    found = pool(conn(82), waiting={"query_result": [{"pid": 1, "seconds": 4, "query": "UPDATE t"}]},
+                 long_queries={"backends": [backend(1), backend(2, "would_cancel"), backend(3, "skipped")]},
+                 pgbouncer={"query_result": [bouncer(4), bouncer(3, "reports"), bouncer(99, "pgbouncer")]})
+    assert [(f["value"], f["unit"]) for f in found.values()] == [(82.0, "%"), (2, "count"), (1, "count"), (7, "connections")]
+    down = pool({"msg": "refused"}, long_queries={"msg": "refused"}, pgbouncer={"msg": "refused"})
+    assert all((f["value"], f["unit"]) == (None, None) for f in down.values()), down
+
+
+def test_disk_findings_values_and_units():
+    found = disk(prometheus=prom(0.8765), bloat={"query_result": [table("public.a", 0.3), table("public.b", 0.4567, 100)]})
+    assert [(f["value"], f["unit"]) for f in found.values()] == [
+        (87.65, "%"), (2 * GIB, "bytes"), (None, None), (45.67, "%")]
+    by_df = disk(prometheus=NO_SERIES, volume_df=df(used=95 * GIB, available=5 * GIB))["disk.volume_used"]
+    assert (by_df["value"], by_df["unit"]) == (95.0, "%")
+    down = disk({"msg": "refused"}, bloat={"skipped": True}, prometheus=NO_SERIES)
+    assert all((f["value"], f["unit"]) == (None, None) for f in down.values()), down

@@ -146,3 +146,9 @@ def test_a_failure_is_one_fail_and_nothing_recorded(plan, run, fragment):
     result = waf_unblock_report(plan, run, addresses=["203.0.113.7"])
     assert [c["status"] for c in result["checks"]] == ["FAIL"] and fragment in result["checks"][0]["figure"]
     assert result["event"] is None and result["actions"] == []
+
+
+def test_action_rows_carry_no_value():
+    rows = decide(listing(backend(10)), pids=[10])["checks"] + waf_unblock_report(
+        waf(["203.0.113.7/32"]), {"skipped": True}, addresses=["203.0.113.7"], check_mode=True)["checks"]
+    assert rows and all((row["value"], row["unit"]) == (None, None) for row in rows)

@@ -73,3 +73,14 @@ def test_replica_lag_and_state(row, status, figure):
 def test_an_unreachable_replica_is_fail_with_the_reason():
     found = checks(repl={"results": [{"item": REPLICA, "msg": "timeout expired"}]})["postgres.replica_lag"]
     assert found["status"] == "FAIL" and found["figure"] == "unreachable" and found["detail"] == "timeout expired"
+
+
+def test_each_figure_has_its_number_and_unit():
+    found = checks(primary(connections=37, max_connections=120), repl=replica(lag_bytes=16777216, lag_seconds=2.5))
+    assert [(c["value"], c["unit"]) for c in found.values()] == [
+        (None, None), (30.8, "%"), (1, "count"), (None, None), (16777216, "bytes")]
+
+
+def test_unreachable_servers_have_no_value():
+    found = checks({"msg": "connection refused"}, repl={"results": [{"item": REPLICA, "msg": "timeout expired"}]})
+    assert all((c["value"], c["unit"]) == (None, None) for c in found.values()), found

@@ -35,7 +35,7 @@ def findings(res, **kw):
     found = query_plan_findings(res, thresholds=T, primary=PRIMARY, min_duration=5, **kw)
     assert [f["check"] for f in found] == ["postgres.query_plans", "postgres.top_statements"]
     for f in found:
-        assert set(f) == {"check", "target", "status", "figure", "threshold", "evidence", "recommendation"}
+        assert set(f) == {"check", "target", "status", "figure", "threshold", "evidence", "recommendation", "value", "unit"}
         assert f["target"] == "primary db:5432"
     return found
 
@@ -132,3 +132,11 @@ def test_top_statements_absent_is_ok_and_unreadable_is_warn():
     assert absent["recommendation"].startswith("Install pg_stat_statements")
     _plans, broken = findings(result(reason="pg_stat_statements could not be read: must be loaded via shared_preload_libraries"))
     assert broken["status"] == "WARN" and broken["recommendation"].startswith("Fix pg_stat_statements")
+
+
+def test_the_value_is_the_longest_query_in_seconds_and_top_statements_have_none():
+    plans, top = findings(result([query(seconds=12.5), query(pid=2, seconds="61.25")], statements=[]))
+    assert (plans["value"], plans["unit"]) == (61.25, "s")
+    assert (top["value"], top["unit"]) == (None, None)
+    nothing, _top = findings(result())
+    assert (nothing["value"], nothing["unit"]) == (None, None)

@@ -47,7 +47,8 @@ def test_unreachable_is_one_fail_with_the_reason():
     out = redis_checks(info(), after={"failed": True, "msg": "Task failed: Timed out after 5 second(s)."}, window=12,
                        thresholds=T, target="r:6379")
     assert out == [{"check": "redis.ping", "target": "r:6379", "status": "FAIL", "figure": "unreachable",
-                    "threshold": "answers PING", "detail": "Task failed: Timed out after 5 second(s)."}]
+                    "threshold": "answers PING", "detail": "Task failed: Timed out after 5 second(s).", "value": None,
+                    "unit": None}]
 
 
 def test_first_sample_missing_grades_the_lifetime_figures():
@@ -74,3 +75,23 @@ def test_a_replica_with_its_link_down_fails():
     assert down["redis.replication"]["status"] == "FAIL" and down["redis.replication"]["figure"] == "replica, link to 10.0.0.1:6379 down"
     primary = checks(info(), info(connected_slaves=2))["redis.replication"]
     assert primary["status"] == "OK" and primary["figure"] == "primary, 2 replica(s) connected"
+
+
+def test_each_figure_has_its_number_and_unit():
+    found = checks(info(hits=90000, misses=10000, evicted=3), info(hits=90040, misses=10060, used=815, evicted=10,
+                                                                   connected_slaves=2))
+    assert [(c["value"], c["unit"]) for c in found.values()] == [
+        (None, None), (81.5, "%"), (40.0, "%"), (7, "keys"), (2, "count")]
+
+
+def test_no_lookups_and_a_replicas_link_have_no_value():
+    found = checks(info(900, 100), info(900, 100, role="slave", master_host="p", master_port=6379, master_link_status="up"))
+    assert (found["redis.cache_hit_rate"]["value"], found["redis.cache_hit_rate"]["unit"]) == (None, None)
+    assert (found["redis.replication"]["value"], found["redis.replication"]["unit"]) == (None, None)
+
+
+def test_valkey_is_named_with_its_own_version_not_the_redis_one_it_reports():
+    # Valkey 8.1's INFO: redis_version 7.2.4 (the Redis it is compatible with), its own version in valkey_version
+    found = checks(info(), info(redis_version="7.2.4", valkey_version="8.1.8", server_name="valkey"))["redis.ping"]
+    assert found["status"] == "OK" and found["figure"] == "PONG, Valkey 8.1.8, role master"
+    assert checks(info(), info())["redis.ping"]["figure"] == "PONG, Redis 7.0.15, role master"

@@ -240,3 +240,20 @@ def test_verify_outcome():
     assert verify_outcome(True, {"failed": True, "msg": "timed out"}) == "rollback_failed"
     assert verify_outcome(True, {"skipped": True, "false_condition": "deployment_verify_rollback | bool"}) == "fail"
     assert verify_outcome(True) == "fail"
+
+
+# ---- value and unit of the rows
+
+
+def test_the_worst_error_ratio_is_a_percent_number_and_the_p95_seconds():
+    samples = [release_sample(answers("0.0123456789", "0.08"), THRESHOLDS), release_sample(answers("0.004", "0.61"), THRESHOLDS)]
+    for verdict in (verify_verdict(samples, THRESHOLDS, health_url="http://app/health"), canary_verdict(samples, THRESHOLDS)):
+        found = rows(verdict)
+        assert [(row["value"], row["unit"]) for row in found.values()][:2] == [(1.2346, "%"), (0.61, "s")]
+    assert (rows(verify_verdict(samples, THRESHOLDS, health_url="h"))["verify.health"]["value"]) is None
+
+
+def test_a_figure_without_data_has_no_value():
+    assert all((row["value"], row["unit"]) == (None, None) for row in canary_verdict([], THRESHOLDS, ready=False)["rows"])
+    row = rows(verify_verdict([sample("WARN", error_ratio=None, latency=None)], THRESHOLDS))["verify.error_ratio"]
+    assert (row["value"], row["unit"]) == (None, None)

@@ -143,3 +143,23 @@ def test_bloat_figure():
 def test_table_without_statistics_yet_is_ok():
     row = bloat([table(0, 0, None)])[0]
     assert row["status"] == "OK" and "(0.0 %)" in row["figure"]
+
+
+def test_counts_and_lags_are_values_with_units():
+    rows = replication_checks(primary([sender(lag_bytes=4096), sender(state="catchup", name="replica-2")]),
+                              [replica(lag_bytes=2048, lag_seconds=1.5)], PRIMARY, T)
+    assert [(r["check"], r["value"], r["unit"]) for r in rows] == [
+        ("replication.primary", None, None), ("replication.senders", 1, "count"),
+        ("replication.sender_lag", 4096, "bytes"), ("replication.sender_lag", 0, "bytes"),
+        ("replication.replica_lag", 2048, "bytes")]
+
+
+def test_an_unreachable_replica_has_no_value():
+    row = replication_checks(primary(), [{"item": REPLICA, "msg": "timeout"}], PRIMARY, T)[-1]
+    assert (row["value"], row["unit"]) == (None, None)
+
+
+def test_a_bloated_tables_value_is_its_dead_percentage():
+    row = bloat([table(60000, 140000, 30.0)])[0]
+    assert (row["value"], row["unit"]) == (30.0, "%")
+    assert (bloat([])[0]["value"], bloat([])[0]["unit"]) == (None, None)

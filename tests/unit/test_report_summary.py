@@ -17,7 +17,13 @@ def test_one_check_rows_are_trimmed_strings_and_keep_other_keys():
     assert out["overall"] == "WARN"
     assert out["counts"] == {"OK": 0, "WARN": 1, "FAIL": 0}
     assert out["checks"] == [{"check": "connections", "status": "WARN", "figure": "82", "threshold": "75 / 90",
-                              "target": "None", "detail": "", "extra": [1]}]
+                              "target": "None", "detail": "", "extra": [1], "value": None, "unit": None}]
+
+
+def test_value_and_unit_are_carried_as_given():
+    out = report_summary([{"check": "postgres.connections", "status": "OK", "figure": "7 of 100 (7.0 %)", "value": 7.0,
+                           "unit": "%"}])
+    assert (out["checks"][0]["value"], out["checks"][0]["unit"]) == (7.0, "%")
 
 
 def test_missing_fields_become_empty():

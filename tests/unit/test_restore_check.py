@@ -53,7 +53,8 @@ def test_refused_while_a_check_of_the_area_fails():
     rows = [row("api.health", "FAIL", "HTTP 503", "http://api/health"), row("redis.ping")]
     decision = rc.decide(rows, "all")
     assert (decision["restored"], decision["allowed"], decision["forced"], decision["force_reason"]) == (False, False, False, None)
-    assert decision["failing"] == [{"check": "api.health", "target": "http://api/health", "figure": "HTTP 503"}]
+    assert decision["failing"] == [{"check": "api.health", "target": "http://api/health", "figure": "HTTP 503",
+                                    "value": None, "unit": None}]
     assert decision["summary"] == "service not restored in area all: api.health http://api/health (HTTP 503)"
     # a failure elsewhere does not hold this area back
     assert rc.decide(rows, "cache")["allowed"] is True
@@ -91,3 +92,9 @@ def test_the_filter_wants_the_rows():
     with pytest.raises(AnsibleFilterError, match="expects the health check's rows"):
         restore_check({"checks": []})
     assert restore_check(LAB, area="API")["area"] == "api"
+
+
+def test_a_failing_rows_value_and_unit_are_kept():
+    rows = [dict(row("postgres.connections", "FAIL", "95 of 100 (95.0 %)"), value=95.0, unit="%")]
+    assert rc.decide(rows, "all")["failing"][0]["value"] == 95.0
+    assert rc.decide(rows, "all")["failing"][0]["unit"] == "%"

@@ -45,3 +45,8 @@ def test_not_read_is_fail_with_the_reason():
     found = wal_archiving_check({"msg": "permission denied"}, "p")
     assert found["status"] == "FAIL" and found["figure"] == "unknown" and found["detail"] == "permission denied"
     assert wal_archiving_check({"skipped": True})["detail"] == "not read"
+
+
+def test_no_value_a_count_since_the_reset_is_not_graded():
+    found = check()
+    assert (found["value"], found["unit"]) == (None, None)

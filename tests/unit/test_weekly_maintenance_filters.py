@@ -88,3 +88,16 @@ def test_unreachable_replica_warns():
     rows = unused_index_checks(unused(), scans, "clickview")
     assert [(r["check"], r["status"]) for r in rows] == [("index.unused", "OK"), ("index.replica_usage", "WARN")]
     assert rows[1]["target"] == "replica-1, replica-2"
+
+
+def test_an_analyzed_tables_value_is_its_seconds_others_have_none():
+    rows = [{"oid": 101, "analyzed": True}, {"oid": 103, "analyzed": False}]     # 102 was dropped
+    out = analyze_report(TABLES, ANALYZED, rows, login="admin")
+    assert [(c["value"], c["unit"]) for c in out["checks"]] == [(1.5, "s"), (None, None), (None, None)]
+
+
+def test_an_unused_indexes_value_is_its_size_in_bytes():
+    big = dict(index("public.big_idx"), bytes=16777216, size="16 MB")
+    rows = unused_index_checks(unused(big), [{"item": {"name": "replica-1"}}], "clickview")
+    assert [(r["check"], r["value"], r["unit"]) for r in rows] == [
+        ("index.unused", 16777216, "bytes"), ("index.replica_usage", None, None)]

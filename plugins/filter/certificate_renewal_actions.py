@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+from ansible_collections.clickview.runbook.plugins.module_utils.k8s_errors import api_error, forbidden_hint
+
 DOCUMENTATION = r"""
 name: certificate_renewal_actions
 author: ClickView Platform Team (@clickview)
@@ -95,7 +97,11 @@ def certificate_renewal_actions(renewal, before, deleted=None, after=None, new_c
     secret = (_first(before).get("spec") or {}).get("secretName")
     renewed = "serial_number" in new_cert and not after.get("failed")
     if deleted.get("failed"):
-        status, detail = "failed", deleted.get("msg", "")
+        error = api_error(deleted.get("msg"))
+        status = "failed"
+        detail = "secret %s not deleted: %s" % (secret, error["line"] or "no answer")
+        if error["code"] == 403:
+            detail += " - " + forbidden_hint("get and delete secret %s" % secret)
     elif check_mode:
         status, detail = "would", "would delete the secret; cert-manager would issue a new certificate"
     elif renewed:

@@ -82,6 +82,14 @@ _value:
     C(kubernetes.warning_events) (those three only when they were read or tried).
   type: list
   elements: dict
+  contains:
+    value:
+      description: The figure's number - the pods ready of a deployment, the nodes Ready, the pods stuck, the Warning
+        events in the window - or null when it could not be read.
+      type: int
+    unit:
+      description: C(pods), C(count) or null.
+      type: str
 """
 
 # a container not ready that has exited this many times is crash-looping, even when read between two back-offs
@@ -118,11 +126,11 @@ def deployment_checks(result, names, namespace):
         images = ", ".join(c.get("image", "?") for c in ((dep.get("spec") or {}).get("template") or {}).get("spec", {}).get("containers", []))
         status = "FAIL" if desired > 0 and ready == 0 else ("WARN" if ready < desired else "OK")
         out.append(check_row("kubernetes.pods_ready", target, status, "%d of %d pods ready, image %s" % (ready, desired, images),
-                             "all desired pods ready (none ready is FAIL)"))
+                             "all desired pods ready (none ready is FAIL)", value=ready, unit="pods"))
     return out
 
 
-def nodescheck_row(result):
+def nodes_row(result):
     found, error = _read(result)
     threshold = "every node Ready"
     if found is None:
@@ -133,12 +141,14 @@ def nodescheck_row(result):
         ready = next((c for c in conditions if c.get("type") == "Ready"), {})
         if ready.get("status") != "True":
             not_ready.append("%s (%s)" % ((node.get("metadata") or {}).get("name"), ready.get("reason") or ready.get("status") or "no Ready condition"))
+    ready = len(found) - len(not_ready)
     return check_row("kubernetes.nodes_ready", "nodes", "FAIL" if not_ready or not found else "OK",
-                     "%d of %d nodes Ready" % (len(found) - len(not_ready), len(found)), threshold,
-                     ("not Ready: " + ", ".join(not_ready)) if not_ready else ("no node listed" if not found else ""))
+                     "%d of %d nodes Ready" % (ready, len(found)), threshold,
+                     ("not Ready: " + ", ".join(not_ready)) if not_ready else ("no node listed" if not found else ""),
+                     value=ready, unit="count")
 
 
-def podscheck_row(result, namespace, now, grace):
+def pods_row(result, namespace, now, grace):
     found, error = _read(result)
     threshold = "no container in CrashLoopBackOff or an image pull error; none Pending over %d s" % grace
     if found is None:
@@ -161,12 +171,12 @@ def podscheck_row(result, namespace, now, grace):
         if status.get("phase") == "Pending" and created is not None and now - created > grace:
             pending.append("%s Pending for %d s" % (name, now - created))
     stuck = failing + pending
+    pods = len(set(s.split("/")[0].split(" ")[0] for s in stuck))
     return check_row("kubernetes.pods_stuck", namespace, "FAIL" if failing else ("WARN" if pending else "OK"),
-                     "%d of %d pods stuck" % (len(set(s.split("/")[0].split(" ")[0] for s in stuck)), len(found)), threshold,
-                     "; ".join(stuck))
+                     "%d of %d pods stuck" % (pods, len(found)), threshold, "; ".join(stuck), value=pods, unit="pods")
 
 
-def eventscheck_row(result, namespace, now, window):
+def events_row(result, namespace, now, window):
     found, error = _read(result)
     threshold = "for review (Warning events of the last %d min)" % (window // 60)
     if found is None:
@@ -182,9 +192,10 @@ def eventscheck_row(result, namespace, now, window):
         key = "%s %s/%s" % (event.get("reason"), (obj.get("kind") or "?").lower(), obj.get("name"))
         counts[key] = counts.get(key, 0) + int(event.get("count") or 1)
     top = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    total = sum(counts.values())
     return check_row("kubernetes.warning_events", namespace, "OK",
-                     "%d Warning events%s" % (sum(counts.values()), (": " + ", ".join("%s x%d" % kv for kv in top[:5])) if top else ""),
-                     threshold)
+                     "%d Warning events%s" % (total, (": " + ", ".join("%s x%d" % kv for kv in top[:5])) if top else ""),
+                     threshold, value=total, unit="count")
 
 
 def kubernetes_checks(deployments_result, nodes=None, pods=None, events=None, deployments=None, namespace="", now=None,
@@ -193,11 +204,11 @@ def kubernetes_checks(deployments_result, nodes=None, pods=None, events=None, de
     now = float(now) if now is not None else datetime.datetime.now(datetime.timezone.utc).timestamp()
     out = deployment_checks(deployments_result, deployments, namespace)
     if nodes is not None:
-        out.append(nodescheck_row(nodes))
+        out.append(nodes_row(nodes))
     if pods is not None:
-        out.append(podscheck_row(pods, namespace, now, int(pending_grace)))
+        out.append(pods_row(pods, namespace, now, int(pending_grace)))
     if events is not None:
-        out.append(eventscheck_row(events, namespace, now, int(event_window)))
+        out.append(events_row(events, namespace, now, int(event_window)))
     return out
 
 

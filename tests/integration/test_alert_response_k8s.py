@@ -50,7 +50,7 @@ P95 = 'histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_
 # every run: the private stand-in, short windows, a quick verification
 BASE = dict(alert_response_rate_window=WINDOW, alert_response_spike_lookback='10m', alert_response_spike_step='2s',
             alert_response_verify_timeout=90, alert_response_verify_interval=3, alert_response_rollout_timeout=60,
-            clickview_k8s_context='clickview-lab')
+            clickview_k8s_context='clickview-lab-operator')
 
 
 # ---- helpers ----------------------------------------------------------------------------------
@@ -776,6 +776,29 @@ def test_certificate_expiring_renewed_through_cert_manager_and_served(api, play)
                      alert_response_cert_served_timeout=30)
         revisions = {n: certificate(api, n)['status']['revision'] for n in eps}
 
+        # the operator's Roles (extensions/kubernetes/rbac.yaml) name the Secrets it may touch: not this one. Check
+        # mode already meets the API server's refusal: the report says so in one line and names the grant it needs,
+        # and nothing waits for a certificate that cannot come
+        rc, out = play('ssl_certificate_expiring', check=True, remediate=True, alert_response_notify=False, **extra)
+        assert rc != 0, out
+        rep = play.report('ssl-certificate-expiring')
+        assert [a['status'] for a in rep['actions']] == ['failed'], rep['actions']
+        detail = rep['actions'][0]['detail']
+        assert detail.startswith('secret itest-short-tls not deleted: 403 Forbidden: secrets "itest-short-tls" is forbidden: '
+                                 'User "clickview-lab-operator"'), detail
+        assert detail.endswith("grant it in the namespace's Role (extensions/kubernetes/rbac.yaml names each Secret it may touch)")
+        assert 'waiting: SSL certificate | Wait for the new revision' not in out, out
+
+        # a team that renews this Certificate too grants its Secret, as the Role does clickview-tls's
+        rbac = client.RbacAuthorizationV1Api(api)
+        rbac.create_namespaced_role(NS, {
+            'metadata': {'name': 'itest-renew-short'},
+            'rules': [{'apiGroups': [''], 'resources': ['secrets'], 'resourceNames': ['itest-short-tls'], 'verbs': ['get', 'delete']}]})
+        rbac.create_namespaced_role_binding(NS, {
+            'metadata': {'name': 'itest-renew-short'},
+            'roleRef': {'apiGroup': 'rbac.authorization.k8s.io', 'kind': 'Role', 'name': 'itest-renew-short'},
+            'subjects': [{'apiGroup': 'rbac.authorization.k8s.io', 'kind': 'User', 'name': 'clickview-lab-operator'}]})
+
         # the runbook's alert: expires within 14 days, so 9.9 days left is FAIL and the run exits non-zero
         rc, out = play('ssl_certificate_expiring', check=True, remediate=True, alert_response_notify=False, **extra)
         assert rc != 0, out
@@ -789,9 +812,9 @@ def test_certificate_expiring_renewed_through_cert_manager_and_served(api, play)
         live = {f['target']: f for f in rep['findings'] if f['check'] == 'tls.certificate_expiry'}
         assert live['127.0.0.1:%d' % short.port]['status'] == 'FAIL' and live['127.0.0.1:%d' % healthy.port]['status'] == 'OK'
 
+        extra['alert_response_cert_days_thresholds'] = {'warn': 14, 'fail': 7}
         # the lab's cert-manager re-issues for the Certificate's own 10-day duration, which is still inside the
         # runbook's 14 days; a 7-day line lets the renewal verify (a 90-day Certificate renews to OK)
-        extra['alert_response_cert_days_thresholds'] = {'warn': 14, 'fail': 7}
         rc, out = play('ssl_certificate_expiring', remediate=True, **extra)
         assert rc == 0, out                      # WARN: under 14 days, over 7
         rep = play.report('ssl-certificate-expiring')

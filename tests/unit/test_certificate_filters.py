@@ -134,7 +134,8 @@ def test_certificate_not_found_is_fail_naming_the_setting():
     assert found == {"check": "cert_manager.certificate", "target": "certificate/nope (other)", "status": "FAIL",
                      "figure": "not found", "threshold": "Ready, more than 14 days left",
                      "evidence": ["no Certificate of that name"],
-                     "recommendation": "Check the name and namespace in alert_response_certificates (clickview_tls_certificates)."}
+                     "recommendation": "Check the name and namespace in alert_response_certificates (clickview_tls_certificates).",
+                     "value": None, "unit": None}
 
 
 # ---- which Certificates to renew ---------------------------------------------------------------
@@ -206,7 +207,43 @@ def test_check_mode_would_and_no_new_certificate_fails():
 
 def test_a_failed_deletion_or_wait_fails_the_renewal():
     out = certificate_renewal_actions(RENEWAL, BEFORE, deleted={"failed": True, "msg": "forbidden"}, check_mode=True)
-    assert out[0]["status"] == "failed" and out[0]["detail"] == "forbidden"
+    assert out[0]["status"] == "failed" and out[0]["detail"] == "secret short-tls not deleted: forbidden"
     out = certificate_renewal_actions(RENEWAL, BEFORE, after={"failed": True}, new_cert={"serial_number": 5},
                                       served={"results": []})
     assert out[0]["status"] == "failed"
+
+
+
+FORBIDDEN = ("Exception '403\nReason: Forbidden\nHTTP response headers: HTTPHeaderDict({'Content-Type': 'application/json', "
+             "'Content-Length': '310'})\nHTTP response body: {\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},"
+             "\"status\":\"Failure\",\"message\":\"secrets \\\"short-tls\\\" is forbidden: User \\\"clickview-operator\\\" cannot get "
+             "resource \\\"secrets\\\" in API group \\\"\\\" in the namespace \\\"clickview\\\"\",\"reason\":\"Forbidden\","
+             "\"details\":{\"name\":\"short-tls\",\"kind\":\"secrets\"},\"code\":403}\n\n' raised while trying to get resource "
+             "using (name=short-tls, namespace=clickview, label_selectors=[], field_selectors=[])")
+
+
+def test_a_deletion_refused_by_rbac_names_the_secret_the_user_and_the_grant_it_needs():
+    out = certificate_renewal_actions(RENEWAL, BEFORE, deleted={"failed": True, "msg": FORBIDDEN})
+    assert [a["status"] for a in out] == ["failed"]
+    detail = out[0]["detail"]
+    assert detail.startswith('secret short-tls not deleted: 403 Forbidden: secrets "short-tls" is forbidden: '
+                             'User "clickview-operator" cannot get resource "secrets"')
+    assert "HTTPHeaderDict" not in detail and "raised while" not in detail
+    assert detail.endswith("may not get and delete secret short-tls: grant it in the namespace's Role "
+                           "(extensions/kubernetes/rbac.yaml names each Secret it may touch)")
+
+# ---- value and unit ----------------------------------------------------------------------------
+
+def test_the_days_left_are_the_value_rounded_down_as_in_the_figure():
+    found = grade(9.96)
+    assert (found["value"], found["unit"]) == (9.9, "days") and found["figure"].startswith("expires in 9.9 days")
+    assert (grade(-2.5)["value"], grade(-2.5)["unit"]) == (-2.5, "days")
+    unread = tls_certificate_findings([{"item": {"host": "h"}, "msg": "refused"}], T, now=NOW)[0]
+    assert (unread["value"], unread["unit"]) == (None, None)
+
+
+def test_cert_manager_values_pods_ready_and_days_left():
+    pods, cert, no_expiry = cm({"resources": [pod("cm-1"), pod("cm-2", ready=(False,)), pod("cm-3")]},
+                               [certificate(days=20.57), certificate("x", days=None)])
+    assert [(f["value"], f["unit"]) for f in (pods, cert, no_expiry)] == [(2, "pods"), (20.5, "days"), (None, None)]
+    assert (cm({"failed": True, "msg": "Forbidden"})[0]["value"]) is None

@@ -8,6 +8,7 @@ from __future__ import annotations
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.clickview.runbook.plugins.module_utils.credential_rotation import RotationError
+from ansible_collections.clickview.runbook.plugins.module_utils.credential_rotation import read_errors
 from ansible_collections.clickview.runbook.plugins.module_utils.credential_rotation import rotation_plan
 from ansible_collections.clickview.runbook.plugins.module_utils.credential_rotation import secret_consumers
 
@@ -64,11 +65,19 @@ options:
     description: The opt-in, C(security_incident_rotate_confirm).
     type: bool
     default: false
-  errors:
-    description: What could not be read, one line each naming the service; any is a refusal (C(rotation.read) C(FAIL)).
-    type: list
-    elements: str
-    default: []
+  reads:
+    description:
+      - The registered results of the reads the decision rests on, by source - V(postgres) (the login's row),
+        V(secret_read) (the Secret) and V(deployments) (the Deployments of its namespace), each registered with
+        C(ignore_errors) so that a failed read is C(failed).
+      - Any failed read is a refusal (C(rotation.read) C(FAIL)) naming the service, a Kubernetes error cut to its status
+        line; a Secret whose read failed is said to be unreadable, never missing.
+    type: dict
+    default: {}
+  db_user:
+    description: The login the procedure reads PostgreSQL as, named when that read failed.
+    type: str
+    default: ""
 """
 
 EXAMPLES = r"""
@@ -120,6 +129,7 @@ _value:
       description:
         - C(rotation.read) (when something could not be read), C(rotation.login), C(rotation.secret),
           C(rotation.current_password), C(rotation.consumers), and C(rotation.plan) when allowed but not acting.
+        - Their C(value) and C(unit) are null (a plan's checks have no number).
       type: list
       elements: dict
     msg:
@@ -129,14 +139,17 @@ _value:
 
 
 def credential_rotation_plan(role_row, login, secret_info, connecting_logins=None, deployments=None, current_login=None,
-                             check_mode=False, confirm=False, errors=None):
+                             check_mode=False, confirm=False, reads=None, db_user=""):
     """The plan (see DOCUMENTATION)."""
     if not isinstance(login, str) or not login.strip():
         raise AnsibleFilterError("credential_rotation_plan: security_incident_rotate_login is required")
     if not isinstance(secret_info, dict):
         raise AnsibleFilterError("credential_rotation_plan: secret_info must be a dictionary")
     secret = secret_info
+    if reads is not None and not isinstance(reads, dict):
+        raise AnsibleFilterError("credential_rotation_plan: reads must be a dictionary of registered results")
     try:
+        errors = read_errors(reads, db_user, secret)
         consumers = secret_consumers(deployments, secret.get("name"), secret.get("key"))
         plan = rotation_plan(login, role_row if isinstance(role_row, dict) else {}, list(connecting_logins or []),
                              secret, consumers, current_login=current_login, check_mode=bool(check_mode),

@@ -30,6 +30,9 @@ import hashlib
 import hmac
 import os
 
+from ansible_collections.clickview.runbook.plugins.module_utils.alert_findings import check_row
+from ansible_collections.clickview.runbook.plugins.module_utils.k8s_errors import api_error
+
 SCRAM_ITERATIONS = 4096          # PostgreSQL's scram_iterations default
 SCRAM_SALT_BYTES = 16            # as PostgreSQL's SCRAM_DEFAULT_SALT_LEN
 NAMEDATALEN = 64                 # identifiers longer than 63 bytes are truncated by the server
@@ -189,6 +192,32 @@ def _error_text(ping):
 
 # ---- plan and report ------------------------------------------------------------------------------------
 
+# what the procedure reads before it decides, and how a failed read is named: the sources of read_errors
+READ_SOURCES = ('postgres', 'secret_read', 'deployments')
+
+
+def read_errors(reads, db_user, secret):
+    """``{source: line}`` of the reads that failed: ``reads`` holds the registered results of the role's three reads
+    (``postgres``: the login's row, ``secret_read``: the Secret, ``deployments``: the Deployments of its namespace), each
+    failed when its ``failed`` is true. A Kubernetes error is cut to its status line (403 Forbidden: ...)."""
+    unknown = sorted(set(reads or {}) - set(READ_SOURCES))
+    if unknown:
+        raise RotationError('reads: unknown source %s (known: %s)' % (', '.join(unknown), ', '.join(READ_SOURCES)))
+    secret = secret or {}
+    labels = {'postgres': 'PostgreSQL (as %s)' % db_user,
+              'secret_read': 'Kubernetes, Secret %s/%s' % (secret.get('namespace'), secret.get('name')),
+              'deployments': 'Kubernetes, Deployments of %s' % secret.get('namespace')}
+    out = {}
+    for source in READ_SOURCES:
+        result = (reads or {}).get(source) or {}
+        if not result.get('failed'):
+            continue
+        msg = result.get('msg') or 'failed'
+        text = ' '.join(str(msg).split()) if source == 'postgres' else api_error(msg)['line']
+        out[source] = '%s: %s' % (labels[source], text or 'failed')
+    return out
+
+
 def rotation_plan(login, role_row, connecting_logins, secret, consumers, current_login=None, check_mode=False,
                   confirm=False, errors=None):
     """What the rotation would do, or why it is refused.
@@ -197,29 +226,28 @@ def rotation_plan(login, role_row, connecting_logins, secret, consumers, current
     login}`` (``login`` the value of ``login_key``, or None). ``current_login``: ``login_outcome`` of the Secret's
     current password before the change. Returns ``{allowed, refusals, warnings, identifier, restart, act, checks}``;
     ``act`` is whether to change anything now (allowed, confirmed, not check mode). ``errors``: what could not be
-    read (each a line naming the service); any is a refusal, since the plan would rest on a guess."""
+    read, ``{source: line}`` (read_errors); any is a refusal, since the plan would rest on a guess."""
     secret = secret or {}
     ref = '%s/%s' % (secret.get('namespace'), secret.get('name'))
-    errors = [str(e) for e in errors or [] if e]
+    errors = {source: str(line) for source, line in (errors or {}).items() if line}
+    lines = [errors[source] for source in READ_SOURCES if source in errors]
     checks = []
     if errors:
-        checks.append({'check': 'rotation.read', 'target': 'login %s' % login, 'status': 'FAIL',
-                       'figure': 'could not read %s' % '; '.join(errors),
-                       'threshold': 'the login, the Secret and the Deployments are read before anything changes',
-                       'detail': {'errors': errors}})
-        if not (role_row or {}).get('rolname') and any(e.startswith('PostgreSQL') for e in errors):
+        checks.append(check_row('rotation.read', 'login %s' % login, 'FAIL', 'could not read %s' % '; '.join(lines),
+                                'the login, the Secret and the Deployments are read before anything changes',
+                                {'errors': lines}))
+        if not (role_row or {}).get('rolname') and 'postgres' in errors:
             role_row = {'rolname': login, 'rolcanlogin': True}   # unknown: the read error is the refusal, not "no role"
-    refusals = ['could not read %s' % e for e in errors] + list(login_refusals(role_row, login, connecting_logins))
+    refusals = ['could not read %s' % e for e in lines] + list(login_refusals(role_row, login, connecting_logins))
     warnings = []
     threshold = 'not a superuser, replication role or the procedure\'s own login; a login that can log in'
-    checks.append({'check': 'rotation.login', 'target': 'login %s' % login, 'threshold': threshold,
-                   'status': 'FAIL' if refusals else 'OK',
-                   'figure': '; '.join(refusals) if refusals else 'an ordinary login that can log in',
-                   'detail': {'login': login, 'superuser': bool((role_row or {}).get('rolsuper')),
-                              'replication': bool((role_row or {}).get('rolreplication')),
-                              'can_login': bool((role_row or {}).get('rolcanlogin'))}})
+    checks.append(check_row('rotation.login', 'login %s' % login, 'FAIL' if refusals else 'OK',
+                            '; '.join(refusals) if refusals else 'an ordinary login that can log in', threshold,
+                            {'login': login, 'superuser': bool((role_row or {}).get('rolsuper')),
+                             'replication': bool((role_row or {}).get('rolreplication')),
+                             'can_login': bool((role_row or {}).get('rolcanlogin'))}))
     secret_problems = []
-    if any(e.startswith('Kubernetes, Secret') for e in errors):
+    if 'secret_read' in errors:
         # a read that failed (403, timeout) proves nothing about the Secret: never say it does not exist
         secret_problems.append('Secret %s could not be read' % ref)
     elif not secret.get('exists'):
@@ -241,9 +269,9 @@ def rotation_plan(login, role_row, connecting_logins, secret, consumers, current
         warnings.append(figure)
     else:
         status, figure = 'OK', 'key %s of the Secret of login %s' % (secret.get('key'), login)
-    checks.append({'check': 'rotation.secret', 'target': 'secret %s' % ref, 'status': status, 'figure': figure,
-                   'threshold': 'exists, has the password key, and its login key names the login',
-                   'detail': {k: secret.get(k) for k in ('namespace', 'name', 'key', 'login_key', 'keys')}})
+    checks.append(check_row('rotation.secret', 'secret %s' % ref, status, figure,
+                            'exists, has the password key, and its login key names the login',
+                            {k: secret.get(k) for k in ('namespace', 'name', 'key', 'login_key', 'keys')}))
 
     current_error = ''
     if isinstance(current_login, dict):
@@ -262,9 +290,8 @@ def rotation_plan(login, role_row, connecting_logins, secret, consumers, current
             figure = ('no connection as %s from here (%s): the old and new passwords cannot be proven (pg_hba.conf may '
                       "admit the login only from the application's network)" % (login, current_error or 'no answer'))
             warnings.append(figure)
-        checks.append({'check': 'rotation.current_password', 'target': 'login %s' % login, 'status': status,
-                       'figure': figure, 'threshold': "the Secret's password is the login's current one",
-                       'detail': {'outcome': current_login}})
+        checks.append(check_row('rotation.current_password', 'login %s' % login, status, figure,
+                                "the Secret's password is the login's current one", {'outcome': current_login}))
 
     restart = [c['name'] for c in consumers or [] if c.get('reads_key')]
     others = [c['name'] for c in consumers or [] if not c.get('reads_key')]
@@ -277,10 +304,10 @@ def rotation_plan(login, role_row, connecting_logins, secret, consumers, current
         warnings.append(figure)
     if others:
         figure += '; %s refer to the Secret but not to that key: not restarted' % ', '.join(others)
-    checks.append({'check': 'rotation.consumers', 'target': 'secret %s' % ref, 'status': status, 'figure': figure,
-                   'threshold': 'the Deployments whose pods read the key (env, envFrom, volumes) are restarted',
-                   'detail': {'restart': restart, 'not_restarted': others,
-                              'references': {c['name']: c['references'] for c in consumers or []}}})
+    checks.append(check_row('rotation.consumers', 'secret %s' % ref, status, figure,
+                            'the Deployments whose pods read the key (env, envFrom, volumes) are restarted',
+                            {'restart': restart, 'not_restarted': others,
+                             'references': {c['name']: c['references'] for c in consumers or []}}))
 
     identifier = None
     if not refusals:
@@ -292,11 +319,11 @@ def rotation_plan(login, role_row, connecting_logins, secret, consumers, current
     steps += ['rollout restart deployment/%s' % name for name in restart]
     steps += ['prove the old password refused and the new one accepted']
     if allowed and not act:
-        checks.append({'check': 'rotation.plan', 'target': 'login %s' % login, 'status': 'WARN',
-                       'figure': 'would %s%s' % ('; '.join(steps), ' (check mode)' if check_mode else
-                                                 ': run with security_incident_rotate_confirm=true'),
-                       'threshold': 'changes only with security_incident_rotate_confirm=true, never in check mode',
-                       'detail': {'steps': steps}})
+        checks.append(check_row('rotation.plan', 'login %s' % login, 'WARN',
+                                'would %s%s' % ('; '.join(steps), ' (check mode)' if check_mode else
+                                                ': run with security_incident_rotate_confirm=true'),
+                                'changes only with security_incident_rotate_confirm=true, never in check mode',
+                                {'steps': steps}))
     return {'allowed': allowed, 'act': act, 'refusals': refusals, 'warnings': warnings, 'identifier': identifier,
             'restart': restart, 'steps': steps, 'checks': checks,
             'msg': ('%s: %s. Nothing was changed.' % (login, '; '.join(refusals))) if refusals else
@@ -328,23 +355,22 @@ def rotation_report(plan, login, secret_ref, postgres=None, secret_updated=None,
     changed_pg = bool(postgres) and not postgres.get('failed') and not postgres.get('skipped')
     target = 'login %s' % login
     if changed_pg:
-        checks.append({'check': 'rotation.postgres', 'target': target, 'status': 'OK',
-                       'figure': 'new password set (ALTER ROLE with a SCRAM-SHA-256 verifier)',
-                       'threshold': 'the password changed in PostgreSQL', 'detail': {}})
+        checks.append(check_row('rotation.postgres', target, 'OK',
+                                'new password set (ALTER ROLE with a SCRAM-SHA-256 verifier)',
+                                'the password changed in PostgreSQL', {}))
     else:
-        checks.append({'check': 'rotation.postgres', 'target': target, 'status': 'FAIL',
-                       'figure': 'the password was NOT changed in PostgreSQL%s: the old one still works; nothing else '
-                                 'was changed' % (' (%s failed)' % failed_step if failed_step else ''),
-                       'threshold': 'the password changed in PostgreSQL', 'detail': {}})
+        checks.append(check_row('rotation.postgres', target, 'FAIL',
+                                'the password was NOT changed in PostgreSQL%s: the old one still works; nothing else '
+                                'was changed' % (' (%s failed)' % failed_step if failed_step else ''),
+                                'the password changed in PostgreSQL', {}))
     if secret_updated is True:
-        checks.append({'check': 'rotation.secret_updated', 'target': 'secret %s' % secret_ref, 'status': 'OK',
-                       'figure': 'holds the new password (read back)', 'threshold': 'the Secret holds the new password',
-                       'detail': {}})
+        checks.append(check_row('rotation.secret_updated', 'secret %s' % secret_ref, 'OK',
+                                'holds the new password (read back)', 'the Secret holds the new password', {}))
     elif changed_pg:
-        checks.append({'check': 'rotation.secret_updated', 'target': 'secret %s' % secret_ref, 'status': 'FAIL',
-                       'figure': 'the Secret does NOT hold the new password, which PostgreSQL now requires: restarted '
-                                 'or new pods cannot connect. Run the procedure again (it sets a new password in both)',
-                       'threshold': 'the Secret holds the new password', 'detail': {}})
+        checks.append(check_row('rotation.secret_updated', 'secret %s' % secret_ref, 'FAIL',
+                                'the Secret does NOT hold the new password, which PostgreSQL now requires: restarted '
+                                'or new pods cannot connect. Run the procedure again (it sets a new password in both)',
+                                'the Secret holds the new password', {}))
     for name in plan.get('restart') or []:
         patched, state = restarts.get(name) or {}, rollouts.get(name) or {}
         if not patched or patched.get('skipped'):
@@ -356,9 +382,9 @@ def rotation_report(plan, login, secret_ref, postgres=None, secret_updated=None,
         else:
             status = 'FAIL'
             figure = state.get('message') or 'the rollout did not complete'
-        checks.append({'check': 'rotation.rollout', 'target': 'deployment/%s' % name, 'status': status,
-                       'figure': figure, 'threshold': 'every pod restarted with the new password',
-                       'detail': {'state': state.get('state'), 'detail': state.get('detail')}})
+        checks.append(check_row('rotation.rollout', 'deployment/%s' % name, status, figure,
+                                'every pod restarted with the new password',
+                                {'state': state.get('state'), 'detail': state.get('detail')}))
     if changed_pg:
         checks.append(_proof('rotation.old_password_refused', target, old_login, old_error, expect='refused',
                              plan=plan))
@@ -403,5 +429,4 @@ def _proof(check, target, outcome, error, expect, plan):
         which = 'old' if expect == 'refused' else 'new'
         figure = 'the %s password was %s%s' % (which, labels.get(outcome, outcome), ' (%s)' % error if error else '')
     threshold = 'a connection with the %s password is %s' % ('old' if expect == 'refused' else 'new', labels[expect])
-    return {'check': check, 'target': target, 'status': status, 'figure': figure, 'threshold': threshold,
-            'detail': {'outcome': outcome}}
+    return check_row(check, target, status, figure, threshold, {'outcome': outcome})

@@ -192,18 +192,36 @@ def test_refusals_change_nothing(row, secret, fragment, check):
 
 
 def test_a_read_error_is_a_refusal():
-    result = plan(row={}, confirm=True, errors=["PostgreSQL (as dba): could not connect"])
+    result = plan(row={}, confirm=True, db_user="dba",
+                  reads={"postgres": {"failed": True, "msg": "unable to connect to database:\n could not connect"}})
     assert not result["act"] and by_check(result["checks"], "rotation.read")[0]["status"] == "FAIL"
+    assert "could not read PostgreSQL (as dba): unable to connect to database: could not connect" in result["refusals"]
     assert not any("there is no role" in r for r in result["refusals"])
 
 
+FORBIDDEN = ('Failed to retrieve requested object: {"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure",'
+             '"message":"secrets \\"db\\" is forbidden: User \\"operator\\" cannot get resource \\"secrets\\"",'
+             '"reason":"Forbidden","code":403}')
+
+
 def test_a_secret_that_could_not_be_read_is_not_said_to_be_missing():
-    result = plan(secret=dict(SECRET, exists=False, keys=[]), confirm=True,
-                  errors=["Kubernetes, Secret clickview/app-db: 403 Forbidden"])
+    result = plan(secret=dict(SECRET, name="db", exists=False, keys=[]), confirm=True,
+                  reads={"secret_read": {"failed": True, "msg": FORBIDDEN}, "postgres": {"failed": False, "query_result": []},
+                         "deployments": {"resources": []}})
     assert not result["act"]
     secret = by_check(result["checks"], "rotation.secret")[0]
     assert secret["status"] == "FAIL" and "could not be read" in secret["figure"]
     assert not any("does not exist" in r for r in result["refusals"])
+    assert ('could not read Kubernetes, Secret clickview/db: 403 Forbidden: secrets "db" is forbidden: '
+            'User "operator" cannot get resource "secrets"') in result["refusals"]
+
+
+def test_reads_that_succeeded_are_no_error_and_an_unknown_source_is_refused():
+    assert plan(confirm=True, reads={"postgres": {"changed": False}, "secret_read": {}, "deployments": {"failed": False}})["act"]
+    with pytest.raises(AnsibleFilterError, match="reads: unknown source pods"):
+        plan(reads={"pods": {"failed": True}})
+    with pytest.raises(AnsibleFilterError, match="reads must be a dictionary"):
+        plan(reads=["postgres"])
 
 
 def test_warnings_do_not_stop_it():
@@ -306,3 +324,8 @@ def test_no_password_in_anything_the_report_returns():
     text = repr(report()) + repr(plan(confirm=True))
     for word in ("s3cret", "SCRAM-SHA-256$", "b64"):
         assert word not in text
+
+
+def test_the_checks_have_no_number():
+    checks = plan(deployments=DEPLOYMENTS)["checks"] + report()["checks"]
+    assert len(checks) > 5 and all((c["value"], c["unit"]) == (None, None) for c in checks), checks

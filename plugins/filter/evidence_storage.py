@@ -5,20 +5,22 @@
 
 from __future__ import annotations
 
+from ansible.errors import AnsibleFilterError
 from ansible_collections.clickview.runbook.plugins.module_utils.security_evidence import evidence_storage as _decide
 
 DOCUMENTATION = r"""
 name: evidence_storage
 author: ClickView Platform Team (@clickview)
 version_added: 0.2.0
-short_description: Decide whether the evidence needs an S3 bucket here, and whether it has one
+short_description: Decide whether the evidence (or a post-incident review) needs an S3 bucket here, and whether it has one
 description:
-  - Evidence, reports and the incident record must stay where the next job can read them. A bundle left on the
+  - Evidence, reports, the incident record and the post-incident review must stay where the next job can read them. A bundle left on the
     machine that collected it is lost with an AWX job's container and out of reach of the next run elsewhere.
   - A bucket is required when O(environment) is not one of O(local_environments) (an empty environment counts
     as not local, the safe side), and when O(awx_job_id) is set (the run is an AWX job).
   - Where a bucket is required and the input is empty, C(ok) is false and C(msg) names O(variable) and says
-    nothing was collected; the caller asserts C(ok) before collecting anything.
+    nothing was collected (for O(subject=review), nothing was written); the caller asserts C(ok) before collecting
+    or writing anything.
 options:
   _input:
     description: The bucket the evidence is uploaded to (empty = none).
@@ -41,6 +43,11 @@ options:
     type: list
     elements: str
     default: [local]
+  subject:
+    description: What is kept - the security evidence, or the post-incident review (C(clickview.runbook.post_incident_review)).
+    type: str
+    choices: [evidence, review]
+    default: evidence
 """
 
 EXAMPLES = r"""
@@ -75,10 +82,13 @@ _value:
 
 
 def evidence_storage(bucket, environment, awx_job_id="", variable="security_incident_evidence_s3_bucket",
-                     local_environments=None):
-    """{required, ok, where, msg} for the evidence's bucket in this environment."""
-    return _decide(bucket, environment, awx_job_id=awx_job_id, variable=variable,
-                   local_environments=("local",) if local_environments is None else tuple(local_environments))
+                     local_environments=None, subject="evidence"):
+    """{required, ok, where, msg} for the evidence's (or the review's) bucket in this environment."""
+    try:
+        return _decide(bucket, environment, awx_job_id=awx_job_id, variable=variable, subject=subject,
+                       local_environments=("local",) if local_environments is None else tuple(local_environments))
+    except ValueError as exc:
+        raise AnsibleFilterError("evidence_storage: %s" % exc) from exc
 
 
 class FilterModule:

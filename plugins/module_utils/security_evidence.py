@@ -60,12 +60,25 @@ def audit_trail_query(table, time_column, table_variable="security_incident_audi
             "ORDER BY audit_row.{time} DESC LIMIT %s").format(table=quoted_table, time=quoted_time)
 
 
+# what is kept, where its bucket is set, and what a refusal leaves undone; by the ``subject`` of evidence_storage
+STORAGE_SUBJECTS = {
+    "evidence": ("the evidence, the reports and the record must be kept where the next job can read them",
+                 "the inventory's group_vars/all/security_incident.yml", "Nothing was collected.", "evidence"),
+    "review": ("the post-incident review must be kept where the next job can read it",
+               "the inventory; it defaults to clickview_incident_s3_bucket", "Nothing was written.", "review"),
+}
+
+
 def evidence_storage(bucket, environment, awx_job_id=None, variable="security_incident_evidence_s3_bucket",
-                     local_environments=("local",)):
-    """{required, ok, where, msg}: whether the evidence needs a bucket here, and whether it has one.
+                     local_environments=("local",), subject="evidence"):
+    """{required, ok, where, msg}: whether the evidence (or the post-incident review: ``subject`` "review") needs a
+    bucket here, and whether it has one.
 
     A bucket is required outside ``local_environments`` (an unset environment counts as outside: the
     safe side) and under AWX (a job id is set), where a file left in the job's container is lost."""
+    if subject not in STORAGE_SUBJECTS:
+        raise ValueError("subject must be one of %s, not %r" % (", ".join(sorted(STORAGE_SUBJECTS)), subject))
+    kept, set_in, undone, noun = STORAGE_SUBJECTS[subject]
     bucket = "" if bucket is None else str(bucket).strip()
     environment = "" if environment is None else str(environment).strip()
     awx = "" if awx_job_id is None else str(awx_job_id).strip()
@@ -79,15 +92,14 @@ def evidence_storage(bucket, environment, awx_job_id=None, variable="security_in
     ok = bool(bucket) or not required
     if bucket:
         where = "s3://%s" % bucket
-        msg = "evidence kept in s3://%s" % bucket
+        msg = "%s kept in s3://%s" % (noun, bucket)
     elif required:
         where = ""
-        msg = ("%s is empty, and %s: the evidence, the reports and the record must be kept where the next job can "
-               "read them. Set %s (the inventory's group_vars/all/security_incident.yml) to an S3 bucket with "
-               "versioning / Object Lock. Nothing was collected." % (variable, " and ".join(reasons), variable))
+        msg = ("%s is empty, and %s: %s. Set %s (%s) to an S3 bucket with versioning / Object Lock. %s"
+               % (variable, " and ".join(reasons), kept, variable, set_in, undone))
     else:
         where = "local"
-        msg = "evidence kept on this machine only (%s is empty; allowed in %s)" % (variable, environment)
+        msg = "%s kept on this machine only (%s is empty; allowed in %s)" % (noun, variable, environment)
     return {"required": required, "ok": ok, "where": where, "msg": msg}
 
 

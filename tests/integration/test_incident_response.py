@@ -162,6 +162,26 @@ def test_declare_update_resolve_in_three_runs_with_the_record_in_s3(tmp_path, bu
     rc, out = playbook('resolve', tmp_path, iid, incident_response_root_cause='a bad release of clickview-backend', **s3_vars)
     assert rc == 0 and len(received('/chat/incidents', iid)) == 3
 
+    # the PIR, as the next AWX job would write it: read from the S3 record, kept in the bucket beside it (the
+    # production default: post_incident_review_s3_bucket is the incident bucket), staging refuses it without one
+    reports = tmp_path.parent / (tmp_path.name + '-reports')
+    pir_vars = dict(s3_vars, clickview_incident_dir=str(tmp_path), clickview_report_dir=str(reports),
+                    post_incident_review_id=iid, post_incident_review_s3_prefix='ci/pir/')
+    rc, out = run_playbook('playbooks/post_incident_review.yml', extra_vars=dict(
+        pir_vars, clickview_environment='staging', post_incident_review_s3_bucket=''))
+    assert rc != 0 and any(m.startswith('post_incident_review_s3_bucket is empty, and clickview_environment is staging')
+                           for m in failures(out)), failures(out)
+    assert not reports.exists()
+    rc, out = run_playbook('playbooks/post_incident_review.yml', extra_vars=dict(pir_vars, clickview_environment='staging'))
+    assert rc == 0, failures(out)
+    for ext in ('md', 'json'):
+        kept = s3_client().get_object(Bucket=bucket, Key='ci/pir/%s-pir.%s' % (iid, ext))['Body'].read()
+        assert kept == (reports / 'pir' / ('%s-pir.%s' % (iid, ext))).read_bytes()
+    assert b'a bad release of clickview-backend' in kept
+    record = json.loads(s3_client().get_object(Bucket=bucket, Key='ci/%s.json' % iid)['Body'].read())
+    assert record['timeline'][-1]['details']['s3'] == 's3://%s/ci/pir/%s-pir.md' % (bucket, iid)
+    assert record['timeline'][-1]['event'].startswith('Post-incident review drafted: s3://%s/ci/pir/%s-pir.md' % (bucket, iid))
+
 
 def test_s3_writers_appending_at_once_lose_no_event(bucket):
     """Two CI stages appending to one incident at the same time: S3 conditional writes, retried on conflict."""

@@ -57,3 +57,22 @@ def test_the_local_environments_and_the_variable_can_be_named():
     assert not evidence_storage("", "local", local_environments=[])["ok"]
     got = evidence_storage("", "staging", variable="pir_s3_bucket")
     assert got["msg"].startswith("pir_s3_bucket is empty")
+
+
+def test_a_review_without_a_bucket_in_production_is_refused_naming_its_variable():
+    got = evidence_storage("", "production", variable="post_incident_review_s3_bucket", subject="review")
+    assert got["required"] and not got["ok"]
+    assert got["msg"].startswith("post_incident_review_s3_bucket is empty, and clickview_environment is production")
+    assert "post-incident review must be kept" in got["msg"] and got["msg"].endswith("Nothing was written.")
+    assert "evidence" not in got["msg"]
+
+
+def test_a_review_with_a_bucket_is_kept_there():
+    got = evidence_storage("clickview-production-runbook-incidents", "production", subject="review")
+    assert got["ok"] and got["msg"] == "review kept in s3://clickview-production-runbook-incidents"
+
+
+def test_an_unknown_subject_is_refused_naming_it():
+    from ansible.errors import AnsibleFilterError
+    with pytest.raises(AnsibleFilterError, match="subject must be one of evidence, review, not 'pir'"):
+        evidence_storage("b", "local", subject="pir")

@@ -6,6 +6,10 @@ SHELL := /bin/bash
 PYTHON      ?= python3
 VENV        := .venv
 VPY         := $(VENV)/bin/python
+# the oldest ansible-core meta/runtime.yml supports (requires_ansible): unit tests and sanity run there too
+VENV_OLDEST := .venv-oldest
+# the dependency collections for it: the last `ansible` package whose collections still support 2.16
+OLDEST_COLLECTIONS := ansible>=11,<12
 TOOLS       := .tools
 COLL_ROOT   := .collections
 COLL_LINK   := $(COLL_ROOT)/ansible_collections/clickview/runbook
@@ -17,14 +21,15 @@ APT_PACKAGES := postgresql-15 postgresql-client-15 pgbouncer redis-server promet
 export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/$(TOOLS)/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
-.PHONY: help deps apt venv kubectl collection lab-up lab-down lab-status demo test \
-        sanity unit integration lint build-smoke runbook-map lock clean
+.PHONY: help deps apt venv venv-oldest kubectl collection lab-up lab-down lab-status demo test \
+        sanity sanity-oldest unit unit-oldest integration lint build-smoke runbook-map lock lock-oldest clean
 
 help:
 	@echo "make demo        install, start the lab, run the daily health check, then the game-day drill on the lab"
 	@echo "make test        install, start the lab, run every check and test, stop the lab"
 	@echo "make lab-up | lab-down | lab-status"
 	@echo "make sanity | unit | integration | lint | build-smoke   (single gates; lab must be up for integration)"
+	@echo "make sanity-oldest | unit-oldest   (the same on the oldest supported ansible-core, .venv-oldest)"
 
 ## ---- installation -------------------------------------------------------
 deps: apt venv kubectl collection
@@ -50,6 +55,18 @@ $(VENV)/.stamp: constraints.txt requirements.txt requirements-dev.txt
 	$(VPY) -m pip install -q -c constraints.txt -r requirements-dev.txt
 	@touch $@
 
+# ansible-core 2.16 (requires_ansible's floor) with what tests/unit and ansible-test sanity need
+venv-oldest: $(VENV_OLDEST)/.stamp
+$(VENV_OLDEST)/.stamp: Makefile constraints-oldest.txt requirements-oldest.txt requirements.txt
+	@test -x $(VENV_OLDEST)/bin/python || $(PYTHON) -m venv $(VENV_OLDEST)
+	$(VENV_OLDEST)/bin/python -m pip install -q --upgrade 'pip==26.3'
+	$(VENV_OLDEST)/bin/python -m pip install -q -c constraints-oldest.txt -r requirements-oldest.txt
+	@# the dependency collections (galaxy.yml) at their newest versions that still support ansible-core
+	@# 2.16 (amazon.aws 9, community.aws 9, community.crypto 2, kubernetes.core 5, awx.awx, ...), offline
+	@# from the `ansible` 11 package; --no-deps: it asks for ansible-core 2.18, which this venv must not have
+	$(VENV_OLDEST)/bin/python -m pip install -q --no-deps -c constraints-oldest.txt '$(OLDEST_COLLECTIONS)'
+	@touch $@
+
 kubectl: $(TOOLS)/bin/kubectl
 $(TOOLS)/bin/kubectl: lab/bin/fetch-kubectl.sh | venv
 	lab/bin/fetch-kubectl.sh $(TOOLS)/bin
@@ -65,6 +82,14 @@ lock:
 	/tmp/clickview-lock/bin/pip install -q -r requirements-dev.txt
 	{ echo "# Pinned resolution of requirements-dev.txt (Python 3.11). Regenerate: make lock"; \
 	  /tmp/clickview-lock/bin/pip freeze; } > constraints.txt
+
+lock-oldest:
+	rm -rf /tmp/clickview-lock-oldest && $(PYTHON) -m venv /tmp/clickview-lock-oldest
+	/tmp/clickview-lock-oldest/bin/pip install -q --upgrade 'pip==26.3'
+	/tmp/clickview-lock-oldest/bin/pip install -q -r requirements-oldest.txt
+	/tmp/clickview-lock-oldest/bin/pip install -q --no-deps '$(OLDEST_COLLECTIONS)'
+	{ echo "# Pinned resolution of requirements-oldest.txt and the ansible 11 package (ansible-core 2.16, Python 3.11) for .venv-oldest. Regenerate: make lock-oldest"; \
+	  /tmp/clickview-lock-oldest/bin/pip freeze; } > constraints-oldest.txt
 
 ## ---- the lab -------------------------------------------------------------
 lab-up: deps
@@ -90,6 +115,12 @@ sanity: deps
 
 unit: deps
 	$(VPY) -m pytest -q tests/unit
+
+sanity-oldest: deps venv-oldest
+	CLICKVIEW_VENV=$(VENV_OLDEST) tests/sanity.sh
+
+unit-oldest: deps venv-oldest
+	PATH=$(CURDIR)/$(VENV_OLDEST)/bin:$$PATH $(VENV_OLDEST)/bin/python -m pytest -q tests/unit
 
 integration: deps
 	$(VPY) -m pytest -q tests/integration

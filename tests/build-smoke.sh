@@ -24,7 +24,7 @@ if git -C "$root" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
     done |
     tar -C "$root" --null -T - -cf - | tar -C "$tree" -xf -
 else
-  rsync -a --exclude=/.git --exclude=/.venv --exclude=/.tools --exclude=/.collections "$root/" "$tree/"
+  rsync -a --exclude=/.git --exclude=/.venv --exclude=/.venv-oldest --exclude=/.tools --exclude=/.collections "$root/" "$tree/"
 fi
 # Files a checkout may hold that must never be in the tarball (all git-ignored or never committed).
 planted=(
@@ -36,7 +36,7 @@ planted=(
   reports/x.md reports/ci/junit/x.xml tests/output/x.txt dist/clickview-runbook-0.0.1.tar.gz x.retry
   plugins/modules/__pycache__/x.cpython-311.pyc plugins/filter/x.pyc
   .pytest_cache/x tests/unit/.pytest_cache/x .ruff_cache/x .mypy_cache/x .ansible/x roles/backups/.ansible/x
-  .venv/x .tools/x .collections/x
+  .venv/x .venv-oldest/x .tools/x .collections/x
 )
 for inventory in "$tree"/inventory/*/; do
   planted+=("inventory/$(basename "$inventory")/group_vars/all/vault.yml")
@@ -51,7 +51,7 @@ tarball=$(ls "$work"/clickview-runbook-*.tar.gz)
 echo "built $(basename "$tarball") ($(du -k "$tarball" | cut -f1) KiB)"
 listing=$(tar -tzf "$tarball")
 leaked=0
-if grep -E '^(lab|benchmarks|tests/output|\.venv|\.tools|\.collections|reports)/' <<<"$listing"; then
+if grep -E '^(lab|benchmarks|tests/output|\.venv|\.venv-oldest|\.tools|\.collections|reports)/' <<<"$listing"; then
   echo "FAIL: non-runtime folders are in the tarball (see build_ignore in galaxy.yml)" >&2; leaked=1
 fi
 for file in "${planted[@]}"; do

@@ -5,7 +5,8 @@
 # Two streams share the machine's cores. The foreground one starts the lab and runs the tests of
 # the shared lab; meanwhile a background stream runs the gates that need no lab (unit tests, the
 # integration tests that bring their own private services, the stand-in fidelity tests, promtool,
-# ansible-lint, ansible-test sanity, build + ansible-doc) and, once the lab is up, the lab tests
+# ansible-lint, ansible-test sanity, build + ansible-doc; the unit tests and sanity again on the
+# oldest ansible-core meta/runtime.yml supports, in .venv-oldest) and, once the lab is up, the lab tests
 # that only read the shared services or use resources of their own there. The lab's tests spend
 # much of their time waiting on services, so the second stream uses what would be an idle core.
 # The background gates' output is kept in tests/output/logs/ and shown, gate by gate, once done.
@@ -87,6 +88,14 @@ bg_gate() {
   printf '%s\t%s\t%s\t%s\n' "$status" "$((SECONDS - start))" "$name" "$log" >>"$logs/background.tsv"
 }
 
+# the oldest supported ansible-core (requires_ansible in meta/runtime.yml): .venv-oldest is set up by
+# the background stream itself (make venv-oldest), while the foreground starts the lab
+oldest=$root/.venv-oldest
+# on_oldest CMD...: run CMD with .venv-oldest's python, ansible-playbook, ansible-galaxy, ... first on PATH
+on_oldest() {
+  PATH=$oldest/bin:$PATH "$@"
+}
+
 kubectl_version=$(kubectl version --client -o json 2>/dev/null |
                   python -c 'import json,sys; print(json.load(sys.stdin)["clientVersion"]["gitVersion"])')
 labless_gates() {   # $1: gate or bg_gate
@@ -106,6 +115,11 @@ labless_gates() {   # $1: gate or bg_gate
      promtool test rules extensions/prometheus/tests/clickview-runbook-rules.test.yml'
   $run "ansible-lint (production profile)" ansible-lint --nocolor -q
   $run "ansible-test sanity" tests/sanity.sh
+  $run "set up .venv-oldest (make venv-oldest)" make -s venv-oldest
+  local oldest_core
+  oldest_core=$("$oldest/bin/python" -c 'from ansible.release import __version__; print(__version__)' 2>/dev/null || echo missing)
+  $run "unit tests (ansible-core $oldest_core)" on_oldest "${pytest[@]}" --junitxml="$junit/unit-oldest.xml" tests/unit
+  $run "ansible-test sanity (ansible-core $oldest_core)" env CLICKVIEW_VENV="$oldest" tests/sanity.sh
   $run "build + install + ansible-doc" tests/build-smoke.sh
 }
 

@@ -2,23 +2,31 @@
 # ansible-test sanity on a copy of the collection placed under ansible_collections/clickview/runbook.
 # ansible-test builds its own virtualenvs (--venv, local Python 3.11, no container engine) and
 # bootstraps pip in them with a get-pip script it downloads from a host that is not on PyPI.
-# We provide that script from the pip 24.2 wheel on PyPI instead.
+# We provide that script from the pip wheel on PyPI instead (pip 24.2 for ansible-core 2.19,
+# 23.1.2 for 2.16: the version the venv's ansible-test asks for).
+# CLICKVIEW_VENV=.venv-oldest tests/sanity.sh runs the ansible-test of that virtualenv (the oldest
+# ansible-core meta/runtime.yml supports, make venv-oldest) instead of .venv's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
-venv=$root/.venv
+venv=$(cd "${CLICKVIEW_VENV:-$root/.venv}" && pwd)
 python_version=$("$venv/bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+ansible_test=$("$venv/bin/python" -c 'import ansible_test, os; print(os.path.dirname(ansible_test.__file__))')
+# the pip version ansible-test bootstraps in its virtualenvs (the first, for current Pythons)
+pip_version=$(grep -m1 -oP "^\s*pip='\K[0-9.]+(?=')" "$ansible_test/_internal/python_requirements.py") ||
+  { echo "cannot tell which pip $ansible_test bootstraps" >&2; exit 1; }
+pip_id=${pip_version//./_}
 
 cache=$HOME/.ansible/test/cache
-if [ ! -f "$cache/get_pip_24_2.py" ] || [ ! -f "$cache/pip-24.2-py3-none-any.whl" ]; then
+if [ ! -f "$cache/get_pip_$pip_id.py" ] || [ ! -f "$cache/pip-$pip_version-py3-none-any.whl" ]; then
   mkdir -p "$cache"
-  "$venv/bin/pip" download -q --no-deps --only-binary=:all: -d "$cache" pip==24.2
-  cat > "$cache/get_pip_24_2.py" <<'PY'
-"""Stand-in for get-pip.py 24.2: installs pip from the pip 24.2 wheel beside this file."""
+  "$venv/bin/pip" download -q --no-deps --only-binary=:all: -d "$cache" "pip==$pip_version"
+  sed "s/@PIP_VERSION@/$pip_version/g" > "$cache/get_pip_$pip_id.py" <<'PY'
+"""Stand-in for get-pip.py @PIP_VERSION@: installs pip from the pip @PIP_VERSION@ wheel beside this file."""
 import os
 import sys
 
-wheel = os.path.join(os.path.dirname(os.path.abspath(__file__)), "pip-24.2-py3-none-any.whl")
+wheel = os.path.join(os.path.dirname(os.path.abspath(__file__)), "pip-@PIP_VERSION@-py3-none-any.whl")
 sys.path.insert(0, wheel)
 from pip._internal.cli.main import main  # noqa: E402
 

@@ -76,8 +76,36 @@ def aws_argument_spec():
                                           fallback=(env_fallback, ["ANSIBLE_DEBUG_BOTOCORE_LOGS"])),
         region=dict(aliases=["aws_region"], fallback=(env_fallback, ["AWS_REGION", "AWS_DEFAULT_REGION"])),
     )
+    if _legacy_aliases_documented():
+        for name, (aliases, variables) in LEGACY_ALIASES.items():
+            spec[name]["aliases"] = spec[name]["aliases"] + aliases
+            spec[name]["fallback"] = (env_fallback, spec[name]["fallback"][1] + variables)
     spec.update(aws_retry_argument_spec())
     return spec
+
+
+# amazon.aws before 10.0.0 (9.x is the last for ansible-core 2.16) still takes, and its
+# amazon.aws.common.modules and amazon.aws.region.modules fragments document, these aliases and
+# environment variables: option -> (aliases, variables). The options follow the installed amazon.aws,
+# so that what ansible-doc shows for a module using aws_argument_spec() is what the module accepts.
+LEGACY_ALIASES = dict(
+    access_key=(["ec2_access_key"], ["EC2_ACCESS_KEY"]),
+    secret_key=(["ec2_secret_key"], ["EC2_SECRET_KEY"]),
+    session_token=(["security_token", "access_token", "aws_security_token"], ["AWS_SECURITY_TOKEN", "EC2_SECURITY_TOKEN"]),
+    endpoint_url=(["ec2_url", "s3_url"], ["EC2_URL", "S3_URL"]),
+    region=(["ec2_region"], ["EC2_REGION"]),
+)
+
+
+def _legacy_aliases_documented():
+    try:  # amazon.aws's module_utils/common.py holds constants only: importing it costs nothing
+        from ansible_collections.amazon.aws.plugins.module_utils.common import AMAZON_AWS_COLLECTION_VERSION
+    except ImportError:
+        return False
+    try:
+        return int(AMAZON_AWS_COLLECTION_VERSION.split(".", maxsplit=1)[0]) < 10
+    except (AttributeError, ValueError):
+        return False
 
 
 def botocore_config(params):

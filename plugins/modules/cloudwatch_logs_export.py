@@ -145,7 +145,7 @@ def main():
     except cw.WindowError as exc:
         fail(module, exc, window=window)
     except (ClientError, BotoCoreError) as exc:
-        code = exc.response.get('Error', {}).get('Code') if isinstance(exc, ClientError) else type(exc).__name__
+        code = exc.response.get('Error', {}).get('Code') if isinstance(exc, ClientError) else exc.__class__.__name__
         module.fail_json(msg='%s: cannot read log group %s: %s' % (code, params['log_group'], to_native(exc)),
                          error_code=code, window=window)
     except (IOError, OSError) as exc:

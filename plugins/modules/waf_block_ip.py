@@ -351,7 +351,7 @@ def main():
     except (ClientError, BotoCoreError) as exc:
         code = error_code(exc)
         module.fail_json(**report(msg="%s%s; nothing changed" % ("%s: " % code if code else "", error_message(exc)),
-                                  error_code=code or type(exc).__name__))
+                                  error_code=code or exc.__class__.__name__))
 
     diff = result.pop("diff")
     result = report(**result)

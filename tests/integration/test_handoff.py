@@ -14,14 +14,14 @@ from conftest import LAB, ROOT, active_alerts, aws_client, lab_url, run_playbook
 PLAYBOOK = "playbooks/oncall_handoff.yml"
 
 
-def iso(delta_hours):
-    moment = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=delta_hours)
+def iso_ago(hours_ago):
+    moment = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(hours=hours_ago)
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def record(incident_id, severity, declared_hours_ago, resolved_hours_ago=None, action_items=()):
-    declared = iso(-declared_hours_ago)
-    resolved = iso(-resolved_hours_ago) if resolved_hours_ago is not None else None
+    declared = iso_ago(declared_hours_ago)
+    resolved = iso_ago(resolved_hours_ago) if resolved_hours_ago is not None else None
     return {"schema_version": 1, "id": incident_id, "title": f"test {incident_id}", "severity": severity,
             "status": "resolved" if resolved else "investigating", "impact": "", "alert": None,
             "declared_at": declared, "updated_at": resolved or declared, "resolved_at": resolved,

@@ -290,8 +290,8 @@ def test_a_real_run_prints_one_waiting_line_per_poll_and_otherwise_the_default_o
 
 def test_the_callback_renders_in_ansible_doc():
     import subprocess
-    from conftest import ansible_env
-    proc = subprocess.run([str(ROOT / ".venv" / "bin" / "ansible-doc"), "-t", "callback", "clickview.runbook.oncall"],
+    from conftest import VENV_BIN, ansible_env
+    proc = subprocess.run([str(VENV_BIN / "ansible-doc"), "-t", "callback", "clickview.runbook.oncall"],
                           cwd=ROOT, env=ansible_env(), capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode == 0, proc.stderr
     for text in ("clickview.runbook.oncall", "display_skipped_hosts", "result_format", "waiting:"):

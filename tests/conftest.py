@@ -14,7 +14,9 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-VENV_BIN = ROOT / ".venv" / "bin"
+# the virtualenv running the tests: .venv, or .venv-oldest when tests/run-all.sh runs the unit tests
+# on the oldest supported ansible-core; its ansible-playbook and Python run the playbooks
+VENV_BIN = Path(sys.executable).parent
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 
 # make `ansible_collections.clickview.runbook.plugins...` importable for unit tests

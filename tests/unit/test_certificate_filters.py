@@ -213,7 +213,6 @@ def test_a_failed_deletion_or_wait_fails_the_renewal():
     assert out[0]["status"] == "failed"
 
 
-
 FORBIDDEN = ("Exception '403\nReason: Forbidden\nHTTP response headers: HTTPHeaderDict({'Content-Type': 'application/json', "
              "'Content-Length': '310'})\nHTTP response body: {\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},"
              "\"status\":\"Failure\",\"message\":\"secrets \\\"short-tls\\\" is forbidden: User \\\"clickview-operator\\\" cannot get "
@@ -231,6 +230,7 @@ def test_a_deletion_refused_by_rbac_names_the_secret_the_user_and_the_grant_it_n
     assert "HTTPHeaderDict" not in detail and "raised while" not in detail
     assert detail.endswith("may not get and delete secret short-tls: grant it in the namespace's Role "
                            "(extensions/kubernetes/rbac.yaml names each Secret it may touch)")
+
 
 # ---- value and unit ----------------------------------------------------------------------------
 

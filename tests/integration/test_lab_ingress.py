@@ -54,7 +54,7 @@ def test_health_check_reports_the_ingress_answering(tmp_path):
     report = json.loads((tmp_path / "health-check-local-latest.json").read_text())
     rows = [c for c in report["checks"] if c["check"] == "ingress.health"]
     assert rows == [{"check": "ingress.health", "target": INGRESS + "/healthz", "status": "OK", "figure": "HTTP 200",
-                     "threshold": "HTTP 2xx", "detail": "ok"}], output
+                     "threshold": "HTTP 2xx", "detail": "ok", "value": None, "unit": None}], output
     names = [c["check"] for c in report["checks"]]
     assert names.index("ingress.health") == names.index("api.health") + 1     # right after the API
 

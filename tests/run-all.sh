@@ -92,8 +92,13 @@ bg_gate() {
 # the oldest supported ansible-core (requires_ansible in meta/runtime.yml): .venv-oldest is set up by
 # the background stream itself (make venv-oldest), while the foreground starts the lab
 oldest=$root/.venv-oldest
-# on_oldest CMD...: run CMD with .venv-oldest's python, ansible-playbook, ansible-galaxy, ... first on PATH
+# on_oldest CMD...: run CMD with .venv-oldest's python, ansible-playbook, ansible-galaxy, ... first on PATH;
+# fail when .venv-oldest was not set up (never fall through to .venv's ansible-core)
 on_oldest() {
+  if [ ! -x "$oldest/bin/python" ]; then
+    echo "$oldest was not set up (make venv-oldest failed): not running $*"
+    return 1
+  fi
   PATH=$oldest/bin:$PATH "$@"
 }
 

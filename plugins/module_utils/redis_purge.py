@@ -208,11 +208,14 @@ def key_slot(key):
 # ARGV: cursor, match pattern, count, number of sample names wanted, deletion command,
 #       time slice in microseconds, most SCAN batches per call.
 # Runs SCAN batches (each followed by the deletion of what it found) until the slice is used up,
-# the keyspace is done, or the batch cap is reached (the cap also bounds a call on a server whose
-# TIME would not advance inside a script); one batch per call where TIME is not allowed. Fewer, slightly longer calls: the round trip between
-# two calls, during which the server waits for the module, is paid less often, while no call
-# blocks the server for much longer than the slice.
-# Returns {next cursor, keys found, keys deleted, {sample names}}.
+# the keyspace is done, or the batch cap is reached; one batch per call where TIME is not allowed.
+# Fewer, slightly longer calls: the round trip between two calls, during which the server waits
+# for the module, is paid less often, while no call blocks the server for much longer than the slice.
+# Valkey 8.1 freezes TIME for the whole script (it returns the time the script started), so there
+# the slice is measured with Lua's os.clock() instead (the server's CPU time, which runs on inside a
+# script; Redis 7.0 has no os.clock). Where neither clock moves, the script says so and the module
+# sizes the batches of each call from the duration of the calls it times itself (Purger.script_node).
+# Returns {next cursor, keys found, keys deleted, {sample names}, batches run, 1 if a clock ended the slice}.
 _BATCH_BODY = """
 if redis.replicate_commands then pcall(redis.replicate_commands) end
 local cursor = ARGV[1]
@@ -223,10 +226,14 @@ local function clock()  -- microseconds; nil where TIME is not allowed (an ACL u
   if now.err then return nil end
   return now[1] * 1000000 + now[2]
 end
-local stop = slice > 0 and clock()
-if stop then stop = stop + slice end
-local found, deleted, sample = 0, 0, {}
+local has_cpu, cpu = pcall(function() return os.clock end)  -- os is absent from Redis 7.0's Lua
+if not has_cpu or type(cpu) ~= 'function' then cpu = nil end
+local start = slice > 0 and clock()
+local stop = start and start + slice
+local cpu_stop = slice > 0 and cpu and cpu() + slice / 1000000
+local found, deleted, sample, ran, timed = 0, 0, {}, 0, 0
 for batch = 1, tonumber(ARGV[7]) do
+  ran = batch
   local reply = redis.call('SCAN', cursor, 'MATCH', ARGV[2], 'COUNT', ARGV[3])
   cursor = reply[1]
   local keys = reply[2]
@@ -234,11 +241,16 @@ for batch = 1, tonumber(ARGV[7]) do
   found = found + n
 %s
   for i = 1, math.min(want - #sample, n) do sample[#sample + 1] = keys[i] end
-  if cursor == '0' or not stop then break end
-  local now = clock()
-  if not now or now >= stop then break end
+  if cursor == '0' or not (stop or cpu_stop) then break end
+  local now = stop and clock()
+  if now and now > start then timed = 1 end
+  if now and now >= stop then break end
+  if cpu_stop then
+    timed = 1
+    if cpu() >= cpu_stop then break end
+  elseif not now then break end
 end
-return {cursor, found, deleted, sample}
+return {cursor, found, deleted, sample, ran, timed}
 """
 # one command per 1000 keys (Lua's unpack() has a stack limit)
 _DELETE_MANY = """  for i = 1, n, 1000 do
@@ -471,18 +483,26 @@ class Purger(object):
         return server
 
     def script_node(self, client, server):
-        """SCAN + UNLINK one time slice per call of a server-side script; key names stay on the server."""
+        """SCAN + UNLINK one time slice per call of a server-side script; key names stay on the server.
+
+        The first call runs one batch and tells whether a clock moves inside the script: TIME on Redis 7.0,
+        os.clock() on Valkey 8.1 (whose TIME stands still in a script). Where one does, the script itself ends each
+        call after the slice. Where none does, the number of batches per call is sized from the duration of the
+        calls, timed here (round trip included, so on the safe side): the slice divided by the slowest recent batch.
+        """
         script = client.register_script(CLUSTER_BATCH_SCRIPT if self.is_cluster else BATCH_SCRIPT)
         match = to_bytes(self.spec.pattern)
         slice_us = int(self.spec.slice_ms * 1000) if not self.spec.max_rate else 0
-        batches = batches_per_call(self.spec.slice_ms, self.spec.batch_size, self.spec.max_rate)
+        cap = batches_per_call(self.spec.slice_ms, self.spec.batch_size, self.spec.max_rate)
+        batches = 1
+        per_batch = None
         cursor = b'0'
         first = True
         while True:
             room = max(self.spec.sample_size - len(self.samples), 0)
+            before = self.clock()
             try:
-                cursor, found, deleted, sample = script(args=[cursor, match, self.spec.batch_size, room, self.command,
-                                                              slice_us, batches])
+                reply = script(args=[cursor, match, self.spec.batch_size, room, self.command, slice_us, batches])
             except LOST_CONNECTION:
                 raise
             except Exception as exc:  # pylint: disable=broad-except
@@ -493,7 +513,9 @@ class Purger(object):
                 if first:
                     raise ScriptUnavailable(str(exc))
                 raise
+            took = self.clock() - before
             first = False
+            cursor, found, deleted, sample = reply[:4]
             found, deleted = int(found), int(deleted)
             self.matched += found
             server['matched'] += found
@@ -504,6 +526,15 @@ class Purger(object):
             self.limiter.add(deleted)
             if int(cursor) == 0:
                 return server
+            if cap > 1:
+                ran, timed = (int(reply[4]), int(reply[5])) if len(reply) > 5 else (batches, 1)
+                if timed:
+                    batches = cap  # the script's own clock ends the call after the slice
+                else:
+                    one = took / max(ran, 1)
+                    # the slowest recent batch counts at once; a faster one only halfway
+                    per_batch = one if per_batch is None else max(one, (per_batch + one) / 2.0)
+                    batches = max(1, min(cap, int(self.spec.slice_ms / 1000.0 / per_batch + 1e-6))) if per_batch > 0 else cap
 
     def index_purge(self, client, server):
         """Delete the members of each user's index set that exist and match the pattern."""

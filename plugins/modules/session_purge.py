@@ -93,6 +93,9 @@ options:
         and their C(UNLINK) until this much time has passed, so it blocks the server for about this long
         plus one batch.
       - Longer slices need fewer round trips and finish sooner; V(0) runs one batch per call. At most 50.
+      - Valkey 8.1's C(TIME) does not advance inside a script; there the script measures its slice in the server's
+        CPU time (Lua's C(os.clock)). On a server where neither clock moves inside a script, the module times the
+        calls itself and gives each call as many batches as fit in the slice.
     type: float
     default: 4
   use_script:

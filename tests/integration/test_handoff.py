@@ -92,6 +92,12 @@ def test_handoff_report(tmp_path, incidents, ip_set, short_certificate, backend_
     results = run_tasks([declare_shift_open(incidents), block(ip_set, "203.0.113.50", "2d"),
                          block(ip_set, "203.0.113.51", "30d")])
     assert not any(r.get("failed") for r in results) and all(r.get("changed") for r in results), results
+    # health checks of earlier days left their reports in the folder: the handoff draws each figure's week
+    for days_ago, value in ((5, 41.0), (2, 87.5)):
+        stamp = (datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=days_ago)).strftime("%Y%m%dT%H%M%SZ")
+        (tmp_path / ("health-check-local-%s.json" % stamp)).write_text(json.dumps({"kind": "health-check", "checks": [
+            {"check": "itest.earlier", "target": "earlier runs", "status": "OK", "figure": "%s %%" % value, "threshold": "",
+             "detail": "", "value": value, "unit": "%"}]}))
     rc, output = run_playbook(PLAYBOOK, json_output=False, extra_vars={
         "on_call_report_dir": str(tmp_path), "clickview_incident_dir": str(incidents),
         "clickview_waf_ip_sets": {"ipv4": ip_set}, "on_call_handoff_post": True})
@@ -116,8 +122,22 @@ def test_handoff_report(tmp_path, incidents, ip_set, short_certificate, backend_
     assert "handoff-short" in cases["handoff.certificates_expiring the next shift"].find("skipped").get("message")
     assert len(cases) == len(report["checks"]) and any(name.startswith("api.health ") for name in cases)
 
+    # the week of each figure: the earlier reports' days, and today's figures from this run's own health check
+    trends = {(t["check"], t["target"]): t for t in report["trends"]["rows"]}
+    earlier = trends[("itest.earlier", "earlier runs")]
+    assert earlier["values"] == [None, 41.0, None, None, 87.5, None, None] and earlier["sparkline"] == " ▄  █  "
+    (own,) = [p for p in tmp_path.glob("health-check-local-*.json")
+              if p.name != "health-check-local-latest.json" and "itest.earlier" not in p.read_text()]
+    measured = [c for c in json.loads(own.read_text())["checks"] if isinstance(c.get("value"), (int, float))]
+    assert len(measured) >= 5, measured
+    for check in measured:
+        assert trends[(check["check"], check["target"])]["values"][-1] == check["value"], check
+    assert report["trends"]["reports"] == 3 and report["trends"]["skipped"] == []
+
     markdown = (tmp_path / "handoff-local-latest.md").read_text()
     assert "| P1 | INC-SHIFT-RESOLVED: test INC-SHIFT-RESOLVED | resolved |" in markdown and "| 90 min |" in markdown
+    assert "## Health-check figures over the last 7 days (3 stored reports, the last of each day)" in markdown
+    assert "| `itest.earlier` | earlier runs | ` ▄  █  ` | 87.5 % | 41 – 87.5 % |" in markdown
     assert "- [ ] Add a canary gate (INC-SHIFT-RESOLVED #1, owner unknown, due " in markdown
     posted = webhook_messages("/chat/incidents")
     assert any("On-call handoff (local)" in str(body) and "2 declared, 1 resolved, 2 open" in str(body) for body in posted)

@@ -54,9 +54,10 @@ def free_port(bus=False):
 
 
 class PrivateRedis(object):
-    """A redis-server of our own in a temporary directory."""
+    """A redis-server of our own in a temporary directory (or another binary: server, e.g. valkey-server)."""
 
-    def __init__(self, *extra, port=None, directory=None):
+    def __init__(self, *extra, port=None, directory=None, server=None):
+        self.server = server or REDIS_SERVER
         self.dir = directory or tempfile.mkdtemp(prefix='session-purge-test-')
         self.port = port or free_port(bus='--cluster-enabled' in extra)
         self.socket = os.path.join(self.dir, 'redis.sock')
@@ -65,7 +66,7 @@ class PrivateRedis(object):
         self.start()
 
     def start(self):
-        cmd = [REDIS_SERVER, '--port', str(self.port), '--bind', '127.0.0.1', '--dir', self.dir, '--save', '',
+        cmd = [self.server, '--port', str(self.port), '--bind', '127.0.0.1', '--dir', self.dir, '--save', '',
                '--unixsocket', self.socket, '--unixsocketperm', '700', '--enable-debug-command', 'yes'] + self.extra
         self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         for dummy in range(200):

@@ -431,3 +431,47 @@ def test_errors_are_explained_with_the_parameter(exc, param):
     err = redis_client.explain_error(exc, dict(host='h', port=1, db=99))
     assert err.param == param
     assert 'h:1' in err.msg
+
+
+class ClockedScript(object):
+    """A server-side batch script stand-in: each batch examines batch_size of ``keys`` names and takes
+    ``batch_seconds`` on the module's clock; ``timed`` is what the script reports about its own clock."""
+
+    def __init__(self, keys, batch_seconds, timed):
+        self.keys, self.batch_seconds, self.timed = keys, batch_seconds, timed
+        self.now = 0.0
+        self.batches_asked = []
+
+    def clock(self):
+        return self.now
+
+    def register_script(self, source):
+        assert 'os.clock' in source and 'TIME' in source
+
+        def call(keys=None, args=None):
+            cursor, dummy, count, dummy, dummy, dummy, batches = args
+            cursor, count, batches = int(cursor), int(count), int(batches)
+            self.batches_asked.append(batches)
+            ran = 0
+            while ran < batches and (ran == 0 or cursor != 0):
+                ran += 1
+                cursor = cursor + count if cursor + count < self.keys else 0
+                self.now += self.batch_seconds
+            found = min(ran * count, self.keys)
+            return [str(cursor).encode(), found, found, [], ran, self.timed]
+        return call
+
+
+@pytest.mark.parametrize('timed, batch_ms, expected', [
+    (1, 1.0, 8),    # a clock moves in the script (TIME on Redis 7.0, os.clock on Valkey 8.1): the cap, the script slices
+    (0, 1.0, 4),    # no clock moves: as many 1 ms batches as fit in the 4 ms slice
+    (0, 3.0, 1),    # batches longer than the slice: one per call
+    (0, 0.1, 8),    # never more than the cap
+])
+def test_script_calls_are_sized_by_the_scripts_clock_or_by_the_modules(timed, batch_ms, expected):
+    server = ClockedScript(keys=100000, batch_seconds=batch_ms / 1000.0, timed=timed)
+    purger = Purger(PurgeSpec(batch_size=1000, slice_ms=4), clock=server.clock)
+    result = purger.run([('fake:6379', server)])
+    assert result['method'] == 'script' and result['deleted'] == 100000
+    assert server.batches_asked[0] == 1  # the first call runs one batch: it tells whether a clock moves
+    assert set(server.batches_asked[1:]) == {expected}, server.batches_asked

@@ -424,10 +424,11 @@ class SmtpSink(VenvScript):
 
 class Moto(Service):
     name = "moto"
-    expect = "moto_server"
+    expect = "moto_iam.py"
 
     def command(self):
-        return [str(VENV_BIN / "moto_server"), "-H", HOST, "-p", str(self.port)]
+        # moto_server with IAM enforced and the lab's users (lab/moto_iam.py)
+        return [str(VENV_BIN / "python"), str(LAB / "moto_iam.py"), "-H", HOST, "-p", str(self.port)]
 
     def healthy(self):
         return http_ok(f"http://{addr('moto')}/moto-api/")
@@ -445,8 +446,10 @@ class Moto(Service):
                 waf.create_ip_set(Name=name, Scope="REGIONAL", IPAddressVersion=version.upper(), Addresses=[],
                                   Description="Addresses blocked by the on-call runbook")
         s3 = session.client("s3", endpoint_url=endpoint)
-        if aws["backup_bucket"] not in {b["Name"] for b in s3.list_buckets().get("Buckets", [])}:
-            s3.create_bucket(Bucket=aws["backup_bucket"])
+        buckets = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
+        for bucket in (aws["backup_bucket"], aws["incident_bucket"]):   # backups and evidence; incident records, PIRs
+            if bucket not in buckets:
+                s3.create_bucket(Bucket=bucket)
         logs = session.client("logs", endpoint_url=endpoint)
         groups = logs.describe_log_groups(logGroupNamePrefix=aws["waf_log_group"])["logGroups"]
         if not groups:

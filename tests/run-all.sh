@@ -50,6 +50,7 @@ lab_isolated_tests=(
   tests/integration/test_access_check.py
   tests/integration/test_health_check_backups.py
   tests/integration/test_lab_ingress.py
+  tests/integration/test_lab_iam.py
   tests/integration/test_session_purge.py
   tests/integration/test_pipeline_stages.py::test_deploy_and_verify_pass_then_a_bad_deploy_is_rolled_back
 )

@@ -46,6 +46,16 @@ def bucket():
     s3.delete_bucket(Bucket=name)
 
 
+@pytest.fixture
+def incident_bucket():
+    """The lab's incident bucket, which the documented policy lets the runbook's identity (the inventory's key:
+    moto enforces the policy) read and write under incidents/ and pir/; the test's objects are removed afterwards."""
+    name, objects = LAB['aws']['incident_bucket'], []
+    yield name, objects
+    for key in objects:
+        s3_client().delete_object(Bucket=name, Key=key)
+
+
 def new_id():
     return 'INC-itest-%s' % uuid.uuid4().hex[:10]
 
@@ -92,11 +102,15 @@ def playbook(action, folder, iid, check=False, **extra):
     return run_playbook('playbooks/incident_%s.yml' % action, extra_vars=extra_vars, check=check)
 
 
-def test_declare_update_resolve_in_three_runs_with_the_record_in_s3(tmp_path, bucket):
+def test_declare_update_resolve_in_three_runs_with_the_record_in_s3(tmp_path, incident_bucket):
     iid = new_id()
+    bucket, objects = incident_bucket
+    objects += ['incidents/%s.json' % iid, 'pir/%s-pir.md' % iid, 'pir/%s-pir.json' % iid]
     title = 'API error rate above 5 %% (%s)' % iid
-    # the record in the lab's S3; the folder is empty so that nothing can come from it
-    s3_vars = dict(clickview_incident_storage='s3', clickview_incident_s3_bucket=bucket, clickview_incident_s3_prefix='ci/')
+    # the record in the lab's S3, where staging and production keep it (incidents/), written with the inventory's
+    # key, which is held to the documented policy; the folder is empty so that nothing can come from it
+    s3_vars = dict(clickview_incident_storage='s3', clickview_incident_s3_bucket=bucket,
+                   clickview_incident_s3_prefix='incidents/')
     rc, out = playbook('declare', tmp_path, iid, incident_response_title=title, incident_response_alert='High Error Rate',
                        incident_response_impact='about 30 % of API requests fail', **s3_vars)
     assert rc == 0, failures(out)
@@ -112,10 +126,10 @@ def test_declare_update_resolve_in_three_runs_with_the_record_in_s3(tmp_path, bu
                        incident_response_follow_up='https://tracker.example/OPS-1234',
                        incident_response_action_items=['add a canary stage'], **s3_vars)
     assert rc == 0, failures(out)
-    assert task_results(out, 'Resolve | Record')[0]['record_path'] == 's3://%s/ci/%s.json' % (bucket, iid)
+    assert task_results(out, 'Resolve | Record')[0]['record_path'] == 's3://%s/incidents/%s.json' % (bucket, iid)
 
     assert list(tmp_path.iterdir()) == []
-    record = json.loads(s3_client().get_object(Bucket=bucket, Key='ci/%s.json' % iid)['Body'].read())
+    record = json.loads(s3_client().get_object(Bucket=bucket, Key='incidents/%s.json' % iid)['Body'].read())
     chat = received('/chat/incidents', iid)
     assert [m['message_type'] for m in chat] == ['initial', 'update', 'resolution']
     assert [m['severity'] for m in chat] == ['P2'] * 3
@@ -166,7 +180,7 @@ def test_declare_update_resolve_in_three_runs_with_the_record_in_s3(tmp_path, bu
     # production default: post_incident_review_s3_bucket is the incident bucket), staging refuses it without one
     reports = tmp_path.parent / (tmp_path.name + '-reports')
     pir_vars = dict(s3_vars, clickview_incident_dir=str(tmp_path), clickview_report_dir=str(reports),
-                    post_incident_review_id=iid, post_incident_review_s3_prefix='ci/pir/')
+                    post_incident_review_id=iid)
     rc, out = run_playbook('playbooks/post_incident_review.yml', extra_vars=dict(
         pir_vars, clickview_environment='staging', post_incident_review_s3_bucket=''))
     assert rc != 0 and any(m.startswith('post_incident_review_s3_bucket is empty, and clickview_environment is staging')
@@ -175,12 +189,12 @@ def test_declare_update_resolve_in_three_runs_with_the_record_in_s3(tmp_path, bu
     rc, out = run_playbook('playbooks/post_incident_review.yml', extra_vars=dict(pir_vars, clickview_environment='staging'))
     assert rc == 0, failures(out)
     for ext in ('md', 'json'):
-        kept = s3_client().get_object(Bucket=bucket, Key='ci/pir/%s-pir.%s' % (iid, ext))['Body'].read()
+        kept = s3_client().get_object(Bucket=bucket, Key='pir/%s-pir.%s' % (iid, ext))['Body'].read()
         assert kept == (reports / 'pir' / ('%s-pir.%s' % (iid, ext))).read_bytes()
     assert b'a bad release of clickview-backend' in kept
-    record = json.loads(s3_client().get_object(Bucket=bucket, Key='ci/%s.json' % iid)['Body'].read())
-    assert record['timeline'][-1]['details']['s3'] == 's3://%s/ci/pir/%s-pir.md' % (bucket, iid)
-    assert record['timeline'][-1]['event'].startswith('Post-incident review drafted: s3://%s/ci/pir/%s-pir.md' % (bucket, iid))
+    record = json.loads(s3_client().get_object(Bucket=bucket, Key='incidents/%s.json' % iid)['Body'].read())
+    assert record['timeline'][-1]['details']['s3'] == 's3://%s/pir/%s-pir.md' % (bucket, iid)
+    assert record['timeline'][-1]['event'].startswith('Post-incident review drafted: s3://%s/pir/%s-pir.md' % (bucket, iid))
 
 
 def test_s3_writers_appending_at_once_lose_no_event(bucket):

@@ -34,6 +34,8 @@ SENTINELS.update({
     "app password": LAB["postgres"]["app"]["password"],
     "replication password": LAB["postgres"]["replicator"]["password"],
     "Redis password": LAB["redis"]["password"],
+    # the runbook's AWS identity in the lab (moto enforces its policy): the access check and the handoff use it
+    "AWS secret key": LAB["aws"]["operator"]["secret_key"],
     # the sink's Statuspage API checks its key: the lab's own, set by the local inventory
     "Statuspage API key": LAB["statuspage"]["api_key"],
 })

@@ -7,6 +7,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / ".collections"))
 
 from ansible_collections.clickview.runbook.plugins.filter.disk_findings import disk_findings  # noqa: E402
+from ansible_collections.clickview.runbook.plugins.filter.pgbouncer_check import pgbouncer_check  # noqa: E402
 from ansible_collections.clickview.runbook.plugins.filter.pool_findings import pool_findings  # noqa: E402
 from ansible_collections.clickview.runbook.plugins.filter.pool_termination_action import (  # noqa: E402
     pool_termination_action)
@@ -117,6 +118,23 @@ def test_pgbouncer_waiting_clients_without_its_own_database():
 def test_pgbouncer_unreachable_is_fail():
     found = pool(pgbouncer={"msg": "refused"})["pgbouncer.pools"]
     assert found["status"] == "FAIL" and found["figure"] == "unreachable" and found["evidence"] == ["refused"]
+
+
+def test_the_health_checks_pgbouncer_row_grades_as_the_alert_does():
+    thresholds = {"pgbouncer_waiting_clients": {"warn": 1, "fail": 20}}
+    row = pgbouncer_check({"query_result": [bouncer(3), bouncer(4, "pgbouncer")]}, thresholds, "pgb:6432")
+    assert row == {"check": "pgbouncer.pools", "target": "pgb:6432", "status": "WARN",
+                   "figure": "1 pools, 5 clients active, 3 waiting, 3 server connections active",
+                   "threshold": "waiting clients warn >= 1, fail >= 20", "value": 3, "unit": "connections",
+                   "detail": "clickview/app (transaction): 5 clients active, 3 waiting (max wait 0s), 3 server active, 1 idle"}
+    assert pgbouncer_check({"query_result": [bouncer(20)]}, thresholds)["status"] == "FAIL"
+    # SHOW POOLS answered with only PgBouncer's own database: nothing waits
+    empty = pgbouncer_check({"query_result": [bouncer(9, "pgbouncer")]}, thresholds)
+    assert (empty["status"], empty["value"]) == ("OK", 0)
+    assert empty["figure"] == "0 pools, 0 clients active, 0 waiting, 0 server connections active"
+    down = pgbouncer_check({"failed": True, "msg": "connection refused"}, thresholds, "pgb:6432")
+    assert (down["status"], down["figure"], down["detail"], down["value"], down["unit"]) == (
+        "FAIL", "unreachable", "connection refused", None, None)
 
 
 # ---- the termination step ------------------------------------------------------------------------

@@ -304,10 +304,11 @@ def test_evidence_bundle_is_complete_and_its_manifest_verifies_until_tampered(en
         cur.execute("INSERT INTO audit_log (actor, action, target) VALUES ('sectest', 'login', %s)", (inside,))
         cur.execute("INSERT INTO audit_log (created_at, actor, action, target) "
                     "VALUES (now() - interval '2 hours', 'sectest', 'login', %s)", (outside,))
+    # under the documented policy's security-evidence/ prefix: the inventory's key is held to it
+    prefix = f"security-evidence/sectest-{env['tag']}"
     rc, out = run_playbook("playbooks/security_evidence.yml", extra_vars=dict(
         env["extra"], security_incident_id=incident, security_incident_evidence_window_minutes=10,
-        security_incident_evidence_s3_bucket="clickview-backups",
-        security_incident_evidence_s3_prefix=f"sectest-{env['tag']}"))
+        security_incident_evidence_s3_bucket="clickview-backups", security_incident_evidence_s3_prefix=prefix))
     assert rc == 0, failure_messages(out)
     report = json.loads((env["reports"] / "security" / f"{incident}-evidence.json").read_text())
     bundle = env["reports"] / "evidence" / report["bundle"].rsplit("/", 1)[1]
@@ -333,8 +334,8 @@ def test_evidence_bundle_is_complete_and_its_manifest_verifies_until_tampered(en
     assert event["details"]["manifest_sha256"] == report["manifest_sha256"]
 
     s3 = aws_client("s3")
-    listed = s3.list_objects_v2(Bucket="clickview-backups", Prefix=f"sectest-{env['tag']}/")
-    keys = [obj["Key"].split("/", 1)[1] for obj in listed.get("Contents", [])]
+    listed = s3.list_objects_v2(Bucket="clickview-backups", Prefix=prefix + "/")
+    keys = [obj["Key"][len(prefix) + 1:] for obj in listed.get("Contents", [])]
     uploaded = sorted(key.split("/", 1)[1] for key in keys if not key.startswith("reports/"))
     assert uploaded == sorted(names + ["MANIFEST.sha256", "manifest.json"])
     # the step's report is kept beside the bundles, so it outlives the machine (or AWX container) that wrote it

@@ -20,7 +20,7 @@ description:
   - For C(hpa_restore) (check C(hpa.restore)) it is C(OK) when C(maxReplicas) is the recorded value again and the
     record is gone; with no record to restore it is C(WARN) (nothing was changed).
   - In check mode nothing was written, so the row is C(OK) and its figure is the planned change.
-  - Anything else is C(FAIL): the HPA does not hold what was written (another writer, an admission webhook).
+  - Anything else is C(FAIL), because the HPA does not hold what was written (another writer, an admission webhook).
 options:
   _input:
     description: The HPA read back (one resource of M(kubernetes.core.k8s_info)).

@@ -29,8 +29,8 @@ def by_check(findings):
     return {f["check"]: f for f in findings}
 
 
-def grade(usage_rows, log_lines=None, k8s=K8S, **extra):
-    return by_check(memory_findings(k8s, usage=usage_rows, logs=log_lines, thresholds=T, target=TARGET,
+def grade(usage_rows, log_lines=None, k8s=None, **extra):
+    return by_check(memory_findings(k8s or K8S, usage=usage_rows, logs=log_lines, thresholds=T, target=TARGET,
                                     tail_lines=500, **extra))
 
 

@@ -32,7 +32,7 @@ import yaml
 
 from ansible_collections.clickview.runbook.plugins.filter.redis_checks import redis_checks
 from ansible_collections.clickview.runbook.plugins.module_utils.runbook_thresholds import threshold
-from conftest import ROOT, Cluster, free_port, pg_connect, run_tasks
+from conftest import ROOT, Cluster, free_port, pg_connect, pg_query, run_tasks
 from servers import pg18_bin, valkey_bin
 from test_session_purge import NEIGHBOURS, ODD_SESSIONS, PrivateRedis, seed, session_keys
 
@@ -81,13 +81,8 @@ def connect(cluster, role='app', app='itest-pg18', db=DB, autocommit=True):
 
 
 def query(cluster, sql, params=None, role='super', db=DB):
-    conn = connect(cluster, role, 'itest-pg18-observer', db)
-    try:
-        with conn.cursor() as cur:
-            cur.execute(sql, params)
-            return cur.fetchall() if cur.description else None
-    finally:
-        conn.close()
+    return pg_query(sql, params, role=ROLES[role], port=cluster.port, dbname=db, application_name='itest-pg18-observer',
+                    host=HOST)
 
 
 def login(cluster, role='ops', **extra):

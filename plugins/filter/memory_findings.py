@@ -92,8 +92,8 @@ OUT_OF_MEMORY = re.compile(r"(?i)out of memory|oom")
 
 
 def _threshold(thresholds, key, suffix):
-    return "warn >= %s%s, fail >= %s%s" % (threshold_pair(thresholds, key)[0], suffix, threshold_pair(thresholds, key)[1],
-                                           suffix)
+    warn, fail = threshold_pair(thresholds, key)
+    return "warn >= %s%s, fail >= %s%s" % (warn, suffix, fail, suffix)
 
 
 def memory_finding(k8s, rows, thresholds, target, limit):

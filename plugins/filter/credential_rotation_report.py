@@ -55,8 +55,9 @@ options:
     default: []
   rollouts:
     description:
-      - The Deployments after the wait - the C(results) of the looped M(kubernetes.core.k8s_info) task (each with its
-        C(item) and C(resources)), or a dictionary of name to a P(clickview.runbook.deployment_rollout#filter) state.
+      - The Deployments after the wait - the C(results) of the looped M(clickview.runbook.k8s_rollout_status) task (each
+        with its C(item) and C(resource)) or M(kubernetes.core.k8s_info) task (C(resources)), or a dictionary of name to
+        a P(clickview.runbook.deployment_rollout#filter) state.
     type: raw
     default: []
   rollout_timeout:
@@ -126,7 +127,9 @@ def credential_rotation_report(plan, login, secret_ref, postgres=None, secret_up
         if isinstance(result, dict) and "complete" in result:
             states[name] = result
         elif isinstance(result, dict) and not result.get("skipped"):
-            states[name] = deployment_rollout(result.get("resources") or [], name, rollout_timeout)
+            # a k8s_rollout_status result holds the Deployment as last read (resource), a k8s_info one its resources
+            read = result.get("resources") or ([result["resource"]] if result.get("resource") else [])
+            states[name] = deployment_rollout(read, name, rollout_timeout)
     return rotation_report(plan, login, secret_ref, postgres=postgres or None, secret_updated=secret_updated,
                            restarts=_by_item(restarts), rollouts=states, old_login=old_login, new_login=new_login,
                            failed_step=failed_step or None)

@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from ansible_collections.clickview.runbook.plugins.module_utils.k8s_rollout import rollout_state
+from ansible_collections.clickview.runbook.plugins.module_utils import k8s_rollout
 
 DOCUMENTATION = r"""
 name: rollout_outcome
@@ -103,38 +103,11 @@ _value:
       elements: dict
 """
 
-_STATES = {"done": "complete", "failed": "deadline", "waiting": "progressing"}
-_MESSAGES = {"complete": 'deployment "%s" successfully rolled out',
-             "deadline": 'deployment "%s" exceeded its progress deadline',
-             "missing": 'deployment "%s" not found',
-             "timeout": 'deployment "%s" still rolling out after %s s',
-             "progressing": 'deployment "%s" still rolling out'}
-
 
 def rollout_outcome(resources, name="", timeout="", final=False):
-    """The rollout's state and figures (see DOCUMENTATION)."""
-    if isinstance(resources, dict):
-        resources = [resources]
-    deployment = (resources or [{}])[0] or {}
-    status = deployment.get("status") or {}
-    spec = deployment.get("spec") or {}
-    if deployment:
-        obj = dict(deployment, metadata=dict({"generation": 1}, **(deployment.get("metadata") or {})))
-        state = _STATES[rollout_state("Deployment", obj)[0]]
-    else:
-        state = "missing"
-    if final and state == "progressing":
-        state = "timeout"
-    replicas = spec.get("replicas", 0) if deployment else 0
-    message = _MESSAGES[state] % ((name, timeout) if state == "timeout" else (name,))
-    if state != "complete":
-        message += " (%s of %s updated, %s available)" % (
-            status.get("updatedReplicas", 0), replicas, status.get("availableReplicas", 0))
-    containers = ((spec.get("template") or {}).get("spec") or {}).get("containers") or []
-    return {"name": name, "state": state, "message": message, "replicas": replicas,
-            "ready": status.get("readyReplicas", 0), "updated": status.get("updatedReplicas", 0),
-            "available": status.get("availableReplicas", 0), "images": [c.get("image") for c in containers],
-            "conditions": status.get("conditions") or [], "pods": [], "events": []}
+    """The rollout's state and figures (see DOCUMENTATION); k8s_rollout.rollout_outcome, which the
+    k8s_rollout_status module's wait reports with."""
+    return k8s_rollout.rollout_outcome(resources, name, timeout, final)
 
 
 class FilterModule:

@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+from ansible_collections.clickview.runbook.plugins.module_utils import k8s_rollout
+
 DOCUMENTATION = r"""
 name: rollout_problems
 author: ClickView Platform Team
@@ -59,34 +61,10 @@ _value:
 """
 
 
-def _unready(pods):
-    out = []
-    for pod in pods or []:
-        for cs in (pod.get("status") or {}).get("containerStatuses") or []:
-            if cs.get("ready"):
-                continue
-            state = cs.get("state") or {}
-            waiting = state.get("waiting") or {}
-            reason = waiting["reason"] if "reason" in waiting else next(iter(state), "")
-            out.append({"pod": (pod.get("metadata") or {}).get("name"), "container": cs.get("name"), "image": cs.get("image"),
-                        "reason": reason, "restarts": cs.get("restartCount", 0),
-                        "last_exit_code": ((cs.get("lastState") or {}).get("terminated") or {}).get("exitCode")})
-    return out
-
-
-def _relevant(event, name):
-    obj = event.get("involvedObject") or {}
-    own = obj.get("name", "")
-    return own == name or (own.startswith(name + "-") and obj.get("kind") in ("ReplicaSet", "Pod")
-                           and event.get("type", "") == "Warning")
-
-
 def rollout_problems(pods, events=None, name="", limit=10):
-    """{'pods': [...], 'events': [...]} (see DOCUMENTATION)."""
-    kept = [{"object": "%s/%s" % ((e.get("involvedObject") or {}).get("kind"), (e.get("involvedObject") or {}).get("name")),
-             "type": e.get("type", ""), "reason": e.get("reason", ""), "message": e.get("message", ""), "count": e.get("count", 1)}
-            for e in events or [] if _relevant(e, name)]
-    return {"pods": _unready(pods), "events": kept[-int(limit):] if int(limit) > 0 else []}
+    """{'pods': [...], 'events': [...]} (see DOCUMENTATION); k8s_rollout.rollout_problems, which the
+    k8s_rollout_status module explains a failed rollout with."""
+    return k8s_rollout.rollout_problems(pods, events, name, limit)
 
 
 class FilterModule:

@@ -358,6 +358,125 @@ def add_sample(samples, sample, limit=PROGRESS_LIMIT):
     return samples
 
 
+# ---------------------------------------------------------------- how a rollout ended, and why (reports)
+_OUTCOMES = {"done": "complete", "failed": "deadline", "waiting": "progressing"}
+_OUTCOME_MESSAGES = {"complete": '%s "%s" successfully rolled out',
+                     "deadline": '%s "%s" exceeded its progress deadline',
+                     "missing": '%s "%s" not found',
+                     "timeout": '%s "%s" still rolling out after %s s',
+                     "progressing": '%s "%s" still rolling out'}
+
+
+def rollout_outcome(resources, name="", timeout="", final=False, kind="Deployment"):
+    """{name, state, message, replicas, ready, updated, available, images, conditions, pods, events} of a rollout.
+
+    state is complete, deadline (progress deadline exceeded), progressing, timeout (still progressing on the
+    last poll, ``final``) or missing (no object), by rollout_state's rule. ``resources`` is a list holding the
+    object (k8s_info's resources) or the object itself. pods and events are left empty (rollout_problems)."""
+    if isinstance(resources, dict):
+        resources = [resources]
+    obj = (resources or [{}])[0] or {}
+    status, spec = obj.get("status") or {}, obj.get("spec") or {}
+    if obj:
+        judged = dict(obj, metadata=dict({"generation": 1}, **(obj.get("metadata") or {})))
+        state = _OUTCOMES[rollout_state(kind, judged)[0]]
+    else:
+        state = "missing"
+    if final and state == "progressing":
+        state = "timeout"
+    counts = progress_sample(kind, obj, 0) if obj else {"replicas": 0, "updated": 0, "ready": 0, "available": 0}
+    if kind != "DaemonSet":
+        counts["replicas"] = spec.get("replicas", 0) if obj else 0
+    label = kind.lower()
+    message = _OUTCOME_MESSAGES[state] % ((label, name, timeout) if state == "timeout" else (label, name))
+    if state != "complete":
+        message += " (%s of %s updated, %s available)" % (counts["updated"], counts["replicas"], counts["available"])
+    containers = ((spec.get("template") or {}).get("spec") or {}).get("containers") or []
+    return {"name": name, "state": state, "message": message, "replicas": counts["replicas"],
+            "ready": counts["ready"], "updated": counts["updated"], "available": counts["available"],
+            "images": [c.get("image") for c in containers], "conditions": status.get("conditions") or [],
+            "pods": [], "events": []}
+
+
+def _unready(pods):
+    out = []
+    for pod in pods or []:
+        for cs in (pod.get("status") or {}).get("containerStatuses") or []:
+            if cs.get("ready"):
+                continue
+            state = cs.get("state") or {}
+            waiting = state.get("waiting") or {}
+            reason = waiting["reason"] if "reason" in waiting else next(iter(state), "")
+            out.append({"pod": (pod.get("metadata") or {}).get("name"), "container": cs.get("name"), "image": cs.get("image"),
+                        "reason": reason, "restarts": cs.get("restartCount", 0),
+                        "last_exit_code": ((cs.get("lastState") or {}).get("terminated") or {}).get("exitCode")})
+    return out
+
+
+def _relevant(event, name):
+    obj = event.get("involvedObject") or {}
+    own = obj.get("name", "")
+    return own == name or (own.startswith(name + "-") and obj.get("kind") in ("ReplicaSet", "Pod")
+                           and event.get("type", "") == "Warning")
+
+
+def rollout_problems(pods, events=None, name="", limit=10):
+    """{'pods': [...], 'events': [...]}: the containers that are not ready, and the workload's own events with the
+    Warning events of its ReplicaSets and pods (objects named <name>-...), the last ``limit`` as listed."""
+    kept = [{"object": "%s/%s" % ((e.get("involvedObject") or {}).get("kind"), (e.get("involvedObject") or {}).get("name")),
+             "type": e.get("type", ""), "reason": e.get("reason", ""), "message": e.get("message", ""), "count": e.get("count", 1)}
+            for e in events or [] if _relevant(e, name)]
+    return {"pods": _unready(pods), "events": kept[-int(limit):] if int(limit) > 0 else []}
+
+
+def watch_rollout(api, kind, namespace, name, timeout, poll_interval=2.0, explain=True, sleep=time.sleep, clock=time.monotonic):
+    """Wait like kubectl rollout status for one workload; return (outcome, last object read or None).
+
+    outcome is rollout_outcome's (final) with ``seconds`` waited and ``progress`` (progress_sample at each poll,
+    at most PROGRESS_LIMIT); when the rollout did not complete and ``explain``, also the containers that are not
+    ready and the last events (rollout_problems). A missing object ends the wait at once (state missing). A read
+    that fails for another reason than 401/403 (raised: waiting cannot mend credentials) is polled again until
+    the timeout; the outcome's ``error`` then says what the last failed read answered."""
+    if kind not in KINDS:
+        raise RolloutError("kind must be one of %s, got %r" % (", ".join(sorted(KINDS)), kind))
+    started = clock()
+    deadline = started + timeout
+    progress, obj, error, state = [], None, None, "waiting"
+    while True:
+        try:
+            obj, error = api.get(object_path(kind, namespace, name)), None
+        except K8sApiError as e:
+            if e.status in (401, 403):
+                raise
+            if e.status == 404:
+                obj, error = None, None
+                break
+            error = str(e)
+        if error is None:
+            add_sample(progress, progress_sample(kind, obj, clock() - started))
+            state = rollout_state(kind, dict(obj, metadata=dict({"generation": 1}, **(obj.get("metadata") or {}))))[0]
+            if state != "waiting":
+                break
+        remaining = deadline - clock()
+        if remaining <= 0:
+            break
+        sleep(min(poll_interval, remaining))
+    outcome = rollout_outcome([obj] if obj else [], name, timeout, final=True, kind=kind)
+    if obj is None and error is not None:
+        outcome.update(state="timeout", message='%s "%s" could not be read for %s s: %s' % (kind.lower(), name, timeout, error))
+    if error is not None:
+        outcome["error"] = error
+    outcome.update(seconds=round(max(clock() - started, 0.0), 1), progress=progress)
+    if explain and obj is not None and outcome["state"] in ("deadline", "timeout"):
+        try:
+            pods = api.list("/api/v1/namespaces/%s/pods" % namespace, label_selector=selector_string(obj["spec"].get("selector")))
+            events = api.list("/api/v1/namespaces/%s/events" % namespace)
+        except K8sApiError:
+            pods, events = [], []
+        outcome.update(rollout_problems(pods, events, name))
+    return outcome, obj
+
+
 # ---------------------------------------------------------------- the rollback
 class Rollback(object):
     """Plan, apply and wait for the rollback of one or more objects of one kind in one namespace."""

@@ -306,6 +306,16 @@ def test_a_rollout_that_does_not_complete_fails():
     assert check["status"] == "FAIL" and "still rolling out after 60 s" in check["figure"]
 
 
+def test_the_rollout_wait_module_results_are_read_like_k8s_info_ones():
+    """k8s_rollout_status returns the Deployment as last read (resource), not a resources list."""
+    done = {"item": "backend", "resource": ROLLED["resources"][0], "rollout": {"state": "complete"}}
+    stuck = {"item": "backend", "resource": dict(ROLLED["resources"][0], status={
+        "observedGeneration": 3, "replicas": 3, "updatedReplicas": 1, "availableReplicas": 2})}
+    assert statuses(report(rollouts=[done]))["rotation.rollout"] == "OK"
+    assert statuses(report(rollouts=[stuck], rollout_timeout=60))["rotation.rollout"] == "FAIL"
+    assert statuses(report(rollouts=[{"item": "backend", "resource": None, "failed": True}]))["rotation.rollout"] == "FAIL"
+
+
 def test_an_old_password_refused_before_too_proves_little():
     result = credential_rotation_report(plan(confirm=True, current="refused"), "app", "clickview/db",
                                         postgres={"changed": True}, secret_updated=True,

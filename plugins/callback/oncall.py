@@ -26,6 +26,9 @@ description:
     C(community.postgresql.postgresql_query) result as key=value pairs, the HTTP status of an
     C(ansible.builtin.uri) result with its JSON C(status) field or a Prometheus query's first value, the last line
     of a command's stdout, or a C(progress) key of the result. Anything else shows as C(not yet).
+  - A task that waits in chunks - each call waits a while and returns while the work goes on, as
+    M(clickview.runbook.k8s_rollout_status) with C(return_after) does - says how long it waited and may wait in all
+    with the C(waited) and C(wait_timeout) keys of its result; the line then shows those.
   - Only those fields are shown, each value cut short, values of keys that name a secret masked, and the line is
     cut to 120 characters. Nothing of a task with C(no_log) is shown (Ansible censors its result); its line has
     the task name and the time only.
@@ -184,5 +187,10 @@ class CallbackModule(DefaultCallback):
         self._waits[key] = wait
 
         no_log = fields.get("no_log") is True or getattr(task, "no_log", None) is True
-        state = None if no_log or is_censored(data) else poll_state(data, action=fields.get("action"))
-        self._display.display(retry_line(task_name, state, round(now - wait[0]), budget), color=C.COLOR_DEBUG)
+        censored = no_log or is_censored(data)
+        state = None if censored else poll_state(data, action=fields.get("action"))
+        elapsed = round(now - wait[0])
+        if not censored and _number(data.get("wait_timeout"), None) is not None and _number(data.get("waited"), None) is not None:
+            # a module that waits in chunks (k8s_rollout_status with return_after) says how long, of how long
+            elapsed, budget = _number(data["waited"]), _number(data["wait_timeout"])
+        self._display.display(retry_line(task_name, state, elapsed, budget), color=C.COLOR_DEBUG)

@@ -429,18 +429,24 @@ def rollout_problems(pods, events=None, name="", limit=10):
     return {"pods": _unready(pods), "events": kept[-int(limit):] if int(limit) > 0 else []}
 
 
-def watch_rollout(api, kind, namespace, name, timeout, poll_interval=2.0, explain=True, sleep=time.sleep, clock=time.monotonic):
+def watch_rollout(api, kind, namespace, name, timeout, poll_interval=2.0, explain=True, sleep=time.sleep, clock=time.monotonic,
+                  waited=0.0, return_after=0):
     """Wait like kubectl rollout status for one workload; return (outcome, last object read or None).
 
-    outcome is rollout_outcome's (final) with ``seconds`` waited and ``progress`` (progress_sample at each poll,
-    at most PROGRESS_LIMIT); when the rollout did not complete and ``explain``, also the containers that are not
-    ready and the last events (rollout_problems). A missing object ends the wait at once (state missing). A read
-    that fails for another reason than 401/403 (raised: waiting cannot mend credentials) is polled again until
-    the timeout; the outcome's ``error`` then says what the last failed read answered."""
+    outcome is rollout_outcome's with ``seconds`` waited and ``progress`` (progress_sample at each poll, at most
+    PROGRESS_LIMIT); when the rollout did not complete and ``explain``, also the containers that are not ready and
+    the last events (rollout_problems). A missing object ends the wait at once (state missing). A read that fails
+    for another reason than 401/403 (raised: waiting cannot mend credentials) is polled again until the timeout;
+    the outcome's ``error`` then says what the last failed read answered.
+
+    ``waited`` is the seconds an earlier call of the same wait already spent (the time budget ``timeout`` counts
+    from there); with ``return_after`` > 0 the call returns after that many seconds with state ``progressing``
+    when the rollout is still going and time is left, so that an until loop of calls can show its progress."""
     if kind not in KINDS:
         raise RolloutError("kind must be one of %s, got %r" % (", ".join(sorted(KINDS)), kind))
-    started = clock()
+    started = clock() - max(waited, 0.0)
     deadline = started + timeout
+    call_ends = clock() + return_after if return_after > 0 else None
     progress, obj, error, state = [], None, None, "waiting"
     while True:
         try:
@@ -458,12 +464,14 @@ def watch_rollout(api, kind, namespace, name, timeout, poll_interval=2.0, explai
             if state != "waiting":
                 break
         remaining = deadline - clock()
-        if remaining <= 0:
+        if remaining <= 0 or (call_ends is not None and clock() >= call_ends):
             break
         sleep(min(poll_interval, remaining))
-    outcome = rollout_outcome([obj] if obj else [], name, timeout, final=True, kind=kind)
+    final = clock() >= deadline or state != "waiting" or (obj is None and error is None)
+    outcome = rollout_outcome([obj] if obj else [], name, timeout, final=final, kind=kind)
     if obj is None and error is not None:
-        outcome.update(state="timeout", message='%s "%s" could not be read for %s s: %s' % (kind.lower(), name, timeout, error))
+        outcome.update(state="timeout" if final else "progressing",
+                       message='%s "%s" could not be read for %s s: %s' % (kind.lower(), name, round(clock() - started), error))
     if error is not None:
         outcome["error"] = error
     outcome.update(seconds=round(max(clock() - started, 0.0), 1), progress=progress)

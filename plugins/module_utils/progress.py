@@ -207,7 +207,11 @@ def _progress_state(progress):
     if isinstance(progress, _TEXT):
         return progress.strip() or None
     if isinstance(progress, list) and progress:
-        return pairs(progress[-1])
+        last = progress[-1]
+        if isinstance(last, Mapping) and "replicas" in last and "updated" in last:
+            # a rollout wait's sample (k8s_rollback, k8s_rollout_status): as k8s_info's Deployment reads
+            return "%d/%d pods updated, %d ready" % (_int(last.get("updated")), _int(last.get("replicas")), _int(last.get("ready")))
+        return pairs(last)
     if isinstance(progress, Mapping) and progress:
         return pairs(progress)
     return None

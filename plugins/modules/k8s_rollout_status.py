@@ -29,6 +29,9 @@ description:
     kubernetes client is missing. Other failed reads are polled again until O(wait_timeout); RV(rollout.error) then
     holds the last one.
   - It only reads. It runs the same in check mode.
+  - One call polls in one process. A wait longer than a few seconds is best an C(until) loop of calls with
+    O(return_after) and O(wait_started) (see the examples), which costs one module run per O(return_after) seconds
+    instead of one per poll and shows its progress as it goes.
 author:
   - ClickView Platform Team (@clickview)
 extends_documentation_fragment:
@@ -71,6 +74,19 @@ options:
     description: When the rollout did not complete, also read the workload's pods and the namespace's events to say why.
     type: bool
     default: true
+  wait_started:
+    description:
+      - When the wait began, in seconds since the epoch (C(now().timestamp())), for a wait made of several calls; the
+        O(wait_timeout) counts from then. Left out, from this call.
+    type: float
+  return_after:
+    description:
+      - Return after this many seconds with RV(rollout.state=progressing) when the rollout is still going and
+        O(wait_timeout) is not spent, so that an C(until) loop of this task prints one line of progress per call
+        (the C(clickview.runbook.oncall) callback shows the last poll and the time waited of O(wait_timeout)).
+      - V(0) waits the whole O(wait_timeout) in one call.
+    type: int
+    default: 0
 notes:
   - A least-privilege role needs C(get) on the workload and, for O(explain), C(list) on C(pods) and C(events).
 seealso:
@@ -89,6 +105,22 @@ EXAMPLES = r"""
 - name: Say how it ended
   ansible.builtin.debug:
     msg: "{{ rollout.rollout.message }} after {{ rollout.rollout.seconds }} s"
+
+- name: Wait up to 10 minutes, printing the progress every 10 seconds
+  ansible.builtin.set_fact:
+    wait_started: "{{ now(utc=true).timestamp() }}"
+
+- name: Wait for the rollout of clickview-backend
+  clickview.runbook.k8s_rollout_status:
+    name: clickview-backend
+    namespace: clickview
+    wait_timeout: 600
+    wait_started: "{{ wait_started }}"
+    return_after: 10
+  register: rollout
+  until: rollout.rollout.state | default('') != 'progressing'
+  retries: 61
+  delay: 1
 
 - name: The state now, without waiting
   clickview.runbook.k8s_rollout_status:
@@ -109,7 +141,7 @@ rollout:
       type: str
       sample: clickview-backend
     state:
-      description: C(complete), C(deadline), C(timeout) or C(missing).
+      description: C(complete), C(deadline), C(timeout) or C(missing); C(progressing) when O(return_after) ended the call first.
       type: str
       sample: complete
     message:
@@ -168,7 +200,24 @@ resource:
   description: The workload as last read; null when missing or never read.
   returned: success
   type: dict
+progress:
+  description: RV(rollout.progress) again, where the C(clickview.runbook.oncall) callback reads a poll's state.
+  returned: success
+  type: list
+  elements: dict
+waited:
+  description: Seconds waited since O(wait_started) (RV(rollout.seconds)).
+  returned: success
+  type: float
+  sample: 41.0
+wait_timeout:
+  description: O(wait_timeout), the time the wait may take in all.
+  returned: success
+  type: int
+  sample: 300
 """
+
+import time
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
@@ -191,6 +240,8 @@ def argument_spec():
         name=dict(type="str", required=True),
         namespace=dict(type="str", required=True),
         wait_timeout=dict(type="int", default=300),
+        wait_started=dict(type="float"),
+        return_after=dict(type="int", default=0),
         poll_interval=dict(type="float", default=2.0),
         explain=dict(type="bool", default=True),
     )
@@ -205,20 +256,25 @@ def main():
             module.fail_json(msg="%s must not be empty" % option)
     if p["wait_timeout"] < 0:
         module.fail_json(msg="wait_timeout must be 0 or more seconds, got %d" % p["wait_timeout"])
+    if p["return_after"] < 0:
+        module.fail_json(msg="return_after must be 0 (wait the whole wait_timeout) or more seconds, got %d" % p["return_after"])
     if p["poll_interval"] < 0.5:
         module.fail_json(msg="poll_interval must be at least 0.5 seconds, got %s" % p["poll_interval"])
     missing = missing_requirements()
     if missing:
         module.fail_json(msg=missing_required_lib(missing[0]), exception=missing[1])
+    waited = max(time.time() - p["wait_started"], 0.0) if p["wait_started"] is not None else 0.0
     try:
         outcome, obj = watch_rollout(connect(p), p["kind"], p["namespace"], p["name"], p["wait_timeout"],
-                                     poll_interval=p["poll_interval"], explain=p["explain"])
+                                     poll_interval=p["poll_interval"], explain=p["explain"], waited=waited,
+                                     return_after=p["return_after"])
     except K8sApiError as e:
         if e.status in (401, 403):
             module.fail_json(msg="the Kubernetes API refused to let these credentials read %s/%s in namespace %s: %s"
                                  % (p["kind"].lower(), p["name"], p["namespace"], e))
         module.fail_json(msg="Kubernetes API request failed: %s" % e)
-    module.exit_json(changed=False, rollout=outcome, resource=obj, msg=outcome["message"])
+    module.exit_json(changed=False, rollout=outcome, resource=obj, progress=outcome["progress"], waited=outcome["seconds"],
+                     wait_timeout=p["wait_timeout"], msg=outcome["message"])
 
 
 if __name__ == "__main__":

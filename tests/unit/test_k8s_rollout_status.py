@@ -155,3 +155,22 @@ def test_statefulset_counts_and_message():
     out = kr.rollout_outcome([sts], 'db', kind='StatefulSet')
     assert out['state'] == 'complete' and out['message'] == 'statefulset "db" successfully rolled out'
     assert (out['replicas'], out['ready'], out['images']) == (2, 2, ['postgres:18'])
+
+
+def test_return_after_hands_back_a_progressing_wait_and_the_next_call_goes_on():
+    """An until loop of calls shows progress every return_after seconds; the budget counts from the first call."""
+    clock = Clock()
+    api = Api([dep(updated=1)])
+    outcome, _obj = watch(api, timeout=30, clock=clock, return_after=10)
+    assert outcome['state'] == 'progressing' and outcome['seconds'] == 10.0
+    assert outcome['pods'] == [] and api.lists == []           # not explained: the wait is not over
+    outcome, _obj = watch(api, timeout=30, clock=clock, return_after=10, waited=25)
+    assert outcome['state'] == 'timeout' and outcome['seconds'] == 30.0
+    assert outcome['message'] == 'deployment "web" still rolling out after 30 s (1 of 3 updated, 3 available)'
+    assert outcome['progress'][0]['elapsed'] == 25.0 and api.lists
+
+
+def test_return_after_ends_early_when_the_rollout_completes():
+    clock = Clock()
+    outcome, _obj = watch(Api([dep(updated=1), dep()]), timeout=300, clock=clock, return_after=10, waited=40)
+    assert outcome['state'] == 'complete' and outcome['seconds'] == 42.0 and clock.sleeps == [2]

@@ -212,6 +212,20 @@ def test_without_a_start_the_time_counts_from_the_first_poll_and_a_new_wait_star
                                        "  waiting: Restore | Wait for recovery to end - t (0 s of 60 s)"]
 
 
+def test_a_wait_in_chunks_shows_its_own_time_of_its_budget(callback):
+    """k8s_rollout_status with return_after: each call waits 10 s, the loop's pause is 1 s; the line shows the
+    module's waited of wait_timeout and the last poll as pods."""
+    task = {"name": "Rollout | Wait for deployment/web", "delay": 1, "action": "clickview.runbook.k8s_rollout_status"}
+    sample = {"elapsed": 10.2, "replicas": 3, "updated": 1, "ready": 2, "available": 2}
+    callback.v2_runner_retry(FakeResult({"attempts": 1, "retries": 31, "progress": [sample], "waited": 10.2,
+                                         "wait_timeout": 300, "rollout": {"state": "progressing"}}, task))
+    callback.v2_runner_retry(FakeResult({"attempts": 1, "retries": 31, "progress": [sample], "waited": 10.2,
+                                         "wait_timeout": 300}, dict(task, no_log=True)))
+    assert callback._display.lines == [
+        "  waiting: Rollout | Wait for deployment/web - 1/3 pods updated, 2 ready (10 s of 300 s)",
+        "  waiting: Rollout | Wait for deployment/web (0 s of 30 s)"]
+
+
 def test_seconds_and_line_format():
     assert oncall.seconds(41.4) == "41" and oncall.seconds(0.5 * 3) == "1.5" and oncall.seconds(-2) == "0"
     assert oncall.retry_line("T", "s", 1, 2) == "  waiting: T - s (1 s of 2 s)"

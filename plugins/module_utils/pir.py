@@ -171,3 +171,31 @@ def document(record, review_hours=48, default_owner="@owner", action_due_days=14
         review_due=format_ts(review_due), review_due_hours=review_hours,
         generated_at=format_ts(now),
     )
+
+
+def chart_window(doc, margin_minutes=15, points=120, min_step=15, now=None):
+    """The time range and step of the PIR's error-ratio chart, and its markers, from a document().
+
+    From ``margin_minutes`` before the earliest milestone (the alert, else the declaration) to as long after
+    the resolution (an open incident: up to now), never past now; the step is the range over ``points``
+    samples, at least ``min_step`` seconds, so the range query stays small (Prometheus answers at most
+    11,000 points). The markers are the recorded milestones: {at, label}. Returns {start, end, step, markers}
+    with start and end in epoch seconds."""
+    if margin_minutes < 0 or points < 2 or min_step < 1:
+        raise PirError("chart window: margin_minutes must be >= 0, points >= 2 and min_step >= 1")
+    now = now or datetime.datetime.now(datetime.timezone.utc)
+    moments = [parse_ts(doc["started_at"], "started_at")]
+    markers = []
+    for row in doc.get("milestones") or []:
+        if row.get("at"):
+            moments.append(parse_ts(row["at"], "milestones.at"))
+            markers.append({"at": row["at"], "label": row["name"]})
+    end = parse_ts(doc["resolved_at"], "resolved_at") if doc.get("resolved_at") else now
+    margin = datetime.timedelta(minutes=margin_minutes)
+    start = min(moments) - margin
+    end = min(max(end, max(moments)) + margin, now)
+    start_s, end_s = int(start.timestamp()), int(end.timestamp())
+    if end_s <= start_s:
+        end_s = start_s + min_step
+    step = max(min_step, -(-(end_s - start_s) // (points - 1)))
+    return {"start": start_s, "end": end_s, "step": step, "markers": markers}

@@ -9,9 +9,12 @@ and reads the sink filtered by that id: other developers' messages are never cle
 
 import datetime
 import json
+import math
 import os
 import sys
 import threading
+import time
+import urllib.parse
 import urllib.request
 import uuid
 
@@ -27,6 +30,14 @@ from ansible_collections.clickview.runbook.plugins.module_utils import incident_
 LAB = lab_config()
 SINK = 'http://%s:%d' % (LAB['host'], LAB['services']['webhook_sink']['port'])
 MOTO = 'http://%s:%d' % (LAB['host'], LAB['services']['moto']['port'])
+
+
+def prometheus_range(query, start, end, step):
+    """The lab Prometheus's answer to a range query."""
+    url = 'http://127.0.0.1:%d/api/v1/query_range?%s' % (lab_config()['services']['prometheus']['port'], urllib.parse.urlencode(
+        {'query': query, 'start': start, 'end': end, 'step': step}))
+    with urllib.request.urlopen(url, timeout=10) as resp:
+        return json.load(resp)
 
 
 def s3_client():
@@ -105,7 +116,7 @@ def playbook(action, folder, iid, check=False, **extra):
 def test_declare_update_resolve_in_three_runs_with_the_record_in_s3(tmp_path, incident_bucket):
     iid = new_id()
     bucket, objects = incident_bucket
-    objects += ['incidents/%s.json' % iid, 'pir/%s-pir.md' % iid, 'pir/%s-pir.json' % iid]
+    objects += ['incidents/%s.json' % iid, 'pir/%s-pir.md' % iid, 'pir/%s-pir.json' % iid, 'pir/%s-pir.svg' % iid]
     title = 'API error rate above 5 %% (%s)' % iid
     # the record in the lab's S3, where staging and production keep it (incidents/), written with the inventory's
     # key, which is held to the documented policy; the folder is empty so that nothing can come from it
@@ -188,10 +199,22 @@ def test_declare_update_resolve_in_three_runs_with_the_record_in_s3(tmp_path, in
     assert not reports.exists()
     rc, out = run_playbook('playbooks/post_incident_review.yml', extra_vars=dict(pir_vars, clickview_environment='staging'))
     assert rc == 0, failures(out)
-    for ext in ('md', 'json'):
+    for ext in ('svg', 'json', 'md'):
         kept = s3_client().get_object(Bucket=bucket, Key='pir/%s-pir.%s' % (iid, ext))['Body'].read()
         assert kept == (reports / 'pir' / ('%s-pir.%s' % (iid, ext))).read_bytes()
     assert b'a bad release of clickview-backend' in kept
+    # the error ratio around the incident is what the lab's Prometheus answers for the review's window (but the
+    # newest samples, which a scrape since may have moved), with the milestones recorded marked on it
+    chart = json.loads((reports / 'pir' / ('%s-pir.json' % iid)).read_text())['chart']
+    window = chart['window']
+    assert window['start'] <= ts(record['declared_at']).timestamp() - 15 * 60 and window['end'] <= time.time()
+    answer = prometheus_range(chart['query'], window['start'], window['end'], window['step'])
+    expected = [[float(t), float(v)] for t, v in answer['data']['result'][0]['values'] if math.isfinite(float(v))]
+    assert len(chart['points']) >= 3 and chart['points'][0][0] == expected[0][0]
+    assert chart['points'][:-2] == pytest.approx(expected[:len(chart['points']) - 2])
+    assert 'Service restored' in [m['label'] for m in chart['markers']]
+    assert '### Error ratio' in kept.decode() and '](%s-pir.svg)' % iid in kept.decode()
+    assert (reports / 'pir' / ('%s-pir.svg' % iid)).read_text().startswith('<svg')
     record = json.loads(s3_client().get_object(Bucket=bucket, Key='incidents/%s.json' % iid)['Body'].read())
     assert record['timeline'][-1]['details']['s3'] == 's3://%s/pir/%s-pir.md' % (bucket, iid)
     assert record['timeline'][-1]['event'].startswith('Post-incident review drafted: s3://%s/pir/%s-pir.md' % (bucket, iid))

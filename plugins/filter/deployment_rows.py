@@ -1,0 +1,105 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, ClickView Platform Team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The deployment report's rows for a rollout and the rollbacks after it."""
+
+from __future__ import annotations
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.clickview.runbook.plugins.module_utils import deployment_rows as dr
+
+DOCUMENTATION = r"""
+name: deployment_rows
+author: ClickView Platform Team (@clickview)
+version_added: 0.2.0
+short_description: The deployment report's rows for the rollout of an image and the rollbacks after it
+description:
+  - C(rollout) - the input is the outcome of M(clickview.runbook.k8s_rollout_status) (C(rollout)); one row
+    C(deploy.rollout), OK once the rollout completed (the seconds it took as its value), FAIL with the conditions, the
+    containers that are not ready and the last events otherwise. In check mode it says what would roll out.
+  - C(auto_rollback) - the input is the registered M(clickview.runbook.k8s_rollback) run after a failed rollout; one
+    row C(deploy.rollback), OK naming what runs now, WARN when it was skipped (C(deployment_rollback_on_failure) false,
+    so the failed revision is still deployed), FAIL with the rollback details when it failed.
+  - C(verify_rollback) - the input is the registered rollback after a failed post-deploy verification; no row when it
+    did not run, else one row C(verify.rollback), OK or FAIL.
+options:
+  _input:
+    description: What the step registered (see the description).
+    type: raw
+    required: true
+  step:
+    description: Which row.
+    type: str
+    required: true
+    choices: [rollout, auto_rollback, verify_rollback]
+  name:
+    description: The Deployment's name.
+    type: str
+    required: true
+  image:
+    description: The image deployed (C(rollout)).
+    type: str
+    default: ''
+  image_before:
+    description: The image that ran before the deploy (C(rollout), C(auto_rollback)).
+    type: str
+    default: ''
+  changed:
+    description: Whether the deploy changed the image (C(rollout)).
+    type: bool
+    default: true
+  check_mode:
+    description: Whether the run is in check mode (C(rollout)).
+    type: bool
+    default: false
+  deadline:
+    description: The Deployment's progress deadline in seconds (C(rollout), for the threshold).
+    type: raw
+    default: 600
+  timeout:
+    description: The seconds the rollout was watched at most (C(rollout), for the threshold).
+    type: raw
+    default: 300
+  revision_before:
+    description: The revision that ran before the deploy (C(auto_rollback), for the threshold).
+    type: raw
+    default: ''
+"""
+
+EXAMPLES = r"""
+- name: Record the rollout
+  ansible.builtin.set_fact:
+    deployment_checks: >-
+      {{ deployment_checks + (deployment_rollout | default({}) | clickview.runbook.deployment_rows('rollout',
+           name=deployment_name, image=deployment_image, image_before=deployment_image_before,
+           changed=deployment_set_image is changed, check_mode=ansible_check_mode,
+           deadline=deployment_found.spec.progressDeadlineSeconds | default(600), timeout=deployment_rollout_timeout)) }}
+"""
+
+RETURN = r"""
+_value:
+  description: The rows (check, target, status, figure, threshold, detail, value, unit); empty when there is none.
+  type: list
+  elements: dict
+"""
+
+
+def deployment_rows(data, step, name, image="", image_before="", changed=True, check_mode=False, deadline=600, timeout=300,
+                    revision_before=""):
+    """The rows of one step (see DOCUMENTATION)."""
+    if step == "rollout":
+        return [dr.rollout_row(data or {}, name, image, image_before, bool(changed), bool(check_mode), deadline, timeout)]
+    if step == "auto_rollback":
+        return [dr.auto_rollback_row(data or {}, name, revision_before, image_before)]
+    if step == "verify_rollback":
+        return dr.verify_rollback_rows(data or {}, name)
+    raise AnsibleFilterError("deployment_rows: step must be one of rollout, auto_rollback, verify_rollback; got %r" % (step,))
+
+
+class FilterModule:
+    """Deployment filters."""
+
+    def filters(self):
+        return {"deployment_rows": deployment_rows}

@@ -1,0 +1,72 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, ClickView Platform Team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The deployment procedures' report rows for the rollout of a new image and the rollbacks after it.
+
+``rollout`` grades the watch of a deploy (k8s_rollout_status's outcome); ``auto_rollback`` the rollback a
+failed rollout triggers (k8s_rollback's result, or skipped when deployment_rollback_on_failure is off);
+``verify_rollback`` the rollback a failed post-deploy verification triggers. Rows in the shape of
+alert_findings.check_row, with the seconds the rollout took as its value.
+"""
+
+from __future__ import annotations
+
+from ansible_collections.clickview.runbook.plugins.module_utils.alert_findings import check_row
+
+
+def _images(result):
+    rollbacks = (result or {}).get("rollbacks") or [{}]
+    return list((rollbacks[0] or {}).get("images_after") or [])
+
+
+def rollout_row(rollout, name, image, image_before, changed, check_mode=False, deadline=600, timeout=300):
+    """deploy.rollout: OK once the new image rolled out (or in check mode, said so), FAIL otherwise with the
+    conditions, pods and events that say why."""
+    target = "deployment/%s" % name
+    threshold = "rollout complete within the progress deadline (%s s) and %s s" % (deadline, timeout)
+    if check_mode:
+        figure = ("not watched (check mode): would roll out %s over %s" % (image, image_before) if changed
+                  else "check mode: already running %s" % image)
+        return check_row("deploy.rollout", target, "OK", figure, threshold)
+    rollout = rollout or {}
+    complete = rollout.get("state") == "complete"
+    note = "" if changed else " (already running, nothing to change)"
+    figure = "%s in %s s, image %s%s" % (rollout.get("message", "not watched"), rollout.get("seconds", "?"), image, note)
+    detail = "" if complete else {"conditions": rollout.get("conditions") or [], "pods": rollout.get("pods") or [],
+                                  "events": rollout.get("events") or []}
+    seconds = rollout.get("seconds")
+    return check_row("deploy.rollout", target, "OK" if complete else "FAIL", figure, threshold, detail,
+                     value=seconds if isinstance(seconds, (int, float)) else None, unit="s")
+
+
+def auto_rollback_row(result, name, revision_before, image_before):
+    """deploy.rollback after a failed rollout: OK when rolled back, WARN when switched off, FAIL when it failed."""
+    result = result or {}
+    threshold = "back on revision %s (%s) and rolled out" % (revision_before, image_before)
+    target = "deployment/%s" % name
+    if result.get("skipped") or not result:
+        return check_row("deploy.rollback", target, "WARN",
+                         "not rolled back (deployment_rollback_on_failure is false): the failed revision is still deployed",
+                         threshold)
+    if result.get("failed"):
+        return check_row("deploy.rollback", target, "FAIL", result.get("msg", "the rollback failed"), threshold,
+                         ((result.get("rollbacks") or [{}])[0]) or {})
+    running = _images(result)
+    return check_row("deploy.rollback", target, "OK", result.get("msg", "") + (", running " + ", ".join(running) if running else ""),
+                     threshold)
+
+
+def verify_rollback_rows(result, name):
+    """verify.rollback: [] when no rollback ran; else OK (running what) or FAIL (conditions and pods)."""
+    if not result or result.get("skipped"):
+        return []
+    target = "deployment/%s" % name
+    threshold = "the revision before the deploy running and rolled out"
+    if result.get("failed"):
+        return [check_row("verify.rollback", target, "FAIL", result.get("msg", ""), threshold,
+                          {"conditions": result.get("conditions") or [], "pods": result.get("pods") or []})]
+    running = _images(result)
+    return [check_row("verify.rollback", target, "OK",
+                      result.get("msg", "") + (", running " + ", ".join(running) if running else ""), threshold)]

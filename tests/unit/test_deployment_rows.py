@@ -1,0 +1,68 @@
+"""deployment_rows: the deploy report's rollout and rollback rows, graded in Python."""
+import pytest
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.clickview.runbook.plugins.filter.deployment_rows import deployment_rows
+
+DONE = {"state": "complete", "message": 'deployment "web" successfully rolled out', "seconds": 12.4}
+STUCK = {"state": "deadline", "seconds": 61.0, "message": 'deployment "web" exceeded its progress deadline (1 of 3 updated, 2 available)',
+         "conditions": [{"type": "Progressing", "reason": "ProgressDeadlineExceeded"}],
+         "pods": [{"pod": "web-2-x", "reason": "ImagePullBackOff"}], "events": [{"reason": "Failed"}]}
+
+
+def rollout(data, **kw):
+    args = dict(name="web", image="app:2", image_before="app:1", deadline=60, timeout=120)
+    args.update(kw)
+    return deployment_rows(data, "rollout", **args)[0]
+
+
+def test_a_complete_rollout_is_ok_with_its_seconds():
+    row = rollout(DONE)
+    assert (row["status"], row["value"], row["unit"]) == ("OK", 12.4, "s")
+    assert row["figure"] == 'deployment "web" successfully rolled out in 12.4 s, image app:2'
+    assert row["threshold"] == "rollout complete within the progress deadline (60 s) and 120 s" and row["detail"] == ""
+    assert rollout(DONE, changed=False)["figure"].endswith("(already running, nothing to change)")
+
+
+def test_a_stuck_rollout_fails_and_says_why():
+    row = rollout(STUCK)
+    assert row["status"] == "FAIL" and row["value"] == 61.0
+    assert row["detail"] == {"conditions": STUCK["conditions"], "pods": STUCK["pods"], "events": STUCK["events"]}
+    assert rollout({}, )["status"] == "FAIL"      # never watched
+
+
+def test_check_mode_says_what_would_roll_out():
+    assert rollout({}, check_mode=True)["figure"] == "not watched (check mode): would roll out app:2 over app:1"
+    row = rollout({}, check_mode=True, changed=False)
+    assert (row["status"], row["figure"], row["value"]) == ("OK", "check mode: already running app:2", None)
+
+
+ROLLED = {"changed": True, "msg": "deployment/web rolled back from revision 5 to revision 4",
+          "rollbacks": [{"images_after": ["app:1"], "outcome": "rolled_back"}]}
+
+
+@pytest.mark.parametrize("result, status, figure", [
+    (ROLLED, "OK", "deployment/web rolled back from revision 5 to revision 4, running app:1"),
+    ({"skipped": True}, "WARN", "not rolled back (deployment_rollback_on_failure is false): the failed revision is still deployed"),
+    ({"failed": True, "msg": "permission denied", "rollbacks": [{"outcome": "failed"}]}, "FAIL", "permission denied"),
+])
+def test_the_rollback_after_a_failed_rollout(result, status, figure):
+    row = deployment_rows(result, "auto_rollback", name="web", revision_before=4, image_before="app:1")[0]
+    assert (row["status"], row["figure"]) == (status, figure)
+    assert row["threshold"] == "back on revision 4 (app:1) and rolled out"
+    assert row["detail"] == ({"outcome": "failed"} if status == "FAIL" else "")
+
+
+def test_the_rollback_after_a_failed_verification():
+    assert deployment_rows({"skipped": True}, "verify_rollback", name="web") == []
+    assert deployment_rows(None, "verify_rollback", name="web") == []
+    ok = deployment_rows(ROLLED, "verify_rollback", name="web")[0]
+    assert ok["status"] == "OK" and ok["figure"].endswith(", running app:1")
+    failed = deployment_rows({"failed": True, "msg": "did not complete", "conditions": [{"type": "Available"}]},
+                             "verify_rollback", name="web")[0]
+    assert failed["status"] == "FAIL" and failed["detail"] == {"conditions": [{"type": "Available"}], "pods": []}
+
+
+def test_unknown_step_is_named():
+    with pytest.raises(AnsibleFilterError, match="step must be one of"):
+        deployment_rows({}, "canary", name="web")

@@ -210,8 +210,9 @@ def test_declare_update_resolve_in_three_runs_with_the_record_in_s3(tmp_path, in
     assert window['start'] <= ts(record['declared_at']).timestamp() - 15 * 60 and window['end'] <= time.time()
     answer = prometheus_range(chart['query'], window['start'], window['end'], window['step'])
     expected = [[float(t), float(v)] for t, v in answer['data']['result'][0]['values'] if math.isfinite(float(v))]
-    assert len(chart['points']) >= 3 and chart['points'][0][0] == expected[0][0]
-    assert chart['points'][:-2] == pytest.approx(expected[:len(chart['points']) - 2])
+    compared = len(chart['points']) - 2
+    assert compared >= 1 and [t for t, _v in chart['points'][:compared]] == [t for t, _v in expected[:compared]]
+    assert [v for _t, v in chart['points'][:compared]] == pytest.approx([v for _t, v in expected[:compared]])
     assert 'Service restored' in [m['label'] for m in chart['markers']]
     assert '### Error ratio' in kept.decode() and '](%s-pir.svg)' % iid in kept.decode()
     assert (reports / 'pir' / ('%s-pir.svg' % iid)).read_text().startswith('<svg')

@@ -193,7 +193,7 @@ def chart_window(doc, margin_minutes=15, points=120, min_step=15, now=None):
     end = parse_ts(doc["resolved_at"], "resolved_at") if doc.get("resolved_at") else now
     margin = datetime.timedelta(minutes=margin_minutes)
     start = min(moments) - margin
-    end = min(max(end, max(moments)) + margin, now)
+    end = min(max(end, *moments) + margin, now)
     start_s, end_s = int(start.timestamp()), int(end.timestamp())
     if end_s <= start_s:
         end_s = start_s + min_step

@@ -52,8 +52,9 @@ def test_restore_rows_count_each_table():
 RESTORED = {"replay_lsn": "0/7000028", "timeline": 3, "counts": {"users": 10, "orders": "4"}}
 
 
-def verify(repo=None, restored=RESTORED, sentinel=None, query="SELECT true", **kw):
-    return backup_checks(repo, "verify", label="20261207-101500F", restored=restored, tables=["users", "orders"],
+def verify(repo=None, sentinel=None, query="SELECT true", **kw):
+    kw.setdefault("restored", RESTORED)
+    return backup_checks(repo, "verify", label="20261207-101500F", tables=["users", "orders"],
                          min_rows={"users": 10, "orders": 5}, sentinel_query=query, sentinel=sentinel, **kw)
 
 

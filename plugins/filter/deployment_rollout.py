@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from ansible_collections.clickview.runbook.plugins.module_utils.k8s_rollout import rollout_state
+from ansible_collections.clickview.runbook.plugins.module_utils.k8s_rollout import read_state
 
 DOCUMENTATION = r"""
 name: deployment_rollout
@@ -83,8 +83,7 @@ def deployment_rollout(resources, name="", timeout=""):
         resources = [resources]
     deployment = (resources or [{}])[0] or {}
     if deployment:
-        deployment = dict(deployment, metadata=dict({"generation": 1}, **(deployment.get("metadata") or {})))
-        state, detail = rollout_state("Deployment", deployment)
+        state, detail = read_state("Deployment", deployment)
     else:
         state, detail = "waiting", "the Deployment does not exist"
     status = deployment.get("status") or {}

@@ -367,6 +367,12 @@ _OUTCOME_MESSAGES = {"complete": '%s "%s" successfully rolled out',
                      "progressing": '%s "%s" still rolling out'}
 
 
+def read_state(kind, obj):
+    """rollout_state of an object as a read returned it, one without metadata.generation taken as generation 1
+    (so that a status without observedGeneration counts as not observed yet)."""
+    return rollout_state(kind, dict(obj, metadata=dict({"generation": 1}, **(obj.get("metadata") or {}))))
+
+
 def rollout_outcome(resources, name="", timeout="", final=False, kind="Deployment"):
     """{name, state, message, replicas, ready, updated, available, images, conditions, pods, events} of a rollout.
 
@@ -378,8 +384,7 @@ def rollout_outcome(resources, name="", timeout="", final=False, kind="Deploymen
     obj = (resources or [{}])[0] or {}
     status, spec = obj.get("status") or {}, obj.get("spec") or {}
     if obj:
-        judged = dict(obj, metadata=dict({"generation": 1}, **(obj.get("metadata") or {})))
-        state = _OUTCOMES[rollout_state(kind, judged)[0]]
+        state = _OUTCOMES[read_state(kind, obj)[0]]
     else:
         state = "missing"
     if final and state == "progressing":
@@ -460,7 +465,7 @@ def watch_rollout(api, kind, namespace, name, timeout, poll_interval=2.0, explai
             error = str(e)
         if error is None:
             add_sample(progress, progress_sample(kind, obj, clock() - started))
-            state = rollout_state(kind, dict(obj, metadata=dict({"generation": 1}, **(obj.get("metadata") or {}))))[0]
+            state = read_state(kind, obj)[0]
             if state != "waiting":
                 break
         remaining = deadline - clock()

@@ -89,6 +89,11 @@ def _ready_condition(status):
     return None
 
 
+def pods_line(updated, wanted, ready):
+    """How far a rollout is, as every wait shows it: '3/5 pods updated, 2 ready'."""
+    return "%d/%d pods updated, %d ready" % (_int(updated), _int(wanted), _int(ready))
+
+
 def k8s_object_state(obj):
     """The state of one Kubernetes object as k8s_info returns it."""
     if not isinstance(obj, Mapping):
@@ -100,12 +105,10 @@ def k8s_object_state(obj):
     parts = []
     if kind in ROLLOUT_KINDS or (kind == "" and "updatedReplicas" in status):
         desired = spec.get("replicas", status.get("replicas", 0))
-        parts.append("%d/%d pods updated, %d ready" % (_int(status.get("updatedReplicas")), _int(desired),
-                                                       _int(status.get("readyReplicas"))))
+        parts.append(pods_line(status.get("updatedReplicas"), desired, status.get("readyReplicas")))
     elif kind == "DaemonSet":
-        parts.append("%d/%d pods updated, %d ready" % (_int(status.get("updatedNumberScheduled")),
-                                                       _int(status.get("desiredNumberScheduled")),
-                                                       _int(status.get("numberReady"))))
+        parts.append(pods_line(status.get("updatedNumberScheduled"), status.get("desiredNumberScheduled"),
+                               status.get("numberReady")))
     elif kind == "Endpoints":
         subsets = [s for s in obj.get("subsets") or [] if isinstance(s, Mapping)]
         ready = sum(len(s.get("addresses") or []) for s in subsets)
@@ -210,7 +213,7 @@ def _progress_state(progress):
         last = progress[-1]
         if isinstance(last, Mapping) and "replicas" in last and "updated" in last:
             # a rollout wait's sample (k8s_rollback, k8s_rollout_status): as k8s_info's Deployment reads
-            return "%d/%d pods updated, %d ready" % (_int(last.get("updated")), _int(last.get("replicas")), _int(last.get("ready")))
+            return pods_line(last.get("updated"), last.get("replicas"), last.get("ready"))
         return pairs(last)
     if isinstance(progress, Mapping) and progress:
         return pairs(progress)

@@ -12,9 +12,8 @@ def test_bad_input_is_named_and_nothing_is_written(tmp_path):
         ({"name": "web", "namespace": "clickview", "poll_interval": 0.1}, "poll_interval must be at least 0.5 seconds, got 0.1"),
     ]
     tasks = [{"clickview.runbook.k8s_rollout_status": args, "ignore_errors": True} for args, _msg in bad_rollout]
-    tasks.append({"clickview.runbook.report_files": {"files": [{"path": str(target), "content": "a"},
-                                                              {"path": "relative.md", "content": "b"}]},
-                  "ignore_errors": True})
+    files = [{"path": str(target), "content": "a"}, {"path": "relative.md", "content": "b"}]
+    tasks.append({"clickview.runbook.report_files": {"files": files}, "ignore_errors": True})
     results = run_tasks(tasks)
     for (args, message), result in zip(bad_rollout, results):
         assert result.get("failed") and message in result["msg"], (args, result)

@@ -20,6 +20,8 @@ from xml.sax.saxutils import escape
 from ansible_collections.clickview.runbook.plugins.module_utils.prometheus import sample_value
 
 BLOCKS = "▁▂▃▄▅▆▇█"
+# the lines of a chart with several series, in order: blue, orange, green
+SERIES_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c")
 SVG_NS = "http://www.w3.org/2000/svg"
 # margins of the plot area inside the SVG: left (y labels), right, top (title), bottom (x labels)
 LEFT, RIGHT, TOP, BOTTOM = 56, 16, 30, 24
@@ -185,14 +187,26 @@ def svg_chart(points, title, unit="%", scale=100.0, threshold=None, markers=None
     (0.05 -> '5 %'); the x axis has 3 to 5 UTC 'HH:MM' labels. The series is ``<polyline class="series">``
     with one vertex per point; ``threshold`` is a dashed ``<line class="threshold">``; each marker within
     the time range is a vertical ``<line class="marker">`` with its label. No points: a small SVG saying 'no data'."""
+    return svg_chart_series([(None, points)], title, unit=unit, scale=scale, threshold=threshold, markers=markers,
+                            width=width, height=height)
+
+
+def svg_chart_series(series, title, unit="%", scale=100.0, threshold=None, markers=None, width=640, height=220):
+    """svg_chart of several series on the same axes: ``series`` is ``[(name, points), ...]``, drawn in that order
+    in the colours of SERIES_COLOURS, each a ``<polyline class="series" data-series="name">``; named series get a
+    legend under the time axis. A series without points is left out of the plot (the legend says 'no data');
+    none with points: the 'no data' SVG."""
     width, height, scale = int(width), int(height), float(scale)
     if width - LEFT - RIGHT < 40 or height - TOP - BOTTOM < 40:
         raise ValueError("svg_chart needs at least %dx%d pixels, got %dx%d"
                          % (LEFT + RIGHT + 40, TOP + BOTTOM + 40, width, height))
     if sample_value(scale) is None or scale <= 0:
         raise ValueError("svg_chart scale must be above 0, got %r" % scale)
-    points = [[float(at), float(value)] for at, value in points or []]
-    if not points:
+    if len(series) > len(SERIES_COLOURS):
+        raise ValueError("svg_chart draws at most %d series, got %d" % (len(SERIES_COLOURS), len(series)))
+    series = [(name, [[float(at), float(value)] for at, value in points or []]) for name, points in series]
+    everything = sorted(point for _name, points in series for point in points)
+    if not everything:
         return _empty_svg(title, width)
     limit = None
     if threshold is not None:
@@ -200,10 +214,12 @@ def svg_chart(points, title, unit="%", scale=100.0, threshold=None, markers=None
         if limit is None:
             raise ValueError("svg_chart threshold must be a finite number, got %r" % (threshold,))
 
-    left, right, top, bottom = LEFT, width - RIGHT, TOP, height - BOTTOM
-    start, end = points[0][0], points[-1][0]
+    legend = any(name is not None for name, _points in series)
+    # a legend takes a row under the time labels
+    left, right, top, bottom = LEFT, width - RIGHT, TOP, height - BOTTOM - (16 if legend else 0)
+    start, end = everything[0][0], everything[-1][0]
     first, last = (start, end) if end > start else (start - 300, start + 300)
-    ceiling = max([point[1] for point in points] + ([limit] if limit is not None else []))
+    ceiling = max([point[1] for point in everything] + ([limit] if limit is not None else []))
     if ceiling <= 0:
         ceiling = 1.0 / scale        # nothing above 0: an axis up to 1 unit
 
@@ -248,11 +264,23 @@ def svg_chart(points, title, unit="%", scale=100.0, threshold=None, markers=None
         parts.append('<text class="marker-label" x="%.1f" y="%d" text-anchor="%s" fill="#555555">%s</text>'
                      % (x + shift, top + 10 + 12 * (number % 3), anchor, _text(marker["label"])))
 
-    vertices = " ".join("%.1f,%.1f" % (x_of(at), y_of(value)) for at, value in points)
-    parts.append('<polyline class="series" points="%s" fill="none" stroke="#1f77b4" stroke-width="1.5"/>' % vertices)
-    if len(points) == 1:
-        parts.append('<circle class="point" cx="%.1f" cy="%.1f" r="2.5" fill="#1f77b4"/>'
-                     % (x_of(points[0][0]), y_of(points[0][1])))
+    for number, (name, points) in enumerate(series):
+        colour = SERIES_COLOURS[number]
+        named = '' if name is None else ' data-series="%s"' % _text(name)
+        if name is not None:
+            x, y = left + 150 * number, height - 6
+            parts.append('<line class="legend" x1="%d" y1="%d" x2="%d" y2="%d" stroke="%s" stroke-width="2"/>'
+                         % (x, y - 4, x + 16, y - 4, colour))
+            parts.append('<text class="legend-label" x="%d" y="%d" fill="#444444">%s</text>'
+                         % (x + 20, y, _text(name if points else '%s: no data' % name)))
+        if not points:
+            continue
+        vertices = " ".join("%.1f,%.1f" % (x_of(at), y_of(value)) for at, value in points)
+        parts.append('<polyline class="series"%s points="%s" fill="none" stroke="%s" stroke-width="1.5"/>'
+                     % (named, vertices, colour))
+        if len(points) == 1:
+            parts.append('<circle class="point" cx="%.1f" cy="%.1f" r="2.5" fill="%s"/>'
+                         % (x_of(points[0][0]), y_of(points[0][1]), colour))
     parts.append("</svg>")
     return "\n".join(parts)
 
@@ -277,6 +305,39 @@ def series_chart(response, title, threshold=None, markers=None, unit="%", scale=
         "svg": svg_chart(points, title, unit=unit, scale=scale, threshold=threshold, markers=kept),
         "peak": max(values) if values else None,
         "last": values[-1] if values else None,
+        "start": start,
+        "end": end,
+    }
+
+
+def compare_chart(responses, title, threshold=None, markers=None, unit="%", scale=100.0, width=48):
+    """Several /api/v1/query_range answers (``responses``: a mapping of name to answer, in the order to draw them,
+    such as canary then stable) on one SVG chart, with a sparkline each on a common scale, so the lines and the
+    sparklines compare at a glance.
+
+    {'series': {name: {'points', 'sparkline', 'peak', 'last'}}, 'svg', 'markers', 'start', 'end'}; 'start' and
+    'end' span every series (None without points), a series without points has an empty sparkline and None for
+    'peak' and 'last'."""
+    if not isinstance(responses, Mapping) or not responses:
+        raise ValueError("compare_chart needs a mapping of series name to range-query answer, got %r" % (responses,))
+    if threshold is not None and sample_value(threshold) is None:
+        raise ValueError("threshold must be a finite number, got %r" % (threshold,))
+    named = [(str(name), matrix_points(response)) for name, response in responses.items()]
+    everything = sorted(point for _name, points in named for point in points)
+    values = [point[1] for point in everything]
+    ceiling = max(values + ([sample_value(threshold)] if threshold is not None else [])) if values else threshold
+    start = everything[0][0] if everything else None
+    end = everything[-1][0] if everything else None
+    kept = chart_markers(markers, start, end)
+    return {
+        "series": dict((name, {
+            "points": points,
+            "sparkline": sparkline([point[1] for point in points], width=width, ceiling=ceiling),
+            "peak": max(point[1] for point in points) if points else None,
+            "last": points[-1][1] if points else None,
+        }) for name, points in named),
+        "svg": svg_chart_series(named, title, unit=unit, scale=scale, threshold=threshold, markers=kept),
+        "markers": kept,
         "start": start,
         "end": end,
     }

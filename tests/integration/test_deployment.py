@@ -15,6 +15,7 @@ import sys
 import time
 import urllib.parse
 import urllib.request
+import xml.etree.ElementTree as ET
 
 import pytest
 from kubernetes import client, config
@@ -25,8 +26,10 @@ from test_k8s_rollback import standin  # noqa: F401  pylint: disable=unused-impo
 NS = "clickview"
 REG = "registry.clickview.lab"
 PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"
-ERROR_RATIO = 'sum(rate(http_requests_total{status=~"5.."}[5s])) / sum(rate(http_requests_total[5s]))'
-LATENCY_P95 = "histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket[5s])))"
+# the canary track's figures over the canary's 5 s window
+ERROR_RATIO = ('sum(rate(http_requests_total{track="canary",status=~"5.."}[5s]))'
+               ' / sum(rate(http_requests_total{track="canary"}[5s]))')
+LATENCY_P95 = 'histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket{track="canary"}[5s])))'
 
 
 def free_port():
@@ -53,23 +56,28 @@ def wait_http(url, proc, timeout=30):
 
 @pytest.fixture(scope="module")
 def metrics(tmp_path_factory):
-    """A private sample backend (faults settable) scraped every second by a private Prometheus."""
+    """Two private sample backends scraped every second by a private Prometheus: the canary track (faults settable)
+    and the stable track (always healthy), told apart by their track label."""
     if not os.access(PROMETHEUS, os.X_OK):
         pytest.skip("prometheus not installed (make apt)")
     d = tmp_path_factory.mktemp("canary-metrics")
-    app_port, prom_port = free_port(), free_port()
-    app = subprocess.Popen([sys.executable, str(ROOT / "lab" / "sample_app.py"), "--port", str(app_port)],
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    app_port, stable_port, prom_port = free_port(), free_port(), free_port()
+    app, stable = (subprocess.Popen([sys.executable, str(ROOT / "lab" / "sample_app.py"), "--port", str(port)],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for port in (app_port, stable_port))
     (d / "prometheus.yml").write_text(
         "global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
         "scrape_configs:\n"
         "  - job_name: clickview-backend\n"
-        "    static_configs: [{targets: ['127.0.0.1:%d'], labels: {app: clickview, component: backend}}]\n" % app_port)
+        "    static_configs:\n"
+        "      - {targets: ['127.0.0.1:%d'], labels: {app: clickview, component: backend, track: canary}}\n"
+        "      - {targets: ['127.0.0.1:%d'], labels: {app: clickview, component: backend, track: stable}}\n"
+        % (app_port, stable_port))
     prom = subprocess.Popen([PROMETHEUS, "--config.file=%s" % (d / "prometheus.yml"), "--storage.tsdb.path=%s" % (d / "data"),
                              "--web.listen-address=127.0.0.1:%d" % prom_port],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     app_url, prom_url = "http://127.0.0.1:%d" % app_port, "http://127.0.0.1:%d" % prom_port
     wait_http(app_url + "/health", app)
+    wait_http("http://127.0.0.1:%d/health" % stable_port, stable)
     wait_http(prom_url + "/-/ready", prom)
 
     def faults(**wanted):
@@ -99,7 +107,7 @@ def metrics(tmp_path_factory):
 
     wait_for_window(lambda error_ratio, p95: True, "rate data")  # a few scrapes: rate() over the window has data
     yield {"prometheus": prom_url, "app": app_url, "faults": faults, "wait_for_window": wait_for_window}
-    for proc in (prom, app):
+    for proc in (prom, app, stable):
         proc.terminate()
         try:
             proc.wait(10)
@@ -127,6 +135,8 @@ def play(standin, tmp_path):  # noqa: F811  pylint: disable=redefined-outer-name
         extra_vars.update(extra)
         return run_playbook("playbooks/" + playbook, extra_vars=extra_vars, check=check, json_output=False)
     run.report = lambda kind: json.loads((tmp_path / ("deploy-%s-local-latest.json" % kind)).read_text())
+    run.markdown = lambda kind: (tmp_path / ("deploy-%s-local-latest.md" % kind)).read_text(encoding="utf-8")
+    run.dir = tmp_path
     return run
 
 
@@ -246,7 +256,25 @@ def test_check_mode_changes_nothing(api, play):
 
 
 CANARY = {"deployment_canary_analysis_seconds": 4, "deployment_canary_sample_interval": 2,
-          "deployment_canary_rate_window": "5s", "deployment_canary_share_percent": 25}
+          "deployment_canary_rate_window": "5s", "deployment_canary_share_percent": 25,
+          "deployment_canary_selectors": {"canary": 'track="canary"', "stable": 'track="stable"'}}
+
+
+def canary_chart(play, report):
+    """The canary-against-stable chart: each track's peak and last from the report's JSON, after checking that the
+    SVG beside the report draws both tracks and that the markdown shows it."""
+    chart = report["details"]["chart"]["series"]
+    assert list(chart) == ["canary", "stable"], report["details"]["chart"]
+    markdown = play.markdown("canary")
+    svg_name = markdown.split("](")[-1].split(")")[0]
+    assert svg_name.endswith("-canary.svg") and "## Charts" in markdown, markdown
+    root = ET.fromstring((play.dir / svg_name).read_text(encoding="utf-8"))
+    lines = root.findall("{http://www.w3.org/2000/svg}polyline[@class='series']")
+    assert [line.get("data-series") for line in lines] == ["canary", "stable"]
+    for name, series in chart.items():
+        assert series["points"] and series["sparkline"], (name, series)
+        assert "- %s: `%s`" % (name, series["sparkline"]) in markdown
+    return {name: (series["peak"], series["last"]) for name, series in chart.items()}
 
 
 def test_canary_promoted_on_good_metrics(api, play, metrics):
@@ -260,6 +288,8 @@ def test_canary_promoted_on_good_metrics(api, play, metrics):
     assert report["details"]["canary_replicas"] == 1 and report["details"]["canary_share_percent"] == 25.0
     samples = report["details"]["canary_samples"]
     assert len(samples) == 2 and all(s["error_ratio"] < 0.05 and s["latency_p95_seconds"] < 0.5 for s in samples)
+    # both tracks healthy on the chart
+    assert all(peak < 0.05 for peak, _last in canary_chart(play, report).values())
     assert image(api, "clickview-backend") == new
     assert pod_images(api, "app=clickview-backend") == [new]
     names = [d.metadata.name for d in client.AppsV1Api(api).list_namespaced_deployment(NS).items]
@@ -283,6 +313,9 @@ def test_canary_rolled_back_on_bad_metrics(api, play, metrics):
     assert checks["canary.decision"]["status"] == "FAIL" and "rolled back" in checks["canary.decision"]["figure"]
     assert len(report["details"]["canary_samples"]) == 1  # rolled back at the first bad sample
     assert report["details"]["canary_samples"][0]["error_ratio"] > 0.1
+    # the chart shows the canary above the threshold and the stable track under it
+    chart = canary_chart(play, report)
+    assert chart["canary"][0] > 0.1 and chart["stable"][0] < 0.05, chart
     assert image(api, "clickview-backend") == before
     assert pod_images(api, "app=clickview-backend") == [before]
     names = [d.metadata.name for d in client.AppsV1Api(api).list_namespaced_deployment(NS).items]

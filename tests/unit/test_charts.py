@@ -6,10 +6,11 @@ import pytest
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.clickview.runbook.plugins.filter.compare_chart import compare_chart as compare_chart_filter
 from ansible_collections.clickview.runbook.plugins.filter.series_chart import series_chart as series_chart_filter
 from ansible_collections.clickview.runbook.plugins.filter.sparkline import sparkline as sparkline_filter
 from ansible_collections.clickview.runbook.plugins.module_utils.charts import (
-    BLOCKS, epoch_seconds, matrix_points, series_chart, sparkline, svg_chart)
+    BLOCKS, compare_chart, epoch_seconds, matrix_points, series_chart, sparkline, svg_chart, svg_chart_series)
 
 NS = {"svg": "http://www.w3.org/2000/svg"}
 START = 1796604000          # 2026-12-07T00:40:00Z
@@ -244,3 +245,73 @@ def test_series_chart_filter_names_itself_in_errors():
     with pytest.raises(AnsibleFilterError, match="series_chart: markers"):
         series_chart_filter(answer(ramp()), "Error ratio", markers="rollout")
     assert series_chart_filter(answer(ramp()), "Error ratio")["peak"] == pytest.approx(0.1)
+
+
+# several series: compare_chart and svg_chart_series
+
+def flat(value, count=11):
+    return [[START + 60 * index, str(value)] for index in range(count)]
+
+
+def test_compare_chart_draws_each_series_in_order_with_a_legend():
+    chart = compare_chart({"canary": answer(ramp()), "stable": answer(flat(0.01))}, "Error ratio", threshold=0.05)
+    root = parse(chart["svg"])
+    lines = root.findall("svg:polyline[@class='series']", NS)
+    assert [line.get("data-series") for line in lines] == ["canary", "stable"]
+    assert lines[0].get("stroke") != lines[1].get("stroke")
+    assert [text.text for text in root.findall("svg:text[@class='legend-label']", NS)] == ["canary", "stable"]
+    # same axes: the stable line (flat 0.01) lies below the canary's last point (0.1)
+    canary_y = [float(v.split(",")[1]) for v in lines[0].get("points").split()]
+    stable_y = [float(v.split(",")[1]) for v in lines[1].get("points").split()]
+    assert len(canary_y) == len(stable_y) == 11 and len(set(stable_y)) == 1
+    assert canary_y[-1] < stable_y[0] < canary_y[0]          # y grows downwards
+    assert chart["series"]["canary"]["peak"] == pytest.approx(0.1) and chart["series"]["stable"]["last"] == 0.01
+    assert (chart["start"], chart["end"]) == (START, START + 600)
+
+
+def test_compare_chart_sparklines_share_one_scale():
+    chart = compare_chart({"canary": answer(flat(0.2)), "stable": answer(flat(0.02))}, "t", width=11)
+    assert chart["series"]["canary"]["sparkline"] == BLOCKS[-1] * 11
+    # 0.02 of a 0.2 top is a tenth: the lowest block but one, not the top (each alone would be all top blocks)
+    assert chart["series"]["stable"]["sparkline"] == BLOCKS[1] * 11
+    # a threshold above both raises the common top
+    raised = compare_chart({"canary": answer(flat(0.2)), "stable": answer(flat(0.02))}, "t", threshold=0.4, width=3)
+    assert raised["series"]["canary"]["sparkline"] == BLOCKS[4] * 3
+
+
+def test_compare_chart_with_a_series_without_data_names_it_and_draws_the_other():
+    chart = compare_chart({"canary": answer(ramp()), "stable": {"status": "error", "error": "bad query"}}, "t")
+    root = parse(chart["svg"])
+    assert [line.get("data-series") for line in root.findall("svg:polyline[@class='series']", NS)] == ["canary"]
+    assert [text.text for text in root.findall("svg:text[@class='legend-label']", NS)] == ["canary", "stable: no data"]
+    assert chart["series"]["stable"] == {"points": [], "sparkline": "", "peak": None, "last": None}
+
+
+def test_compare_chart_of_nothing_says_no_data():
+    chart = compare_chart({"canary": None, "stable": answer([[START, "NaN"]])}, "t", threshold=0.05)
+    assert parse(chart["svg"]).find("svg:text[@class='no-data']", NS) is not None
+    assert chart["start"] is None and chart["end"] is None and chart["markers"] == []
+
+
+def test_compare_chart_keeps_markers_within_all_series():
+    early, late = answer([[START, "0.01"], [START + 60, "0.01"]]), answer([[START + 540, "0.02"], [START + 600, "0.03"]])
+    markers = [{"at": START + 300, "label": "promoted"}, {"at": START + 900, "label": "later"}]
+    chart = compare_chart({"a": early, "b": late}, "t", markers=markers)
+    assert [m["label"] for m in chart["markers"]] == ["promoted"]
+
+
+@pytest.mark.parametrize("responses", [{}, None, [answer(ramp())]])
+def test_compare_chart_filter_refuses_what_is_no_mapping(responses):
+    with pytest.raises(AnsibleFilterError, match="^compare_chart: .*mapping"):
+        compare_chart_filter(responses, "t")
+
+
+def test_compare_chart_filter_refuses_more_series_than_colours():
+    with pytest.raises(AnsibleFilterError, match="at most 3 series"):
+        compare_chart_filter(dict((str(n), answer(ramp())) for n in range(4)), "t")
+
+
+def test_one_series_svg_is_unchanged_by_the_series_core():
+    points = [[START, 0.01], [START + 60, 0.02]]
+    assert svg_chart(points, "t") == svg_chart_series([(None, points)], "t")
+    assert "data-series" not in svg_chart(points, "t") and "legend" not in svg_chart(points, "t")

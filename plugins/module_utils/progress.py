@@ -15,7 +15,8 @@ instead of "FAILED - RETRYING ... (57 retries left)". It knows the result shapes
 - ansible.builtin.uri (HTTP status, the JSON ``status`` field, a Prometheus query's first value
   or the length of a JSON list);
 - a command (the last line of stdout, and rc when it is not 0);
-- any result with a ``progress`` key (a string, or a list whose last entry is shown).
+- any result with a ``progress`` key (a string, or a list whose last entry is shown);
+- ansible.builtin.async_status of a job still running ("running in the background").
 
 Anything else is "not yet" ("not yet (the poll failed)" when the poll itself failed). Only
 those fields are read, never a message, a URL, a query or stderr; values whose key names a
@@ -32,6 +33,7 @@ import re
 from ansible.module_utils.six.moves.collections_abc import Mapping
 
 NOT_YET = "not yet"
+RUNNING = "running in the background"
 LIMIT = 120
 VALUE_LIMIT = 40
 ROLLOUT_KINDS = ("Deployment", "StatefulSet", "ReplicaSet")
@@ -238,6 +240,8 @@ def poll_state(result, action=None, limit=LIMIT):
         state = _query_state(result)
     if state is None and _is_uri(result, action):
         state = _uri_state(result)
+    if state is None and "ansible_job_id" in result and result.get("finished") in (0, False, "0"):
+        state = RUNNING      # async_status of a job still running: the time waited says the rest
     if state is None and ("stdout" in result or "rc" in result):
         state = _command_state(result)
     if state is None and result.get("failed") is True:

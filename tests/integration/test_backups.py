@@ -138,6 +138,10 @@ def test_full_then_incremental_backup_with_timed_writes(env):
     assert rc == 0, failure(out)
     rc, out = play(env, "backup_run", backups_type="full")
     assert rc == 0, failure(out)
+    # run in the background on the database host and waited for there: started, then looked at until it ended
+    started, = task_results(out, "in the background on the database host")
+    waited, = task_results(out, "Look at the background job")
+    assert started["ansible_job_id"] == waited["ansible_job_id"] and waited["finished"] == 1 and waited["rc"] == 0, waited
     full = report(env, "backup-run")
     assert full["summary"]["Type"] == "full" and len(full["backups"]) == 1    # the check-mode run made none
     assert full["summary"]["WAL range"].startswith("0000000100000000")

@@ -89,6 +89,14 @@ def test_command_last_line_of_stdout():
     assert poll_state({"rc": 1, "stdout": "partial"}) == "rc=1, partial"
 
 
+def test_a_background_job_still_running_says_so_and_its_end_shows_the_command():
+    running = {"ansible_job_id": "j1.2", "started": 1, "finished": 0, "results_file": "/root/.ansible_async/j1.2"}
+    assert poll_state(running, action="ansible.builtin.async_status") == "running in the background"
+    done = {"ansible_job_id": "j1.2", "started": 1, "finished": 1, "rc": 0, "stdout": "backup end\n"}
+    assert poll_state(done) == "backup end"
+    assert poll_state(dict(running, _ansible_no_log=True)) is None
+
+
 def test_an_explicit_progress_key_wins():
     assert poll_state({"progress": "restore 41 % (12.1 GB of 29.5 GB)", "rc": 0, "stdout": "x"}) == \
         "restore 41 % (12.1 GB of 29.5 GB)"

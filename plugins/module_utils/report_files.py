@@ -55,7 +55,8 @@ def _read(path):
 
 
 def plan(files, mode=DEFAULT_MODE, read=_read):
-    """Check ``files`` (a list of {path, content}) and say what each write would do.
+    """Check ``files`` (a list of {path, content}; ``path`` may be a list of paths for the same content) and say
+    what each write would do.
 
     A mapping or list given as content (what Ansible before 2.19 makes of a JSON text) is written as
     indented JSON. Returns a list of {path, content, before, changed, rewrite}: ``before`` is the file's current text
@@ -75,32 +76,47 @@ def plan(files, mode=DEFAULT_MODE, read=_read):
         unknown = sorted(set(entry) - {'path', 'content'})
         if unknown:
             raise ReportFilesError('%s: unknown key(s) %s; only path and content' % (where, ', '.join(unknown)))
-        path, content = entry.get('path'), entry.get('content')
-        if not isinstance(path, str) or not path.strip():
-            raise ReportFilesError('%s.path: give the file path' % where)
-        path = os.path.expanduser(path)
-        if not os.path.isabs(path):
-            raise ReportFilesError('%s.path: %s is not an absolute path' % (where, path))
-        if path.endswith('/') or os.path.isdir(path):
-            raise ReportFilesError('%s.path: %s is a folder, not a file' % (where, path))
+        content = entry.get('content')
         if isinstance(content, (dict, list)):
             # Ansible before 2.19 turns a templated string that looks like JSON into data: write it back as JSON
             content = json.dumps(content, indent=4, sort_keys=True) + '\n'
         if not isinstance(content, str):
             raise ReportFilesError('%s.content: give the text to write (a string), got %s' % (where, type(content).__name__))
+        for path, named in _paths(entry.get('path'), where):
+            if path in seen:
+                if seen[path] != content:
+                    raise ReportFilesError('%s: %s is given twice with different contents' % (named, path))
+                continue
+            seen[path] = content
+            before, before_mode = read(path)
+            rewrite = before != content
+            out.append({'path': path, 'content': content, 'before': before, 'rewrite': rewrite,
+                        'changed': rewrite or before_mode != mode})
+    return out
+
+
+def _paths(value, where):
+    """[(absolute path, its name in messages)] of an entry's ``path``: one path, or a list of paths that get the same
+    content (a report and its -latest copy, rendered once)."""
+    many = isinstance(value, list)
+    values = value if many else [value]
+    if many and not value:
+        raise ReportFilesError('%s.path: give the file path, or a non-empty list of paths' % where)
+    found = []
+    for number, path in enumerate(values):
+        named = '%s.path[%d]' % (where, number) if many else '%s.path' % where
+        if not isinstance(path, str) or not path.strip():
+            raise ReportFilesError('%s: give the file path' % named)
+        path = os.path.expanduser(path)
+        if not os.path.isabs(path):
+            raise ReportFilesError('%s: %s is not an absolute path' % (named, path))
+        if path.endswith('/') or os.path.isdir(path):
+            raise ReportFilesError('%s: %s is a folder, not a file' % (named, path))
         folder = os.path.dirname(path)
         if not os.path.isdir(folder):
-            raise ReportFilesError('%s.path: the folder %s does not exist' % (where, folder))
-        if path in seen:
-            if seen[path] != content:
-                raise ReportFilesError('%s.path: %s is given twice with different contents' % (where, path))
-            continue
-        seen[path] = content
-        before, before_mode = read(path)
-        rewrite = before != content
-        out.append({'path': path, 'content': content, 'before': before, 'rewrite': rewrite,
-                    'changed': rewrite or before_mode != mode})
-    return out
+            raise ReportFilesError('%s: the folder %s does not exist' % (named, folder))
+        found.append((path, named))
+    return found
 
 
 def write(planned, mode=DEFAULT_MODE, writer=atomic_write):

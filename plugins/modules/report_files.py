@@ -22,8 +22,8 @@ description:
   - Runs on the controller, where the collection writes its reports, whatever the host of the task, like the
     C(clickview.runbook.private_dir) lookup that prepares the report folder. It is an action plugin and needs no
     connection to the host.
-  - The roles render each report template once with the P(ansible.builtin.template#lookup) lookup and give the same
-    content for the run's own file and its C(-latest) copy.
+  - The roles render each report template once with the P(ansible.builtin.template#lookup) lookup and give it with a
+    list of two paths, the run's own file and its C(-latest) copy, so the template is rendered once for both.
 author:
   - ClickView Platform Team (@clickview)
 attributes:
@@ -41,6 +41,7 @@ options:
   files:
     description:
       - The files to write, each a mapping of C(path) (absolute, in an existing folder) and C(content) (text).
+      - C(path) may be a list of such paths, each written with the same content (a report and its C(-latest) copy).
       - The same path may appear twice only with the same content.
       - A mapping or list as C(content) (what ansible-core before 2.19 makes of a templated JSON text) is written as indented JSON.
     type: list
@@ -66,10 +67,9 @@ EXAMPLES = r'''
     json_text: "{{ lookup('ansible.builtin.template', 'report.json.j2') }}"
   clickview.runbook.report_files:
     files:
-      - {path: "{{ report_base }}.md", content: "{{ markdown }}"}
-      - {path: "{{ report_latest }}.md", content: "{{ markdown }}"}
-      - {path: "{{ report_base }}.json", content: "{{ json_text }}"}
-      - {path: "{{ report_latest }}.json", content: "{{ json_text }}"}
+      # each template rendered once, written to the run's own file and the -latest copy
+      - {path: ["{{ report_base }}.md", "{{ report_latest }}.md"], content: "{{ markdown }}"}
+      - {path: ["{{ report_base }}.json", "{{ report_latest }}.json"], content: "{{ json_text }}"}
   check_mode: false   # a report is written even in check mode
   changed_when: false # and is not a change to the platform
 '''

@@ -66,6 +66,32 @@ def test_bad_entries_are_named(entry, message):
         rf.plan([entry])
 
 
+def test_a_list_of_paths_gets_the_same_content_each(tmp_path):
+    files = [{'path': [str(tmp_path / 'r-1.md'), str(tmp_path / 'r-latest.md')], 'content': '# report\n'},
+             {'path': str(tmp_path / 'r.json'), 'content': '{}\n'}]
+    planned = rf.plan(files)
+    assert [item['path'] for item in planned] == [str(tmp_path / n) for n in ('r-1.md', 'r-latest.md', 'r.json')]
+    rf.write(planned)
+    assert (tmp_path / 'r-1.md').read_text() == (tmp_path / 'r-latest.md').read_text() == '# report\n'
+
+
+@pytest.mark.parametrize('path, message', [
+    ([], r'files\[0\]\.path: give the file path, or a non-empty list'),
+    (['/tmp/a.md', 'relative.md'], r'files\[0\]\.path\[1\]: relative\.md is not an absolute path'),
+    (['/tmp/a.md', None], r'files\[0\]\.path\[1\]: give the file path'),
+])
+def test_bad_paths_in_a_list_are_named(path, message):
+    with pytest.raises(rf.ReportFilesError, match=message):
+        rf.plan([{'path': path, 'content': 'a'}])
+
+
+def test_a_path_in_a_list_and_alone_with_different_contents_is_refused(tmp_path):
+    path = str(tmp_path / 'r.md')
+    with pytest.raises(rf.ReportFilesError, match=r'files\[1\]\.path\[0\]: .* given twice with different contents'):
+        rf.plan([{'path': path, 'content': 'a'}, {'path': [path, str(tmp_path / 'b.md')], 'content': 'b'}])
+    assert not os.listdir(tmp_path)
+
+
 def test_empty_list_and_conflicting_duplicates_are_refused(tmp_path):
     with pytest.raises(rf.ReportFilesError, match='files: give a non-empty list'):
         rf.plan([])

@@ -14,7 +14,7 @@ DOCUMENTATION = r"""
 name: deployment_rows
 author: ClickView Platform Team (@clickview)
 version_added: 0.2.0
-short_description: The deployment report's rows for the rollout of an image and the rollbacks after it
+short_description: The deployment report's rows for a rollout, the rollbacks after it, a blue-green slot and a canary
 description:
   - C(rollout) - the input is the outcome of M(clickview.runbook.k8s_rollout_status) (C(rollout)); one row
     C(deploy.rollout), OK once the rollout completed (the seconds it took as its value), FAIL with the conditions, the
@@ -24,6 +24,12 @@ description:
     so the failed revision is still deployed), FAIL with the rollback details when it failed.
   - C(verify_rollback) - the input is the registered rollback after a failed post-deploy verification; no row when it
     did not run, else one row C(verify.rollback), OK or FAIL.
+  - C(blue_green_health) - the input is the new slot's health (P(clickview.runbook.slot_health#filter)); the row
+    C(blue_green.health) (its ready pods as the value), OK when the slot is healthy, and when it is not, FAIL and a
+    second row C(blue_green.switch), FAIL, saying the Service still serves the live slot.
+  - C(canary_decision) - the input is the canary's decision (V(promote), V(hold) or V(rollback)); one row
+    C(canary.decision), OK when promoted and the promotion rolled out, WARN when held, FAIL when rolled back or the
+    promotion's rollout failed, with the number of samples analysed as its value.
 options:
   _input:
     description: What the step registered (see the description).
@@ -33,9 +39,9 @@ options:
     description: Which row.
     type: str
     required: true
-    choices: [rollout, auto_rollback, verify_rollback]
+    choices: [rollout, auto_rollback, verify_rollback, blue_green_health, canary_decision]
   name:
-    description: The Deployment's name.
+    description: The Deployment's name (for C(blue_green_health), the new slot's).
     type: str
     required: true
   image:
@@ -66,6 +72,37 @@ options:
     description: The revision that ran before the deploy (C(auto_rollback), for the threshold).
     type: raw
     default: ''
+  live_name:
+    description: The live slot's Deployment, which the Service still serves when the new slot is not healthy (C(blue_green_health)).
+    type: str
+    default: ''
+  service:
+    description: The Service switched between the slots (C(blue_green_health)).
+    type: str
+    default: ''
+  soak_seconds:
+    description: The seconds the new slot soaked before its health was read (C(blue_green_health)).
+    type: raw
+    default: 0
+  preview:
+    description: The registered M(ansible.builtin.uri) check of the preview URL, skipped when there is none (C(blue_green_health)).
+    type: dict
+  reason:
+    description: Why the canary was decided so, from P(clickview.runbook.canary_verdict#filter) (C(canary_decision)).
+    type: str
+    default: ''
+  promoted:
+    description: Whether the promotion's rollout completed (C(canary_decision)).
+    type: bool
+    default: false
+  image_after:
+    description: The image the stable Deployment runs after the decision (C(canary_decision)).
+    type: str
+    default: ''
+  samples:
+    description: How many samples the canary analysis took (C(canary_decision)).
+    type: int
+    default: 0
 """
 
 EXAMPLES = r"""
@@ -87,15 +124,24 @@ _value:
 
 
 def deployment_rows(data, step, name, image="", image_before="", changed=True, check_mode=False, deadline=600, timeout=300,
-                    revision_before=""):
+                    revision_before="", live_name="", service="", soak_seconds=0, preview=None, reason="", promoted=False,
+                    image_after="", samples=0):
     """The rows of one step (see DOCUMENTATION)."""
+    if step == "blue_green_health":
+        return dr.blue_green_health_rows(data or {}, name, live_name, service, soak_seconds, preview)
+    if step == "canary_decision":
+        try:
+            return [dr.canary_decision_row(data, name, image, reason, promoted, image_after, samples)]
+        except (TypeError, ValueError) as exc:
+            raise AnsibleFilterError("deployment_rows: canary_decision: %s" % exc) from exc
     if step == "rollout":
         return [dr.rollout_row(data or {}, name, image, image_before, bool(changed), bool(check_mode), deadline, timeout)]
     if step == "auto_rollback":
         return [dr.auto_rollback_row(data or {}, name, revision_before, image_before)]
     if step == "verify_rollback":
         return dr.verify_rollback_rows(data or {}, name)
-    raise AnsibleFilterError("deployment_rows: step must be one of rollout, auto_rollback, verify_rollback; got %r" % (step,))
+    raise AnsibleFilterError("deployment_rows: step must be one of rollout, auto_rollback, verify_rollback, "
+                             "blue_green_health, canary_decision; got %r" % (step,))
 
 
 class FilterModule:

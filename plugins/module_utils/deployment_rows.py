@@ -70,3 +70,46 @@ def verify_rollback_rows(result, name):
     running = _images(result)
     return [check_row("verify.rollback", target, "OK",
                       result.get("msg", "") + (", running " + ", ".join(running) if running else ""), threshold)]
+
+
+def blue_green_health_rows(slot, idle_name, live_name, service, soak_seconds, preview=None):
+    """blue_green.health of the new slot after the soak (the slot_health filter's result; its ready pods as the value),
+    and when it is not healthy the blue_green.switch row that says the Service was not switched."""
+    slot, preview = slot or {}, preview or {}
+    previewed = bool(preview) and not preview.get("skipped")
+    figure = "%s of %s pods ready, %s container restart(s) after %s s" % (
+        slot.get("ready", 0), slot.get("want", "?"), slot.get("restarts", 0), soak_seconds)
+    if previewed:
+        figure += ", preview HTTP %s" % preview.get("status", "unreachable")
+    healthy = bool(slot.get("healthy"))
+    rows = [check_row("blue_green.health", "deployment/%s" % idle_name, "OK" if healthy else "FAIL", figure,
+                      "all pods ready, no restarts" + (", preview 2xx" if previewed else ""),
+                      value=slot.get("ready"), unit="pods")]
+    if not healthy:
+        rows.append(check_row("blue_green.switch", "service/%s" % service, "FAIL",
+                              "not switched: deployment/%s is not ready and healthy; service/%s still serves deployment/%s"
+                              % (idle_name, service, live_name),
+                              "switch only to a ready and healthy slot"))
+    return rows
+
+
+CANARY_DECISIONS = ("promote", "hold", "rollback")
+
+
+def canary_decision_row(decision, name, image, reason, promoted=False, image_after="", samples=0):
+    """canary.decision: OK when promoted and the promotion rolled out, WARN when held (auto-promotion off), FAIL when
+    rolled back or the promotion's rollout failed; the number of samples analysed as its value."""
+    if decision not in CANARY_DECISIONS:
+        raise ValueError("decision must be one of %s, got %r" % (", ".join(CANARY_DECISIONS), decision))
+    promoted = decision == "promote" and bool(promoted)
+    if decision == "promote":
+        figure = "promoted: %s now runs on deployment/%s" % (image, name)
+        if not promoted:
+            figure += " — but the promotion rollout failed, see deploy.rollout"
+    elif decision == "hold":
+        figure = "analysis passed, not promoted (deployment_canary_auto_promote is false): the canary keeps running"
+    else:
+        figure = "rolled back: canary removed, deployment/%s still runs %s" % (name, image_after)
+    status = "OK" if promoted else ("WARN" if decision == "hold" else "FAIL")
+    return check_row("canary.decision", "deployment/%s" % name, status, "%s — %s" % (figure, reason),
+                     "promote when no sample crosses a FAIL threshold", value=int(samples), unit="count")

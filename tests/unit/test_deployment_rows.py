@@ -66,3 +66,51 @@ def test_the_rollback_after_a_failed_verification():
 def test_unknown_step_is_named():
     with pytest.raises(AnsibleFilterError, match="step must be one of"):
         deployment_rows({}, "canary", name="web")
+
+
+SLOT = {"ready": 3, "want": 3, "restarts": 0, "preview_ok": True, "healthy": True}
+
+
+def test_a_healthy_slot_is_one_ok_row_with_its_ready_pods():
+    rows = deployment_rows(SLOT, "blue_green_health", name="web-green", live_name="web-blue", service="web", soak_seconds=30,
+                           preview={"status": 200})
+    assert len(rows) == 1
+    assert rows[0]["check"] == "blue_green.health" and rows[0]["status"] == "OK" and rows[0]["target"] == "deployment/web-green"
+    assert rows[0]["figure"] == "3 of 3 pods ready, 0 container restart(s) after 30 s, preview HTTP 200"
+    assert rows[0]["threshold"] == "all pods ready, no restarts, preview 2xx"
+    assert (rows[0]["value"], rows[0]["unit"]) == (3, "pods")
+
+
+@pytest.mark.parametrize("slot, preview, figure", [
+    (dict(SLOT, ready=2, healthy=False), {"skipped": True}, "2 of 3 pods ready, 0 container restart(s) after 30 s"),
+    (dict(SLOT, restarts=4, healthy=False), None, "3 of 3 pods ready, 4 container restart(s) after 30 s"),
+    (dict(SLOT, preview_ok=False, healthy=False), {"status": -1}, "3 of 3 pods ready, 0 container restart(s) after 30 s, preview HTTP -1"),
+])
+def test_an_unhealthy_slot_fails_and_says_the_service_was_not_switched(slot, preview, figure):
+    health, switch = deployment_rows(slot, "blue_green_health", name="web-green", live_name="web-blue", service="web",
+                                     soak_seconds=30, preview=preview)
+    assert health["status"] == "FAIL" and health["figure"] == figure
+    assert health["threshold"] == "all pods ready, no restarts" + (", preview 2xx" if preview and "status" in preview else "")
+    assert switch == {"check": "blue_green.switch", "target": "service/web", "status": "FAIL",
+                      "figure": "not switched: deployment/web-green is not ready and healthy; service/web still serves deployment/web-blue",
+                      "threshold": "switch only to a ready and healthy slot", "detail": "", "value": None, "unit": None}
+
+
+@pytest.mark.parametrize("decision, promoted, status, figure", [
+    ("promote", True, "OK", "promoted: app:2 now runs on deployment/web — all 10 samples under the thresholds"),
+    ("promote", False, "FAIL", "promoted: app:2 now runs on deployment/web — but the promotion rollout failed, see deploy.rollout"
+                               " — all 10 samples under the thresholds"),
+    ("hold", False, "WARN", "analysis passed, not promoted (deployment_canary_auto_promote is false): the canary keeps running"
+                            " — all 10 samples under the thresholds"),
+    ("rollback", True, "FAIL", "rolled back: canary removed, deployment/web still runs app:1 — all 10 samples under the thresholds"),
+])
+def test_the_canary_decision(decision, promoted, status, figure):
+    row, = deployment_rows(decision, "canary_decision", name="web", image="app:2", image_after="app:1",
+                           reason="all 10 samples under the thresholds", promoted=promoted, samples=10)
+    assert (row["check"], row["target"], row["status"], row["figure"]) == ("canary.decision", "deployment/web", status, figure)
+    assert (row["value"], row["unit"]) == (10, "count")
+
+
+def test_an_unknown_canary_decision_is_named():
+    with pytest.raises(AnsibleFilterError, match="canary_decision: decision must be one of promote, hold, rollback, got 'maybe'"):
+        deployment_rows("maybe", "canary_decision", name="web")

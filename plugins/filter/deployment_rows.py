@@ -27,6 +27,9 @@ description:
   - C(blue_green_health) - the input is the new slot's health (P(clickview.runbook.slot_health#filter)); the row
     C(blue_green.health) (its ready pods as the value), OK when the slot is healthy, and when it is not, FAIL and a
     second row C(blue_green.switch), FAIL, saying the Service still serves the live slot.
+  - C(blue_green_switch) - the input is the Service's endpoints after a switch (P(clickview.runbook.slot_endpoints#filter));
+    the row C(<check>.endpoints), OK when they are exactly the ready pods of O(name) (their number as the value; in
+    check mode it says what would switch), and C(<check>.live_url) when O(live) was checked, OK on HTTP 2xx.
   - C(canary_decision) - the input is the canary's decision (V(promote), V(hold) or V(rollback)); one row
     C(canary.decision), OK when promoted and the promotion rolled out, WARN when held, FAIL when rolled back or the
     promotion's rollout failed, with the number of samples analysed as its value.
@@ -39,9 +42,9 @@ options:
     description: Which row.
     type: str
     required: true
-    choices: [rollout, auto_rollback, verify_rollback, blue_green_health, canary_decision]
+    choices: [rollout, auto_rollback, verify_rollback, blue_green_health, blue_green_switch, canary_decision]
   name:
-    description: The Deployment's name (for C(blue_green_health), the new slot's).
+    description: The Deployment's name (for C(blue_green_health), the new slot's; for C(blue_green_switch), the one the Service must serve).
     type: str
     required: true
   image:
@@ -57,7 +60,7 @@ options:
     type: bool
     default: true
   check_mode:
-    description: Whether the run is in check mode (C(rollout)).
+    description: Whether the run is in check mode (C(rollout), C(blue_green_switch)).
     type: bool
     default: false
   deadline:
@@ -87,6 +90,24 @@ options:
   preview:
     description: The registered M(ansible.builtin.uri) check of the preview URL, skipped when there is none (C(blue_green_health)).
     type: dict
+  check:
+    description: The rows' name, C(blue_green.switch) or C(blue_green.switch_back) (C(blue_green_switch)).
+    type: str
+    default: blue_green.switch
+  selector:
+    description: The Service's selector after the switch (C(blue_green_switch)).
+    type: dict
+  want:
+    description: How many ready endpoints the Service must have (C(blue_green_switch)).
+    type: raw
+    default: 1
+  live:
+    description: The registered M(ansible.builtin.uri) check of the live URL, skipped when there is none (C(blue_green_switch)).
+    type: dict
+  live_url:
+    description: The live URL checked (C(blue_green_switch)).
+    type: str
+    default: ''
   reason:
     description: Why the canary was decided so, from P(clickview.runbook.canary_verdict#filter) (C(canary_decision)).
     type: str
@@ -125,8 +146,10 @@ _value:
 
 def deployment_rows(data, step, name, image="", image_before="", changed=True, check_mode=False, deadline=600, timeout=300,
                     revision_before="", live_name="", service="", soak_seconds=0, preview=None, reason="", promoted=False,
-                    image_after="", samples=0):
+                    image_after="", samples=0, check="blue_green.switch", selector=None, want=1, live=None, live_url=""):
     """The rows of one step (see DOCUMENTATION)."""
+    if step == "blue_green_switch":
+        return dr.blue_green_switch_rows(data or {}, check, name, service, selector or {}, want, live, live_url, bool(check_mode))
     if step == "blue_green_health":
         return dr.blue_green_health_rows(data or {}, name, live_name, service, soak_seconds, preview)
     if step == "canary_decision":
@@ -141,7 +164,7 @@ def deployment_rows(data, step, name, image="", image_before="", changed=True, c
     if step == "verify_rollback":
         return dr.verify_rollback_rows(data or {}, name)
     raise AnsibleFilterError("deployment_rows: step must be one of rollout, auto_rollback, verify_rollback, "
-                             "blue_green_health, canary_decision; got %r" % (step,))
+                             "blue_green_health, blue_green_switch, canary_decision; got %r" % (step,))
 
 
 class FilterModule:

@@ -13,6 +13,8 @@ alert_findings.check_row, with the seconds the rollout took as its value.
 
 from __future__ import annotations
 
+import json
+
 from ansible_collections.clickview.runbook.plugins.module_utils.alert_findings import check_row
 
 
@@ -113,3 +115,30 @@ def canary_decision_row(decision, name, image, reason, promoted=False, image_aft
     status = "OK" if promoted else ("WARN" if decision == "hold" else "FAIL")
     return check_row("canary.decision", "deployment/%s" % name, status, "%s — %s" % (figure, reason),
                      "promote when no sample crosses a FAIL threshold", value=int(samples), unit="count")
+
+
+HTTP_OK = (200, 201, 202, 203, 204)
+
+
+def blue_green_switch_rows(endpoints, check, expect, service, selector, want, live=None, live_url="", check_mode=False):
+    """<check>.endpoints after a switch of the Service (the slot_endpoints filter's result: the ready endpoints of
+    deployment/<expect> as the value), and <check>.live_url when the live URL was checked (the registered uri).
+    ``check`` is blue_green.switch or blue_green.switch_back; the switch holds when every row is OK."""
+    endpoints, live = endpoints or {}, live or {}
+    chosen = json.dumps(selector, sort_keys=True)
+    if check_mode:
+        figure, ok, value = "check mode: would switch the selector to %s" % chosen, True, None
+    else:
+        addresses, foreign = list(endpoints.get("addresses") or []), list(endpoints.get("foreign") or [])
+        value = len(addresses) - len(foreign)
+        figure = "%d ready endpoint(s), %d of deployment/%s%s; selector %s" % (
+            len(addresses), value, expect, (", foreign: " + ", ".join(foreign)) if foreign else "", chosen)
+        ok = bool(endpoints.get("ok"))
+    rows = [check_row(check + ".endpoints", "service/%s" % service, "OK" if ok else "FAIL", figure,
+                      "%s ready endpoint(s), all of deployment/%s" % (want, expect), value=value, unit="pods")]
+    if live and not live.get("skipped"):
+        live_ok = live.get("status", 0) in HTTP_OK
+        rows.append(check_row(check + ".live_url", live_url, "OK" if live_ok else "FAIL",
+                              "HTTP %s after %s attempt(s)" % (live.get("status", "unreachable"), live.get("attempts", 1)),
+                              "HTTP 2xx", "" if live_ok else live.get("msg", "")))
+    return rows

@@ -339,6 +339,10 @@ def test_blue_green_switch_and_switch_back_on_request(api, play):
     assert len(eps) == 3 and all(n.startswith("clickview-backend-green-") for n in eps)
     assert image(api, "clickview-backend-green") == new
     assert image(api, "clickview-backend") == live  # blue keeps running for a quick switch back
+    checks = {c["check"]: c for c in play.report("blue-green")["checks"]}
+    assert {name: (checks[name]["status"], checks[name]["value"], checks[name]["unit"])
+            for name in ("blue_green.health", "blue_green.switch.endpoints")} == {
+        "blue_green.health": ("OK", 3, "pods"), "blue_green.switch.endpoints": ("OK", 3, "pods")}
 
     rc, out = play("deploy_blue_green_switch_back.yml")
     assert rc == 0, out

@@ -114,3 +114,41 @@ def test_the_canary_decision(decision, promoted, status, figure):
 def test_an_unknown_canary_decision_is_named():
     with pytest.raises(AnsibleFilterError, match="canary_decision: decision must be one of promote, hold, rollback, got 'maybe'"):
         deployment_rows("maybe", "canary_decision", name="web")
+
+
+def switch(endpoints, **kwargs):
+    options = dict(check="blue_green.switch", name="web-green", service="web", selector={"slot": "green", "app": "web"}, want=2,
+                   live={"skipped": True}, live_url="")
+    options.update(kwargs)
+    return deployment_rows(endpoints, "blue_green_switch", **options)
+
+
+def test_a_switch_to_exactly_the_new_slots_pods_is_ok_with_their_number():
+    row, = switch({"addresses": ["web-green-1", "web-green-2"], "foreign": [], "ok": True})
+    assert (row["check"], row["target"], row["status"]) == ("blue_green.switch.endpoints", "service/web", "OK")
+    assert row["figure"] == '2 ready endpoint(s), 2 of deployment/web-green; selector {"app": "web", "slot": "green"}'
+    assert row["threshold"] == "2 ready endpoint(s), all of deployment/web-green"
+    assert (row["value"], row["unit"]) == (2, "pods")
+
+
+def test_foreign_endpoints_fail_the_switch_and_are_named():
+    row, = switch({"addresses": ["web-green-1", "web-blue-1"], "foreign": ["web-blue-1"], "ok": False}, check="blue_green.switch_back")
+    assert row["check"] == "blue_green.switch_back.endpoints" and row["status"] == "FAIL" and row["value"] == 1
+    assert "2 ready endpoint(s), 1 of deployment/web-green, foreign: web-blue-1;" in row["figure"]
+
+
+def test_check_mode_says_what_would_switch_and_has_no_value():
+    row, = switch({}, check_mode=True)
+    assert row["status"] == "OK" and row["figure"].startswith("check mode: would switch the selector to {")
+    assert row["value"] is None and row["unit"] is None
+
+
+@pytest.mark.parametrize("live, status, figure, detail", [
+    ({"status": 200, "attempts": 1}, "OK", "HTTP 200 after 1 attempt(s)", ""),
+    ({"status": 503, "attempts": 3, "msg": "Status code was 503"}, "FAIL", "HTTP 503 after 3 attempt(s)", "Status code was 503"),
+    ({"status": -1, "msg": "Connection refused"}, "FAIL", "HTTP -1 after 1 attempt(s)", "Connection refused"),
+])
+def test_the_live_url_row(live, status, figure, detail):
+    _endpoints, row = switch({"addresses": ["a", "b"], "foreign": [], "ok": True}, live=live, live_url="https://app.example/health")
+    assert (row["check"], row["target"], row["status"], row["figure"], row["threshold"], row["detail"]) == (
+        "blue_green.switch.live_url", "https://app.example/health", status, figure, "HTTP 2xx", detail)

@@ -296,6 +296,21 @@ def test_canary_promoted_on_good_metrics(api, play, metrics):
     assert "clickview-backend-canary" not in names
 
 
+def test_a_chart_that_cannot_be_drawn_never_stops_the_decision(api, play, metrics):
+    metrics["faults"]()
+    metrics["wait_for_window"](lambda error_ratio, p95: error_ratio < 0.02 and p95 < 0.4, "healthy figures")
+    new = REG + "/clickview-backend:1.6.1"
+    # four tracks: more series than the chart draws, so drawing it fails
+    selectors = dict(CANARY["deployment_canary_selectors"], blue='track="blue"', green='track="green"')
+    rc, out = play("deploy_canary.yml", deployment_image=new, deployment_prometheus_url=metrics["prometheus"],
+                   **dict(CANARY, deployment_canary_selectors=selectors))
+    assert rc == 0, out
+    report = play.report("canary")
+    assert report["details"]["decision"] == "promote" and image(api, "clickview-backend") == new
+    assert report["details"]["chart"] == {} and "## Charts" not in play.markdown("canary")
+    assert not list(play.dir.glob("*-canary.svg"))
+
+
 def test_canary_rolled_back_on_bad_metrics(api, play, metrics):
     before = image(api, "clickview-backend")
     metrics["faults"](error_rate=0.3, latency_ms=900)

@@ -104,7 +104,7 @@ def test_fresh_backups_are_ok_with_their_age(tmp_path, stanza, quiet_lab):  # py
     assert (rc != 0) == bool(failing) and (report["overall"] == "FAIL") == bool(failing), (failing, output[-3000:])
     if failing:
         named = output.split("check(s) FAIL: ")[1].split(" (")[0].split(", ")
-        assert sorted(named) == failing, output[-3000:]
+        assert sorted(set(named)) == sorted(set(failing)), output[-3000:]   # a check may have a row per target
     markdown = (tmp_path / "health-check-local-latest.md").read_text(encoding="utf-8")
     assert "`backups.latest_full`" in markdown and "`backups.latest_incremental`" in markdown
 

@@ -18,9 +18,9 @@ def sender(**kwargs):
     return row
 
 
-def verify(senders, state=IN_SYNC, **kwargs):
-    return read_replica_checks(senders, "verify", replica=REPLICA, primary=PRIMARY, thresholds=THRESHOLDS, replica_state=state,
-                               **kwargs)
+def verify(senders, state=None, **kwargs):
+    return read_replica_checks(senders, "verify", replica=REPLICA, primary=PRIMARY, thresholds=THRESHOLDS,
+                               replica_state=IN_SYNC if state is None else state, **kwargs)
 
 
 def test_a_streaming_replica_in_recovery_is_ok_with_its_lag_in_bytes():

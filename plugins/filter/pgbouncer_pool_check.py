@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.clickview.runbook.plugins.module_utils.alert_findings import check_row
+from ansible_collections.clickview.runbook.plugins.module_utils.common import to_int as _int
 
 DOCUMENTATION = r"""
 name: pgbouncer_pool_check
@@ -72,13 +73,6 @@ _value:
   description: The row (check, target, status, figure, threshold, detail, value, unit).
   type: dict
 """
-
-
-def _int(value):
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
 
 
 def pgbouncer_pool_check(answers, wanted, before, target, bounds, max_client_conn="", diff="", check_mode=False):

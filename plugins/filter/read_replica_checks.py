@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.clickview.runbook.plugins.filter.health_status import health_status, worst_status
-from ansible_collections.clickview.runbook.plugins.module_utils.alert_findings import check_row
+from ansible_collections.clickview.runbook.plugins.module_utils.alert_findings import check_row, server_target as _server
 
 DOCUMENTATION = r"""
 name: read_replica_checks
@@ -80,10 +80,6 @@ _value:
   type: list
   elements: dict
 """
-
-
-def _server(server):
-    return "%s %s:%s" % (server.get("name"), server.get("host"), server.get("port"))
 
 
 def _sender(rows):

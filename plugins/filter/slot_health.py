@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+from ansible_collections.clickview.runbook.plugins.module_utils.deployment_rows import HTTP_OK
+
 DOCUMENTATION = r"""
 name: slot_health
 author: ClickView Platform Team
@@ -61,7 +63,7 @@ _value:
       type: bool
 """
 
-SWITCHABLE = (200, 201, 202, 203, 204)
+SWITCHABLE = HTTP_OK
 
 
 def _ready(pod):

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 
 from ansible_collections.clickview.runbook.plugins.module_utils.alert_findings import check_row
+from ansible_collections.clickview.runbook.plugins.module_utils.common import to_int as _int
 
 TRUE_WORDS = ("t", "true", "1")
 
@@ -22,13 +23,6 @@ TRUE_WORDS = ("t", "true", "1")
 def _one_line(text, limit=400):
     text = re.sub(r"\s+", " ", str(text or "")).strip()
     return text if len(text) <= limit else text[:limit - 3].rstrip() + "..."
-
-
-def _int(value):
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
 
 
 def backup_rows(made, requested_type, check_mode=False):

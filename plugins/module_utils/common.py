@@ -60,6 +60,14 @@ _PART_RE = re.compile(r'(\d+(?:\.\d+)?)\s*([smhdw])', re.IGNORECASE)
 EXAMPLES_TEXT = 'seconds or units w, d, h, m, s such as 300, 90s, 5m, 1h30m or 7d'
 
 
+def to_int(value, default=None):
+    """``int(value)``, or ``default`` when it is not a whole number (None, '', 'abc')."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
 def parse_duration(value, param, minimum=0):
     """Seconds (float) for ``300``, ``300.5``, ``'300'``, ``'90s'``, ``'5m'``, ``'1h30m'``, ``'1d 2h'``, ``'2w'``.
 

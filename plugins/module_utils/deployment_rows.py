@@ -117,6 +117,7 @@ def canary_decision_row(decision, name, image, reason, promoted=False, image_aft
                      "promote when no sample crosses a FAIL threshold", value=int(samples), unit="count")
 
 
+# the answers of a live or preview URL that count as up (the slot_health filter's too)
 HTTP_OK = (200, 201, 202, 203, 204)
 
 

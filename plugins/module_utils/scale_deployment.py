@@ -13,13 +13,7 @@ the Deployment would undo - or '' when it may. ``result_row`` grades the Deploym
 from __future__ import annotations
 
 from ansible_collections.clickview.runbook.plugins.module_utils.alert_findings import check_row
-
-
-def _int(value, default=0):
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return default
+from ansible_collections.clickview.runbook.plugins.module_utils.common import to_int
 
 
 def managing_hpa(hpas, name):
@@ -35,7 +29,7 @@ def refusal(deployments, hpas, name, replicas, bounds, namespace, allow_zero=Fal
     """Why scaling Deployment ``name`` to ``replicas`` is refused, naming the variable to change, or '' when it may go
     ahead. ``bounds`` is {'min', 'max'}."""
     names = [(d.get("metadata") or {}).get("name") for d in deployments or []]
-    replicas, low, high = _int(replicas), _int(bounds.get("min")), _int(bounds.get("max"))
+    replicas, low, high = to_int(replicas, 0), to_int(bounds.get("min"), 0), to_int(bounds.get("max"), 0)
     if name not in names:
         return ("scaling_deployment: Deployment %s does not exist in namespace %s (Deployments there: %s)"
                 % (name, namespace, ", ".join(n for n in names if n)))
@@ -48,7 +42,7 @@ def refusal(deployments, hpas, name, replicas, bounds, namespace, allow_zero=Fal
     hpa = managing_hpa(hpas, name) if respect_hpa else {}
     if hpa:
         spec = hpa.get("spec") or {}
-        hpa_min, hpa_max = _int(spec.get("minReplicas"), 1), _int(spec.get("maxReplicas"))
+        hpa_min, hpa_max = to_int(spec.get("minReplicas"), 1), to_int(spec.get("maxReplicas"), 0)
         if not hpa_min <= replicas <= hpa_max:
             return ("scaling_replicas: HPA %s manages %s within %s to %s replicas and would undo %s; change the HPA "
                     "(scale_hpa_max.yml) or set scaling_respect_hpa=false"
@@ -65,10 +59,10 @@ def result_row(deployment, name, replicas, before, bounds, wait_timeout, scaled=
         return check_row("scale.replicas_ready", target, "OK", "check mode: would scale from %s to %s" % (before, replicas),
                          threshold)
     deployment, scaled = deployment or {}, scaled or {}
-    ready = _int((deployment.get("status") or {}).get("readyReplicas"))
+    ready = to_int((deployment.get("status") or {}).get("readyReplicas"), 0)
     wanted = (deployment.get("spec") or {}).get("replicas")
     figure = "%s of %s replicas ready (was %s)" % (ready, wanted, before)
     if scaled.get("failed"):
         figure += ": %s" % scaled.get("msg", "")
-    ok = ready == _int(replicas) and _int(wanted, -1) == _int(replicas)
+    ok = ready == to_int(replicas, 0) and to_int(wanted, -1) == to_int(replicas, 0)
     return check_row("scale.replicas_ready", target, "OK" if ok else "FAIL", figure, threshold, value=ready, unit="pods")
